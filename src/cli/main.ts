@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// The one `gatekeeper` command: each subcommand lives in its own module under src/cli/commands/
+// and is loaded only when called, so `--help` stays instant and a broken subsystem cannot stop
+// the others from starting.
+import { UsageError } from './args.js';
+
+export interface Command {
+  summary: string;
+  /** Runs the subcommand; resolves to the process exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+};
+
+function usage(): string {
+  const lines = Object.keys(COMMANDS).sort().map((name) => `  ${name}`);
+  return [
+    'usage: gatekeeper <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'Run `gatekeeper <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const load = COMMANDS[name];
+  if (load === undefined) {
+    process.stderr.write(`gatekeeper: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  const command = await load();
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`gatekeeper ${name}: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    process.stderr.write(`gatekeeper: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
