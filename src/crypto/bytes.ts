@@ -1,0 +1,47 @@
+// Byte helpers for the wire formats of DESIGN §8: lp(x) = u16be(len(x)) || x, u32be(v).
+
+/** Concatenates byte arrays into a fresh Uint8Array. */
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+
+/** u32be(v); v must be an integer in [0, 2^32). */
+export function u32be(v: number): Uint8Array {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`u32 out of range: ${v}`);
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, v, false);
+  return out;
+}
+
+/** lp(x) = u16be(len(x)) || x; x must be shorter than 65536 bytes. */
+export function lp(x: Uint8Array): Uint8Array {
+  if (x.length > 0xffff) throw new RangeError(`lp: ${x.length} bytes is longer than 65535`);
+  const out = new Uint8Array(2 + x.length);
+  out[0] = x.length >>> 8;
+  out[1] = x.length & 0xff;
+  out.set(x, 2);
+  return out;
+}
+
+/** UTF-8 bytes of a string. */
+export function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+
+/** Constant-time comparison of two byte arrays (length is not secret). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** A plain Uint8Array copy (some libraries refuse Buffer subclasses). */
+export function plain(x: Uint8Array): Uint8Array {
+  return Uint8Array.from(x);
+}
