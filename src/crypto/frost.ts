@@ -1,0 +1,645 @@
+// Committee secrets (DESIGN §2, §3.4): thin wrappers over @noble/curves' FROST (RFC 9591) for the
+// DKG and for threshold BIP340 signing, with plain serializable packages and one JSON encoding.
+//
+// Two suites, never one key for two protocols:
+// - `derivation`: secret s, `secp256k1_FROST` (FROST(secp256k1, SHA-256), RFC 9591 §6.5), plain
+//   shares s_i with S_i = s_i·G. Used only by contract-key.ts; it never signs.
+// - `signing`: secret z, `schnorr_FROST` (FROST-secp256k1-SHA256-TR). noble's DKG output for this
+//   suite carries the BIP341 TapTweak with an empty merkle root (frost-secp256k1-tr compatibility),
+//   so the committee key CPK is the x-only key of that output; signing normalises to even Y itself.
+import { schnorr, secp256k1, schnorr_FROST, secp256k1_FROST, secp256k1_hasher } from '@noble/curves/secp256k1.js';
+import type {
+  DKG_Round1, DKG_Round2, DKG_Secret, FROST, FrostPublic, FrostSecret, NonceCommitments,
+} from '@noble/curves/abstract/frost.js';
+import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
+import { equalBytes } from './bytes.js';
+
+/** Which committee secret a package belongs to. */
+export type Suite = 'derivation' | 'signing';
+/** A member's FROST identifier: 64 lowercase hex characters, a non-zero scalar mod n. */
+export type Identifier = string;
+/** Randomness source: returns `len` fresh random bytes (tests may pass a deterministic one). */
+export type Rng = (len?: number) => Uint8Array;
+
+const Point = secp256k1.Point;
+const Fn = Point.Fn;
+const SUITES: Record<Suite, FROST> = { derivation: secp256k1_FROST, signing: schnorr_FROST };
+
+/** Any refused FROST input or failed protocol step. Messages never contain secret values. */
+export class FrostError extends Error {
+  override name = 'FrostError';
+}
+
+/** A DKG step failed because of identifiable members (bad proof of knowledge or bad share). */
+export class DkgBlameError extends FrostError {
+  override name = 'DkgBlameError';
+  constructor(message: string, readonly culprits: Identifier[]) {
+    super(`${message}: ${culprits.join(', ')}`);
+  }
+}
+
+/** Aggregation failed; `culprits` are signers whose shares did not verify (may be empty). */
+export class SignatureAggregationError extends FrostError {
+  override name = 'SignatureAggregationError';
+  constructor(message: string, readonly culprits: Identifier[]) {
+    super(culprits.length ? `${message}: bad shares from ${culprits.join(', ')}` : message);
+  }
+}
+
+/** The noble FROST instance for a suite (exposed for vector tests and resharing). */
+export function frostSuite(suite: Suite): FROST {
+  const impl = SUITES[suite];
+  if (!impl) throw new FrostError(`unknown suite: ${String(suite)}`);
+  return impl;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Boundary checks shared by frost.ts, reshare.ts and contract-key.ts.
+
+/** Checks that `id` is a canonical identifier (64 lowercase hex, 0 < id < n) and returns it. */
+export function assertIdentifier(id: unknown, what = 'identifier'): Identifier {
+  if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) throw new FrostError(`${what}: expected 64 lowercase hex characters`);
+  const v = BigInt('0x' + id);
+  if (v === 0n || v >= Fn.ORDER) throw new FrostError(`${what}: not a non-zero scalar`);
+  return id;
+}
+
+/** Identifier as a scalar. */
+export function identifierScalar(id: Identifier): bigint {
+  return BigInt('0x' + assertIdentifier(id));
+}
+
+/** Identifier for a small integer index (RFC 9591 vectors use 1, 2, 3). */
+export function identifierFromNumber(n: number): Identifier {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new FrostError('identifier index must be a positive integer');
+  return secp256k1_FROST.Identifier.fromNumber(n);
+}
+
+/** Parses a SEC1 point (33 bytes compressed unless `len` says otherwise), refusing identity and off-curve encodings. */
+export function decodePoint(bytes: unknown, what = 'point', len = 33): InstanceType<typeof Point> {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== len) throw new FrostError(`${what}: expected ${len} bytes`);
+  let p: InstanceType<typeof Point>;
+  try {
+    p = Point.fromBytes(Uint8Array.from(bytes));
+    p.assertValidity();
+  } catch {
+    throw new FrostError(`${what}: not a point on secp256k1`);
+  }
+  if (p.is0()) throw new FrostError(`${what}: identity point refused`);
+  return p;
+}
+
+/** Parses a 32-byte big-endian scalar in [1, n). */
+export function decodeScalar(bytes: unknown, what = 'scalar'): bigint {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 32) throw new FrostError(`${what}: expected 32 bytes`);
+  const v = BigInt('0x' + bytesToHex(bytes));
+  if (v === 0n || v >= Fn.ORDER) throw new FrostError(`${what}: not a non-zero scalar mod n`);
+  return v;
+}
+
+function assertThreshold(threshold: number, participants: number): void {
+  if (!Number.isSafeInteger(threshold) || !Number.isSafeInteger(participants) || threshold < 2 || threshold > participants)
+    throw new FrostError(`threshold must satisfy 2 <= k <= n (got k=${threshold}, n=${participants})`);
+}
+
+function assertBytes(x: unknown, what: string): Uint8Array {
+  if (!(x instanceof Uint8Array)) throw new FrostError(`${what}: expected bytes`);
+  return x;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers
+
+/**
+ * The FROST identifier of a node, derived from its identity (e.g. its 32-byte BIP340 identity key).
+ *
+ * Uses noble's identifier derivation (as frost-rs `Identifier::derive`) of the derivation suite:
+ * `H_id(utf8(lowercase hex(nodeId)))`, with `H_id` = hash_to_field(SHA-256 XMD) under the DST
+ * "FROST-secp256k1-SHA256-v1id". The same identifier is used in both suites, so a member has one
+ * x-coordinate for `s` and `z` and a roster lists one identifier per member.
+ */
+export function identifierFor(nodeId: Uint8Array): Identifier {
+  assertBytes(nodeId, 'nodeId');
+  if (nodeId.length === 0 || nodeId.length > 1024) throw new FrostError('nodeId: expected 1..1024 bytes');
+  return secp256k1_FROST.Identifier.derive(bytesToHex(nodeId));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key packages
+
+/**
+ * Public part of a committee key: what coordinators, workers and certificates need.
+ * - `commitments`: the k Feldman/VSS commitment points (33 bytes each); `commitments[0]` is the
+ *   group element (MPK for `derivation`; for `signing`, the possibly odd-Y point whose x is CPK).
+ * - `verifyingShares`: S_i = s_i·G per member (33 bytes).
+ * - `groupPublicKey`: `derivation` → 33-byte compressed MPK; `signing` → 32-byte x-only CPK.
+ */
+export interface PublicKeyPackage {
+  suite: Suite;
+  threshold: number;
+  participants: number;
+  commitments: Uint8Array[];
+  verifyingShares: Record<Identifier, Uint8Array>;
+  groupPublicKey: Uint8Array;
+}
+
+/** One member's key: the public package plus its secret share (32 bytes, secret). */
+export interface KeyPackage extends PublicKeyPackage {
+  identifier: Identifier;
+  signingShare: Uint8Array;
+}
+
+/** The group public key in the suite's published form (MPK 33 bytes, CPK x-only 32 bytes). */
+export function groupKeyFromCommitment(suite: Suite, commitment0: Uint8Array): Uint8Array {
+  const p = decodePoint(commitment0, 'group commitment');
+  return suite === 'signing' ? p.toBytes(true).slice(1) : p.toBytes(true);
+}
+
+/** Checks a public package's shape, points and internal consistency; returns it. */
+export function assertPublicKeyPackage(pub: PublicKeyPackage): PublicKeyPackage {
+  if (!pub || typeof pub !== 'object') throw new FrostError('public key package: expected an object');
+  frostSuite(pub.suite);
+  assertThreshold(pub.threshold, pub.participants);
+  if (!Array.isArray(pub.commitments) || pub.commitments.length !== pub.threshold)
+    throw new FrostError(`public key package: expected ${pub.threshold} commitments`);
+  pub.commitments.forEach((c, j) => decodePoint(c, `commitment ${j}`));
+  const ids = Object.keys(pub.verifyingShares ?? {});
+  if (ids.length !== pub.participants) throw new FrostError(`public key package: expected ${pub.participants} verifying shares`);
+  for (const id of ids) decodePoint(pub.verifyingShares[id], `verifying share ${assertIdentifier(id)}`);
+  const gpk = groupKeyFromCommitment(pub.suite, pub.commitments[0]!);
+  if (!(pub.groupPublicKey instanceof Uint8Array) || !equalBytes(gpk, pub.groupPublicKey))
+    throw new FrostError('public key package: group public key does not match commitments[0]');
+  return pub;
+}
+
+/** Checks a key package, including that signingShare·G equals the member's verifying share. */
+export function assertKeyPackage(key: KeyPackage): KeyPackage {
+  assertPublicKeyPackage(key);
+  assertIdentifier(key.identifier);
+  const s = decodeScalar(key.signingShare, 'signing share');
+  const S = key.verifyingShares[key.identifier];
+  if (!S) throw new FrostError('key package: own identifier has no verifying share');
+  if (!Point.BASE.multiply(s).equals(decodePoint(S))) throw new FrostError('key package: signing share does not match verifying share');
+  return key;
+}
+
+function toNoblePublic(pub: PublicKeyPackage): FrostPublic {
+  return {
+    signers: { min: pub.threshold, max: pub.participants },
+    commitments: pub.commitments.map(own),
+    verifyingShares: Object.fromEntries(Object.entries(pub.verifyingShares).map(([k, v]) => [k, own(v)])),
+  };
+}
+
+// noble's types want ArrayBuffer-backed arrays; copying also keeps callers' buffers out of noble.
+const own = (b: Uint8Array): Uint8Array<ArrayBuffer> => Uint8Array.from(b);
+type NobleRng = NonNullable<Parameters<FROST['commit']>[1]>;
+
+function toNobleSecret(key: KeyPackage): FrostSecret {
+  return { identifier: key.identifier, signingShare: own(key.signingShare) };
+}
+
+function fromNoble(suite: Suite, pub: FrostPublic, secret: FrostSecret): KeyPackage {
+  const commitments = pub.commitments.map((c) => Uint8Array.from(c));
+  return {
+    suite,
+    identifier: secret.identifier,
+    signingShare: Uint8Array.from(secret.signingShare),
+    threshold: pub.signers.min,
+    participants: pub.signers.max,
+    commitments,
+    verifyingShares: sortedRecord(pub.verifyingShares),
+    groupPublicKey: groupKeyFromCommitment(suite, commitments[0]!),
+  };
+}
+
+function sortedRecord(r: Record<string, Uint8Array>): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  for (const k of Object.keys(r).sort()) out[k] = Uint8Array.from(r[k]!);
+  return out;
+}
+
+/** The public part of a key package (drops the secret share). */
+export function publicPackage(key: PublicKeyPackage): PublicKeyPackage {
+  const { suite, threshold, participants, commitments, verifyingShares, groupPublicKey } = key;
+  return { suite, threshold, participants, commitments, verifyingShares, groupPublicKey };
+}
+
+// ---------------------------------------------------------------------------------------------
+// DKG (Pedersen with proofs of knowledge, frost-rs round split; RFC 9591 leaves DKG out of scope)
+
+/** Round-1 broadcast: k commitment points and a Schnorr proof of knowledge of the constant term. */
+export interface DkgRound1Package {
+  identifier: Identifier;
+  commitment: Uint8Array[];
+  proofOfKnowledge: Uint8Array;
+}
+
+/** Round-2 message from `sender` to `recipient`: f_sender(recipient). Secret: HPKE-seal it in transit. */
+export interface DkgRound2Package {
+  sender: Identifier;
+  recipient: Identifier;
+  signingShare: Uint8Array;
+}
+
+/** A member's private DKG state between rounds. Secret; opaque outside this module. */
+export interface DkgState {
+  suite: Suite;
+  identifier: Identifier;
+  threshold: number;
+  participants: number;
+  /** noble's mutable round state (holds the secret polynomial until round 3). */
+  inner: DKG_Secret;
+}
+
+/** Parameters of a k-of-n group. */
+export interface GroupParams {
+  threshold: number;
+  participants: number;
+}
+
+/**
+ * DKG round 1: samples this member's secret polynomial and returns its broadcast package.
+ * Keep `state` private; the broadcast goes to all other n-1 members (signed by the sender).
+ */
+export function dkgRound1(suite: Suite, identifier: Identifier, params: GroupParams, rng: Rng = randomBytes): { round1: DkgRound1Package; state: DkgState } {
+  assertIdentifier(identifier);
+  assertThreshold(params.threshold, params.participants);
+  const { public: pub, secret } = frostSuite(suite).DKG.round1(identifier, { min: params.threshold, max: params.participants }, undefined, rng as NobleRng);
+  return {
+    round1: { identifier: pub.identifier, commitment: pub.commitment.map((c) => Uint8Array.from(c)), proofOfKnowledge: Uint8Array.from(pub.proofOfKnowledge) },
+    state: { suite, identifier, threshold: params.threshold, participants: params.participants, inner: secret },
+  };
+}
+
+/**
+ * Checks one round-1 package alone: shape, points, and its proof of knowledge (RFC 9591-style
+ * Schnorr proof, challenge = H_dkg(id || φ_0 || R) as in frost-rs). Lets a caller name a bad sender
+ * before round 2; round 2 checks the same again.
+ */
+export function verifyDkgRound1(suite: Suite, pkg: DkgRound1Package, threshold: number): boolean {
+  try {
+    const id = identifierScalar(pkg.identifier);
+    if (!Array.isArray(pkg.commitment) || pkg.commitment.length !== threshold) return false;
+    const pts = pkg.commitment.map((c, j) => decodePoint(c, `commitment ${j}`));
+    const proof = normalizedProof(suite, pkg.proofOfKnowledge);
+    const R = decodePoint(proof.subarray(0, 33), 'proof R');
+    const mu = BigInt('0x' + bytesToHex(proof.subarray(33)));
+    if (mu >= Fn.ORDER) return false;
+    const name = suite === 'signing' ? 'FROST-secp256k1-SHA256-TR-v1' : 'FROST-secp256k1-SHA256-v1';
+    const msg = new Uint8Array([...Fn.toBytes(id), ...pts[0]!.toBytes(true), ...R.toBytes(true)]);
+    const c = secp256k1HashToScalar(msg, name + 'dkg');
+    return R.equals(Point.BASE.multiplyUnsafe(mu).subtract(pts[0]!.multiplyUnsafe(c)));
+  } catch {
+    return false;
+  }
+}
+
+// noble encodes the signing suite's proof as x(R) || mu (R has even Y, BIP340 style), the
+// derivation suite's as compressed R || mu.
+function normalizedProof(suite: Suite, proof: unknown): Uint8Array {
+  const p = assertBytes(proof, 'proof of knowledge');
+  if (suite === 'signing') {
+    if (p.length !== 64) throw new FrostError('proof of knowledge: expected 64 bytes');
+    return new Uint8Array([0x02, ...p]);
+  }
+  if (p.length !== 65) throw new FrostError('proof of knowledge: expected 65 bytes');
+  return p;
+}
+
+function secp256k1HashToScalar(msg: Uint8Array, dst: string): bigint {
+  return secp256k1_hasher.hashToScalar(msg, { DST: dst });
+}
+
+function toNobleRound1(p: DkgRound1Package): DKG_Round1 {
+  return { identifier: p.identifier, commitment: p.commitment.map(own), proofOfKnowledge: own(p.proofOfKnowledge) };
+}
+
+/**
+ * DKG round 2: given the round-1 packages of the other n-1 members, returns one secret package per
+ * recipient. Throws DkgBlameError naming senders whose round-1 package is invalid.
+ */
+export function dkgRound2(state: DkgState, others: DkgRound1Package[]): DkgRound2Package[] {
+  checkOthers(state, others);
+  const bad = others.filter((p) => !verifyDkgRound1(state.suite, p, state.threshold)).map((p) => p.identifier);
+  if (bad.length) throw new DkgBlameError('invalid round-1 package', bad);
+  let res: Record<string, DKG_Round2>;
+  try {
+    res = frostSuite(state.suite).DKG.round2(state.inner, others.map(toNobleRound1));
+  } catch (e) {
+    throw new FrostError(`DKG round 2 failed: ${(e as Error).message}`);
+  }
+  return Object.keys(res).sort().map((recipient) => ({
+    sender: state.identifier,
+    recipient,
+    signingShare: Uint8Array.from(res[recipient]!.signingShare),
+  }));
+}
+
+function checkOthers(state: DkgState, others: DkgRound1Package[]): void {
+  if (!Array.isArray(others) || others.length !== state.participants - 1)
+    throw new FrostError(`expected round-1 packages from the other ${state.participants - 1} members`);
+  const seen = new Set<string>();
+  for (const p of others) {
+    assertIdentifier(p?.identifier, 'round-1 sender');
+    if (p.identifier === state.identifier) throw new FrostError('round-1 packages must not include our own');
+    if (seen.has(p.identifier)) throw new DkgBlameError('duplicate round-1 sender', [p.identifier]);
+    seen.add(p.identifier);
+  }
+}
+
+/**
+ * DKG round 3: verifies every received share against its sender's commitments and returns this
+ * member's key package. `others` must be the same round-1 packages passed to round 2.
+ * Throws DkgBlameError naming senders whose share does not match their commitment.
+ */
+export function dkgRound3(state: DkgState, others: DkgRound1Package[], received: DkgRound2Package[]): KeyPackage {
+  checkOthers(state, others);
+  if (!Array.isArray(received) || received.length !== others.length)
+    throw new FrostError(`expected round-2 packages from the other ${others.length} members`);
+  const impl = frostSuite(state.suite);
+  const bySender = new Map(others.map((p) => [p.identifier, p]));
+  const seen = new Set<string>();
+  const bad: Identifier[] = [];
+  for (const r of received) {
+    assertIdentifier(r?.sender, 'round-2 sender');
+    if (r.recipient !== state.identifier) throw new FrostError(`round-2 package from ${r.sender} is addressed to another member`);
+    const r1 = bySender.get(r.sender);
+    if (!r1) throw new DkgBlameError('round-2 package from a non-member', [r.sender]);
+    if (seen.has(r.sender)) throw new DkgBlameError('duplicate round-2 sender', [r.sender]);
+    seen.add(r.sender);
+    try {
+      decodeScalar(r.signingShare, 'round-2 share');
+      impl.validateSecret(
+        { identifier: state.identifier, signingShare: r.signingShare },
+        { signers: { min: state.threshold, max: state.participants }, commitments: r1.commitment, verifyingShares: {} },
+      );
+    } catch {
+      bad.push(r.sender);
+    }
+  }
+  if (bad.length) throw new DkgBlameError('round-2 share does not match the sender\'s commitment', bad);
+  let key;
+  try {
+    key = impl.DKG.round3(
+      state.inner,
+      others.map(toNobleRound1),
+      received.map((r) => ({ identifier: r.sender, signingShare: r.signingShare })),
+    );
+  } catch (e) {
+    throw new FrostError(`DKG round 3 failed: ${(e as Error).message}`);
+  }
+  return fromNoble(state.suite, key.public, key.secret);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Threshold signing (RFC 9591 §5, BIP340 output). Only the `signing` suite signs.
+
+/** One-time signing nonces (secret). Consumed (zeroed) by signShare; never reuse or persist twice. */
+export interface SigningNonces {
+  identifier: Identifier;
+  hiding: Uint8Array;
+  binding: Uint8Array;
+}
+
+/** Public round-1 commitments (33-byte points) sent to the coordinator. */
+export interface SigningCommitments {
+  identifier: Identifier;
+  hiding: Uint8Array;
+  binding: Uint8Array;
+}
+
+/** A member's signature share (32-byte scalar). */
+export interface SignatureShare {
+  identifier: Identifier;
+  share: Uint8Array;
+}
+
+function assertSigningSuite(pub: PublicKeyPackage): void {
+  if (pub.suite !== 'signing')
+    throw new FrostError('only the signing suite signs: the derivation secret is never used for signatures (DESIGN §2)');
+}
+
+function toNobleCommitments(list: SigningCommitments[]): NonceCommitments[] {
+  if (!Array.isArray(list)) throw new FrostError('commitments: expected an array');
+  const seen = new Set<string>();
+  return list.map((c) => {
+    assertIdentifier(c?.identifier, 'commitment identifier');
+    if (seen.has(c.identifier)) throw new FrostError(`duplicate commitments from ${c.identifier}`);
+    seen.add(c.identifier);
+    decodePoint(c.hiding, 'hiding commitment');
+    decodePoint(c.binding, 'binding commitment');
+    return { identifier: c.identifier, hiding: own(c.hiding), binding: own(c.binding) };
+  });
+}
+
+/** RFC 9591 §5.1 commit(): fresh hedged nonces (H3(random || share)) and their public commitments. */
+export function signingCommit(key: KeyPackage, rng: Rng = randomBytes): { nonces: SigningNonces; commitments: SigningCommitments } {
+  assertSigningSuite(key);
+  decodeScalar(key.signingShare, 'signing share');
+  const { nonces, commitments } = frostSuite(key.suite).commit(toNobleSecret(key), rng as NobleRng);
+  return {
+    nonces: { identifier: key.identifier, hiding: Uint8Array.from(nonces.hiding), binding: Uint8Array.from(nonces.binding) },
+    commitments: { identifier: key.identifier, hiding: Uint8Array.from(commitments.hiding), binding: Uint8Array.from(commitments.binding) },
+  };
+}
+
+/**
+ * RFC 9591 §5.2 sign(): this member's share over `message` for the signer set given by
+ * `commitments` (k..n entries, including ours). Zeroes `nonces` so they cannot be used twice.
+ */
+export function signShare(key: KeyPackage, nonces: SigningNonces, commitments: SigningCommitments[], message: Uint8Array): SignatureShare {
+  assertSigningSuite(key);
+  assertBytes(message, 'message');
+  if (nonces?.identifier !== key.identifier) throw new FrostError('nonces belong to another member');
+  const list = toNobleCommitments(commitments);
+  if (list.length < key.threshold || list.length > key.participants)
+    throw new FrostError(`need between ${key.threshold} and ${key.participants} signers, got ${list.length}`);
+  for (const c of list) if (!key.verifyingShares[c.identifier]) throw new FrostError(`signer ${c.identifier} is not a member`);
+  try {
+    const share = frostSuite(key.suite).signShare(toNobleSecret(key), toNoblePublic(key), nonces, list, message);
+    return { identifier: key.identifier, share: Uint8Array.from(share) };
+  } catch (e) {
+    throw new FrostError(`signing refused: ${(e as Error).message}`);
+  }
+}
+
+/** RFC 9591 §5.4: checks one member's share, so a coordinator can name a bad signer. */
+export function verifySignatureShare(pub: PublicKeyPackage, commitments: SigningCommitments[], message: Uint8Array, share: SignatureShare): boolean {
+  assertSigningSuite(pub);
+  try {
+    if (!pub.verifyingShares[share.identifier]) return false;
+    decodeScalar(share.share, 'signature share');
+    return frostSuite(pub.suite).verifyShare(toNoblePublic(pub), toNobleCommitments(commitments), message, share.identifier, share.share);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * RFC 9591 §5.3 aggregate(): the 64-byte BIP340 signature under the x-only CPK
+ * (`groupPublicKey`), accepted by any BIP340 verifier. Throws SignatureAggregationError naming the
+ * signers whose shares are invalid.
+ */
+export function aggregateSignature(pub: PublicKeyPackage, commitments: SigningCommitments[], message: Uint8Array, shares: SignatureShare[]): Uint8Array {
+  assertSigningSuite(pub);
+  assertBytes(message, 'message');
+  const list = toNobleCommitments(commitments);
+  if (list.length < pub.threshold || list.length > pub.participants)
+    throw new SignatureAggregationError(`need between ${pub.threshold} and ${pub.participants} signers, got ${list.length}`, []);
+  const record: Record<string, Uint8Array> = {};
+  for (const s of shares) {
+    assertIdentifier(s?.identifier, 'share identifier');
+    if (record[s.identifier]) throw new SignatureAggregationError('duplicate signature share', [s.identifier]);
+    record[s.identifier] = assertBytes(s.share, 'signature share');
+  }
+  const missing = list.filter((c) => !record[c.identifier]).map((c) => c.identifier);
+  if (missing.length || shares.length !== list.length) throw new SignatureAggregationError('shares do not match the signer set', missing);
+  const bad = shares.filter((s) => !verifySignatureShare(pub, commitments, message, s)).map((s) => s.identifier);
+  if (bad.length) throw new SignatureAggregationError('aggregation failed', bad);
+  let sig: Uint8Array;
+  try {
+    sig = frostSuite(pub.suite).aggregate(toNoblePublic(pub), list, message, record);
+  } catch (e) {
+    const culprits = (e as { cheaters?: string[] }).cheaters ?? [];
+    throw new SignatureAggregationError('aggregation failed', culprits);
+  }
+  if (!schnorr.verify(sig, message, pub.groupPublicKey)) throw new SignatureAggregationError('aggregate signature does not verify', []);
+  return Uint8Array.from(sig);
+}
+
+/** BIP340 verification under a 32-byte x-only key (the stock verifier; no FROST involved). */
+export function verifyGroupSignature(groupPublicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return schnorr.verify(signature, message, groupPublicKey);
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON encoding: plain objects with hex fields, fixed key order, records sorted by identifier, so
+// JSON.stringify is deterministic. Decoders validate lengths, scalars and points.
+
+export interface DkgRound1Json { identifier: string; commitment: string[]; proofOfKnowledge: string }
+export interface DkgRound2Json { sender: string; recipient: string; signingShare: string }
+export interface PublicKeyPackageJson {
+  suite: Suite; threshold: number; participants: number; commitments: string[];
+  verifyingShares: Record<string, string>; groupPublicKey: string;
+}
+export interface KeyPackageJson extends PublicKeyPackageJson { identifier: string; signingShare: string }
+export interface SigningCommitmentsJson { identifier: string; hiding: string; binding: string }
+export interface SigningNoncesJson { identifier: string; hiding: string; binding: string }
+export interface SignatureShareJson { identifier: string; share: string }
+
+const hex = (b: Uint8Array): string => bytesToHex(b);
+
+function unhex(s: unknown, what: string, len?: number): Uint8Array {
+  if (typeof s !== 'string' || !/^([0-9a-f]{2})*$/.test(s)) throw new FrostError(`${what}: expected lowercase hex`);
+  const b = hexToBytes(s);
+  if (len !== undefined && b.length !== len) throw new FrostError(`${what}: expected ${len} bytes`);
+  return b;
+}
+
+function obj(x: unknown, what: string): Record<string, unknown> {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new FrostError(`${what}: expected an object`);
+  return x as Record<string, unknown>;
+}
+
+function suiteOf(x: unknown): Suite {
+  if (x !== 'derivation' && x !== 'signing') throw new FrostError('suite: expected "derivation" or "signing"');
+  return x;
+}
+
+export function encodeDkgRound1(p: DkgRound1Package): DkgRound1Json {
+  return { identifier: p.identifier, commitment: p.commitment.map(hex), proofOfKnowledge: hex(p.proofOfKnowledge) };
+}
+export function decodeDkgRound1(json: unknown): DkgRound1Package {
+  const o = obj(json, 'round-1 package');
+  if (!Array.isArray(o.commitment) || o.commitment.length < 2) throw new FrostError('round-1 package: expected >= 2 commitments');
+  const commitment = o.commitment.map((c, j) => unhex(c, `commitment ${j}`, 33));
+  commitment.forEach((c, j) => decodePoint(c, `commitment ${j}`));
+  const proofOfKnowledge = unhex(o.proofOfKnowledge, 'proof of knowledge');
+  if (proofOfKnowledge.length !== 64 && proofOfKnowledge.length !== 65) throw new FrostError('proof of knowledge: expected 64 or 65 bytes');
+  decodePoint(proofOfKnowledge.length === 64 ? new Uint8Array([0x02, ...proofOfKnowledge.subarray(0, 32)]) : proofOfKnowledge.subarray(0, 33), 'proof R');
+  return { identifier: assertIdentifier(o.identifier), commitment, proofOfKnowledge };
+}
+
+export function encodeDkgRound2(p: DkgRound2Package): DkgRound2Json {
+  return { sender: p.sender, recipient: p.recipient, signingShare: hex(p.signingShare) };
+}
+export function decodeDkgRound2(json: unknown): DkgRound2Package {
+  const o = obj(json, 'round-2 package');
+  const signingShare = unhex(o.signingShare, 'round-2 share', 32);
+  decodeScalar(signingShare, 'round-2 share');
+  return { sender: assertIdentifier(o.sender, 'sender'), recipient: assertIdentifier(o.recipient, 'recipient'), signingShare };
+}
+
+export function encodePublicKeyPackage(p: PublicKeyPackage): PublicKeyPackageJson {
+  const verifyingShares: Record<string, string> = {};
+  for (const k of Object.keys(p.verifyingShares).sort()) verifyingShares[k] = hex(p.verifyingShares[k]!);
+  return {
+    suite: p.suite, threshold: p.threshold, participants: p.participants, commitments: p.commitments.map(hex),
+    verifyingShares, groupPublicKey: hex(p.groupPublicKey),
+  };
+}
+export function decodePublicKeyPackage(json: unknown): PublicKeyPackage {
+  const o = obj(json, 'public key package');
+  const suite = suiteOf(o.suite);
+  if (!Array.isArray(o.commitments)) throw new FrostError('public key package: commitments must be an array');
+  const vs = obj(o.verifyingShares, 'verifying shares');
+  const verifyingShares: Record<string, Uint8Array> = {};
+  for (const k of Object.keys(vs).sort()) verifyingShares[assertIdentifier(k)] = unhex(vs[k], `verifying share ${k}`, 33);
+  const pub: PublicKeyPackage = {
+    suite,
+    threshold: o.threshold as number,
+    participants: o.participants as number,
+    commitments: o.commitments.map((c, j) => unhex(c, `commitment ${j}`, 33)),
+    verifyingShares,
+    groupPublicKey: unhex(o.groupPublicKey, 'group public key', suite === 'signing' ? 32 : 33),
+  };
+  return assertPublicKeyPackage(pub);
+}
+
+export function encodeKeyPackage(k: KeyPackage): KeyPackageJson {
+  return { ...encodePublicKeyPackage(k), identifier: k.identifier, signingShare: hex(k.signingShare) };
+}
+export function decodeKeyPackage(json: unknown): KeyPackage {
+  const o = obj(json, 'key package');
+  const pub = decodePublicKeyPackage(o);
+  return assertKeyPackage({ ...pub, identifier: assertIdentifier(o.identifier), signingShare: unhex(o.signingShare, 'signing share', 32) });
+}
+
+export function encodeSigningCommitments(c: SigningCommitments): SigningCommitmentsJson {
+  return { identifier: c.identifier, hiding: hex(c.hiding), binding: hex(c.binding) };
+}
+export function decodeSigningCommitments(json: unknown): SigningCommitments {
+  const o = obj(json, 'signing commitments');
+  const hiding = unhex(o.hiding, 'hiding commitment', 33);
+  const binding = unhex(o.binding, 'binding commitment', 33);
+  decodePoint(hiding, 'hiding commitment');
+  decodePoint(binding, 'binding commitment');
+  return { identifier: assertIdentifier(o.identifier), hiding, binding };
+}
+
+export function encodeSigningNonces(n: SigningNonces): SigningNoncesJson {
+  return { identifier: n.identifier, hiding: hex(n.hiding), binding: hex(n.binding) };
+}
+export function decodeSigningNonces(json: unknown): SigningNonces {
+  const o = obj(json, 'signing nonces');
+  const hiding = unhex(o.hiding, 'hiding nonce', 32);
+  const binding = unhex(o.binding, 'binding nonce', 32);
+  decodeScalar(hiding, 'hiding nonce');
+  decodeScalar(binding, 'binding nonce');
+  return { identifier: assertIdentifier(o.identifier), hiding, binding };
+}
+
+export function encodeSignatureShare(s: SignatureShare): SignatureShareJson {
+  return { identifier: s.identifier, share: hex(s.share) };
+}
+export function decodeSignatureShare(json: unknown): SignatureShare {
+  const o = obj(json, 'signature share');
+  const share = unhex(o.share, 'signature share', 32);
+  decodeScalar(share, 'signature share');
+  return { identifier: assertIdentifier(o.identifier), share };
+}
