@@ -1,0 +1,10 @@
+// Intel DCAP attestation for Gatekeeper (DESIGN §6): quote parsing, offline verification against
+// collateral with a pinned root, and release policy. The test PKI lives in ./test-pki/ and is
+// imported from there explicitly, never from here.
+export { parseQuote, QuoteParseError, type Quote, type SgxQuote, type TdxQuote, type SgxReportBody, type TdReportBody,
+  type QuoteHeader } from './quote.js';
+export { loadCollateral, CollateralFormatError, TCB_STATUSES, type Collateral, type TcbStatusName } from './collateral.js';
+export { verifyQuote, VerificationCache, type Verdict, type AcceptedVerdict, type RejectedVerdict, type SgxVerdict,
+  type TdxVerdict, type VerifyOptions } from './verify.js';
+export type { VerifyStep } from './errors.js';
+export { INTEL_SGX_ROOT_CA_SHA256, INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa } from './intel-root.js';
