@@ -97,6 +97,30 @@ export function decodeScalar(bytes: unknown, what = 'scalar'): bigint {
   return v;
 }
 
+/**
+ * Lagrange coefficients at x = 0 for the given distinct identifiers (RFC 9591 §4.2
+ * derive_interpolating_value, all at once): λ_i = Π_{j≠i} x_j / (x_j − x_i).
+ */
+export function lagrangeAtZero(ids: Identifier[]): Map<Identifier, bigint> {
+  const xs = ids.map((id) => identifierScalar(id));
+  if (new Set(ids).size !== ids.length) throw new FrostError('duplicate identifiers');
+  const nums: bigint[] = [];
+  const dens: bigint[] = [];
+  xs.forEach((xi, i) => {
+    let num = Fn.ONE;
+    let den = Fn.ONE;
+    xs.forEach((xj, j) => {
+      if (i === j) return;
+      num = Fn.mul(num, xj);
+      den = Fn.mul(den, Fn.sub(xj, xi));
+    });
+    nums.push(num);
+    dens.push(den);
+  });
+  const inv = Fn.invertBatch(dens);
+  return new Map(ids.map((id, i) => [id, Fn.mul(nums[i]!, inv[i]!)]));
+}
+
 function assertThreshold(threshold: number, participants: number): void {
   if (!Number.isSafeInteger(threshold) || !Number.isSafeInteger(participants) || threshold < 2 || threshold > participants)
     throw new FrostError(`threshold must satisfy 2 <= k <= n (got k=${threshold}, n=${participants})`);
