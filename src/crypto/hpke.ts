@@ -222,6 +222,10 @@ export class DhkemSecp256k1HkdfSha256 implements KemInterface {
   }
 }
 
+function assertBytes(x: unknown, what: string): void {
+  if (!(x instanceof Uint8Array)) throw new HpkeError(`${what} must be a Uint8Array`);
+}
+
 function isKeyPair(x: unknown): x is CryptoKeyPair {
   return typeof x === 'object' && x !== null && 'privateKey' in x && 'publicKey' in x;
 }
@@ -307,6 +311,9 @@ export async function hpkeSeal(
   plaintext: Uint8Array,
   aad: Uint8Array = new Uint8Array(0),
 ): Promise<{ enc: Uint8Array; ciphertext: Uint8Array }> {
+  assertBytes(info, 'info');
+  assertBytes(plaintext, 'plaintext');
+  assertBytes(aad, 'aad');
   const { enc, context } = await setupBaseS(recipientPublicKey, info);
   const ciphertext = new Uint8Array(await context.seal(asArrayBuffer(plaintext), asArrayBuffer(aad)));
   return { enc, ciphertext };
@@ -320,6 +327,7 @@ export async function hpkeOpen(
   ciphertext: Uint8Array,
   aad: Uint8Array = new Uint8Array(0),
 ): Promise<Uint8Array> {
+  if (!(info instanceof Uint8Array) || !(aad instanceof Uint8Array)) throw new HpkeOpenError('info and aad must be bytes');
   if (!(ciphertext instanceof Uint8Array) || ciphertext.length < AEAD_TAG_LENGTH) {
     throw new HpkeOpenError(`ciphertext is shorter than the ${AEAD_TAG_LENGTH}-byte AEAD tag`);
   }

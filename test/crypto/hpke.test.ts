@@ -208,6 +208,8 @@ describe('hpkeSeal / hpkeOpen with KEM id 0x0016', () => {
       const bad = recipient.publicKey.slice();
       bad[64] = bad[64]! ^ 1;
       await expect(hpkeSeal(bad, info, pt)).rejects.toThrow(/not a valid secp256k1 point/);
+      await expect(hpkeSeal(recipient.publicKey, info, 'text' as unknown as Uint8Array)).rejects.toThrow(/plaintext must be a Uint8Array/);
+      await expect(hpkeSeal(recipient.publicKey, 'info' as unknown as Uint8Array, pt)).rejects.toThrow(/info must be a Uint8Array/);
     });
   });
 });
