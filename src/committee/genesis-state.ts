@@ -1,0 +1,87 @@
+// The genesis ceremony as an explicit state machine (after drand's dkg state machine): one record per
+// epoch, persisted before any message that depends on it is sent, so a restarted node resumes where it
+// was. Every transition checks that the move is allowed, then the phase deadline.
+
+export const CeremonyStates = {
+  /** Elected: own round-1 broadcast persisted; collecting the other members' round-1 packages. */
+  Round1: 'ROUND1',
+  /** All round-1 packages verified; own round-2 shares sealed and persisted; collecting ours. */
+  Round2: 'ROUND2',
+  /** Both key shares computed and persisted; waiting for the roster certificate to be signed. */
+  Keyed: 'KEYED',
+  /** Not elected: waiting for the elected committee's roster certificate. */
+  Observing: 'OBSERVING',
+  /** Roster certificate verified and persisted: the committee is active. */
+  Complete: 'COMPLETE',
+  /** A phase deadline passed or an operator aborted; the epoch's ceremony is over. */
+  Aborted: 'ABORTED',
+} as const;
+
+export type CeremonyState = (typeof CeremonyStates)[keyof typeof CeremonyStates];
+
+const ALLOWED: Record<CeremonyState, CeremonyState[]> = {
+  ROUND1: ['ROUND2', 'ABORTED'],
+  ROUND2: ['KEYED', 'ABORTED'],
+  KEYED: ['COMPLETE', 'ABORTED'],
+  OBSERVING: ['COMPLETE', 'ABORTED'],
+  COMPLETE: [],
+  ABORTED: [],
+};
+
+export function isTerminal(s: CeremonyState): boolean {
+  return ALLOWED[s].length === 0;
+}
+
+export class CeremonyError extends Error {
+  override name = 'CeremonyError';
+  constructor(readonly code: CeremonyErrorCode, message: string) {
+    super(message);
+  }
+}
+
+export type CeremonyErrorCode =
+  | 'ErrInvalidStateChange'
+  | 'ErrTimeoutReached'
+  | 'ErrAlreadyVoted'
+  | 'ErrEpochNotNext'
+  | 'ErrCommitteeActive'
+  | 'ErrNotInCeremony';
+
+export interface CeremonyClock {
+  state: CeremonyState;
+  phaseDeadlineMs: number;
+  phaseTimeoutMs: number;
+}
+
+export function isValidStateChange(from: CeremonyState, to: CeremonyState): boolean {
+  return ALLOWED[from].includes(to);
+}
+
+/** Moves to `to`, starting a fresh phase deadline; aborting is allowed past the deadline. */
+export function transition<T extends CeremonyClock>(c: T, to: CeremonyState, nowMs: number): T {
+  if (!isValidStateChange(c.state, to)) {
+    throw new CeremonyError('ErrInvalidStateChange', `the ceremony cannot move from ${c.state} to ${to}`);
+  }
+  if (to !== 'ABORTED' && nowMs > c.phaseDeadlineMs) {
+    throw new CeremonyError('ErrTimeoutReached', `the ${c.state} phase missed its deadline`);
+  }
+  return { ...c, state: to, phaseDeadlineMs: nowMs + c.phaseTimeoutMs };
+}
+
+/** True when the current phase is past its deadline and the ceremony must abort. */
+export function deadlinePassed(c: CeremonyClock, nowMs: number): boolean {
+  return !isTerminal(c.state) && nowMs > c.phaseDeadlineMs;
+}
+
+/** What an operator should do next, in words, for `gatekeeper status`. */
+export function nextStepFor(state: CeremonyState | undefined, member: boolean): string {
+  switch (state) {
+    case undefined: return 'submit a governance-signed genesis snapshot (gatekeeper genesis submit)';
+    case 'ROUND1': return 'wait: exchanging DKG round-1 packages with the other members';
+    case 'ROUND2': return 'wait: exchanging sealed DKG shares with the other members';
+    case 'KEYED': return 'wait: the committee is signing its roster certificate';
+    case 'OBSERVING': return 'wait: this node was not elected; it is waiting for the committee certificate';
+    case 'COMPLETE': return member ? 'none: this node serves as a committee member' : 'none: this node follows the committee (not a member)';
+    case 'ABORTED': return 'the ceremony aborted: read the error, then submit a new snapshot with a higher epoch';
+  }
+}

@@ -1,0 +1,104 @@
+// The roster and its canonical bytes (docs/roster.md), and the roster certificate message (DESIGN §8).
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+
+export interface RosterMember {
+  nodeId: Uint8Array;           // 16
+  identityKey: Uint8Array;      // 32, x-only
+  transportKey: Uint8Array;     // 65
+  endpoint: string;
+  stake: bigint;
+  shareIdentifier: Uint8Array;  // 32
+  derivationVerifyingShare: Uint8Array; // 33
+  signingVerifyingShare: Uint8Array;    // 33
+}
+
+export interface Roster {
+  epoch: number;
+  threshold: number;
+  masterPublicKey: Uint8Array;  // 33
+  committeeKey: Uint8Array;     // 32, x-only
+  previousCertificateHash: Uint8Array; // 32; zeros at genesis
+  members: RosterMember[];      // sorted by node id
+}
+
+const MAGIC = utf8('gatekeeper/v1/roster-bytes');
+
+function u64be(v: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v, false);
+  return out;
+}
+
+function u16be(v: number): Uint8Array {
+  return new Uint8Array([v >>> 8, v & 0xff]);
+}
+
+/** Canonical roster bytes: fixed field order, fixed lengths, members sorted by node id. */
+export function encodeRoster(r: Roster): Uint8Array {
+  const parts: Uint8Array[] = [
+    MAGIC, u32be(r.epoch), u16be(r.threshold), u16be(r.members.length),
+    r.masterPublicKey, r.committeeKey, r.previousCertificateHash,
+  ];
+  for (const m of r.members) {
+    parts.push(m.nodeId, m.identityKey, m.transportKey, lp(utf8(m.endpoint)), u64be(m.stake),
+      m.shareIdentifier, m.derivationVerifyingShare, m.signingVerifyingShare);
+  }
+  return concatBytes(...parts);
+}
+
+export class RosterDecodeError extends Error {
+  override name = 'RosterDecodeError';
+}
+
+/** Inverse of encodeRoster, with strict lengths. */
+export function decodeRoster(bytes: Uint8Array): Roster {
+  let off = 0;
+  const take = (n: number, what: string): Uint8Array => {
+    if (off + n > bytes.length) throw new RosterDecodeError(`roster bytes end inside ${what}`);
+    const out = bytes.slice(off, off + n);
+    off += n;
+    return out;
+  };
+  const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const magic = take(MAGIC.length, 'the header');
+  if (!magic.every((x, i) => x === MAGIC[i])) throw new RosterDecodeError('not canonical roster bytes (bad header)');
+  const epoch = view(take(4, 'epoch')).getUint32(0);
+  const threshold = view(take(2, 'threshold')).getUint16(0);
+  const n = view(take(2, 'member count')).getUint16(0);
+  const masterPublicKey = take(33, 'MPK');
+  const committeeKey = take(32, 'CPK');
+  const previousCertificateHash = take(32, 'previous certificate hash');
+  const members: RosterMember[] = [];
+  for (let i = 0; i < n; i++) {
+    const nodeId = take(16, 'node id');
+    const identityKey = take(32, 'identity key');
+    const transportKey = take(65, 'transport key');
+    const elen = view(take(2, 'endpoint length')).getUint16(0);
+    const endpoint = new TextDecoder('utf-8', { fatal: true }).decode(take(elen, 'endpoint'));
+    const stake = view(take(8, 'stake')).getBigUint64(0);
+    members.push({
+      nodeId, identityKey, transportKey, endpoint, stake,
+      shareIdentifier: take(32, 'share identifier'),
+      derivationVerifyingShare: take(33, 'derivation verifying share'),
+      signingVerifyingShare: take(33, 'signing verifying share'),
+    });
+  }
+  if (off !== bytes.length) throw new RosterDecodeError(`${bytes.length - off} bytes after the roster`);
+  return { epoch, threshold, masterPublicKey, committeeKey, previousCertificateHash, members };
+}
+
+/** The message the outgoing CPK signs: "gatekeeper/v1/roster" || u32be(epoch) || SHA-256(roster bytes). */
+export function rosterCertificateMessage(epoch: number, rosterBytes: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/roster'), u32be(epoch), sha256(rosterBytes));
+}
+
+/** Hash chaining certificates: SHA-256(u32be(epoch) || roster bytes || signature). */
+export function certificateHash(epoch: number, rosterBytes: Uint8Array, signature: Uint8Array): Uint8Array {
+  return sha256(concatBytes(u32be(epoch), rosterBytes, signature));
+}
+
+/** Default threshold of DESIGN §1: floor(2n/3) + 1. */
+export function defaultThreshold(n: number): number {
+  return Math.floor((2 * n) / 3) + 1;
+}

@@ -1,0 +1,142 @@
+// Node configuration: a JSON file (documented field by field in config/README.md), with environment
+// overrides so that deployments can keep secrets and addresses out of the file.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface NodeConfig {
+  /** Human name used in logs. */
+  name: string;
+  /** host:port the gRPC server binds. */
+  listen: string;
+  /** host:port other nodes and clients use to reach this node (defaults to `listen`). */
+  advertise: string;
+  /** Folder of the node's SQLite database. */
+  dataDir: string;
+  /** host:port of the Prometheus metrics HTTP server; "" disables it. */
+  metricsListen: string;
+  /** Optional TLS; with `clientCa` the server also requires client certificates (mTLS). */
+  tls: { certFile: string; keyFile: string; clientCaFile: string } | null;
+  /** x-only hex keys allowed to sign operator calls. */
+  operatorKeys: string[];
+  /** SHA-256 fingerprints (hex) of mTLS client certificates accepted as operators. */
+  operatorCertFingerprints: string[];
+  /** Governance keys (x-only hex) and how many must sign a snapshot or policy. */
+  governance: { keys: string[]; threshold: number };
+  /** Unseal share count and threshold used by `gatekeeper init`. */
+  unseal: { shares: number; threshold: number };
+  /** Default deadline of one ceremony phase, in milliseconds. */
+  phaseTimeoutMs: number;
+  /** Largest accepted request, in bytes. */
+  maxMessageBytes: number;
+  /** How far an operator or peer timestamp may be from this node's clock, in milliseconds. */
+  clockSkewMs: number;
+  /** Public calls allowed per second per client address (token bucket). */
+  publicRateLimitPerSecond: number;
+  /** Log level: fatal, error, warn, info, debug, trace. */
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const DEFAULTS = {
+  metricsListen: '',
+  tls: null,
+  operatorKeys: [] as string[],
+  operatorCertFingerprints: [] as string[],
+  governance: { keys: [] as string[], threshold: 1 },
+  unseal: { shares: 5, threshold: 3 },
+  phaseTimeoutMs: 60_000,
+  maxMessageBytes: 4 * 1024 * 1024,
+  clockSkewMs: 60_000,
+  publicRateLimitPerSecond: 1000,
+  logLevel: 'info',
+};
+
+const HEX32 = /^[0-9a-f]{64}$/;
+const HOSTPORT = /^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+
+/** Environment variables that override the file (a secret never needs to sit in the file). */
+export const ENV_OVERRIDES: Record<string, keyof NodeConfig> = {
+  GATEKEEPER_LISTEN: 'listen',
+  GATEKEEPER_ADVERTISE: 'advertise',
+  GATEKEEPER_DATA_DIR: 'dataDir',
+  GATEKEEPER_METRICS_LISTEN: 'metricsListen',
+  GATEKEEPER_LOG_LEVEL: 'logLevel',
+};
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const cfg = parseConfig(raw, path.dirname(path.resolve(file)));
+  for (const [name, field] of Object.entries(ENV_OVERRIDES)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') (cfg as unknown as Record<string, unknown>)[field] = v;
+  }
+  return validate(cfg);
+}
+
+/** Fills defaults and resolves relative paths against the config file's folder. */
+export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config must be a JSON object');
+  const r = raw as Record<string, unknown>;
+  const known = new Set(['name', 'listen', 'advertise', 'dataDir', ...Object.keys(DEFAULTS)]);
+  for (const k of Object.keys(r)) if (!known.has(k)) throw new ConfigError(`unknown config field '${k}'`);
+  const cfg = { ...DEFAULTS, ...r } as unknown as NodeConfig;
+  if (typeof cfg.dataDir === 'string') cfg.dataDir = path.resolve(baseDir, cfg.dataDir);
+  if (cfg.advertise === undefined) cfg.advertise = cfg.listen;
+  if (cfg.tls) {
+    cfg.tls = {
+      certFile: path.resolve(baseDir, cfg.tls.certFile),
+      keyFile: path.resolve(baseDir, cfg.tls.keyFile),
+      clientCaFile: cfg.tls.clientCaFile ? path.resolve(baseDir, cfg.tls.clientCaFile) : '',
+    };
+  }
+  return cfg;
+}
+
+function validate(cfg: NodeConfig): NodeConfig {
+  const str = (v: unknown, name: string) => {
+    if (typeof v !== 'string' || v === '') throw new ConfigError(`config field '${name}' must be a non-empty string`);
+  };
+  str(cfg.name, 'name');
+  str(cfg.listen, 'listen');
+  str(cfg.advertise, 'advertise');
+  str(cfg.dataDir, 'dataDir');
+  for (const [v, n] of [[cfg.listen, 'listen'], [cfg.advertise, 'advertise']] as const) {
+    if (!HOSTPORT.test(v)) throw new ConfigError(`config field '${n}' must be host:port, got '${v}'`);
+  }
+  if (cfg.metricsListen !== '' && !HOSTPORT.test(cfg.metricsListen)) throw new ConfigError(`config field 'metricsListen' must be host:port or ""`);
+  const keys = (v: unknown, n: string) => {
+    if (!Array.isArray(v) || !v.every((k) => typeof k === 'string' && HEX32.test(k))) {
+      throw new ConfigError(`config field '${n}' must be a list of 64-character lowercase hex keys`);
+    }
+  };
+  keys(cfg.operatorKeys, 'operatorKeys');
+  keys(cfg.operatorCertFingerprints, 'operatorCertFingerprints');
+  keys(cfg.governance?.keys, 'governance.keys');
+  const g = cfg.governance;
+  if (!Number.isInteger(g.threshold) || g.threshold < 1 || (g.keys.length > 0 && g.threshold > g.keys.length)) {
+    throw new ConfigError('config field governance.threshold must be between 1 and the number of governance keys');
+  }
+  const u = cfg.unseal;
+  if (!Number.isInteger(u?.shares) || !Number.isInteger(u?.threshold) || u.threshold < 1 || u.threshold > u.shares || u.shares > 255) {
+    throw new ConfigError('config field unseal must have 1 <= threshold <= shares <= 255');
+  }
+  for (const n of ['phaseTimeoutMs', 'maxMessageBytes', 'clockSkewMs', 'publicRateLimitPerSecond'] as const) {
+    if (!Number.isInteger(cfg[n]) || cfg[n] <= 0) throw new ConfigError(`config field '${n}' must be a positive integer`);
+  }
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
+    throw new ConfigError(`config field 'logLevel' must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  return cfg;
+}
+
+export function databaseFile(cfg: NodeConfig): string {
+  return path.join(cfg.dataDir, 'gatekeeper.sqlite');
+}

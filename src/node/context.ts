@@ -1,0 +1,43 @@
+// What the services and the ceremony driver share once a node is unsealed.
+import type { Db } from '../store/database.js';
+import type { NodeConfig } from './config.js';
+import type { NodePublic, UnsealedKeys } from './keystore.js';
+import type { AuditLog } from '../audit/log.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { CeremonyStore } from '../store/ceremony-store.js';
+import { GatekeeperClient, type CallOptions } from '../rpc/client.js';
+import type { GenesisCeremony } from './genesis.js';
+
+export interface NodeContext {
+  config: NodeConfig;
+  db: Db;
+  self: NodePublic;
+  keys: UnsealedKeys;
+  audit: AuditLog;
+  log: Logger;
+  metrics: Metrics;
+  ceremonies: CeremonyStore;
+  genesis: GenesisCeremony;
+  now(): number;
+  /** Signed PeerService call to another node. */
+  peerCall<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs?: number): Promise<Res>;
+}
+
+/** Keeps one client per peer endpoint and signs every call with the node's identity key. */
+export class PeerClients {
+  private readonly clients = new Map<string, GatekeeperClient>();
+  constructor(private readonly identitySecret: () => Uint8Array) {}
+
+  call<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res> {
+    let c = this.clients.get(endpoint);
+    if (!c) { c = new GatekeeperClient(endpoint); this.clients.set(endpoint, c); }
+    const opts: CallOptions = { sign: { role: 'peer', secretKey: this.identitySecret() }, timeoutMs };
+    return c.call<Res>('PeerService', method, request, opts);
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

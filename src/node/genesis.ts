@@ -1,0 +1,568 @@
+// The genesis ceremony of one node (DESIGN §3): accept a governance-signed snapshot, elect, run the
+// FROST DKG for both master secrets with the other winners over PeerService, and sign the genesis roster
+// certificate. Messages are pulled: each member serves what it has persisted and fetches what it lacks,
+// so a member that restarts resumes from SQLite and the others simply keep asking until the deadline.
+import { randomBytes } from 'node:crypto';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { concatBytes, equalBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+import { signTagged, verifyTagged } from '../crypto/identity.js';
+import { openFromPeer, sealToPeer } from '../crypto/hpke.js';
+import {
+  aggregateSignature, decodeDkgRound1, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
+  decodeSignatureShare, decodeSigningCommitments, decodeSigningNonces, dkgRound1, dkgRound2, dkgRound3,
+  encodeDkgRound1, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, encodeSignatureShare,
+  encodeSigningCommitments, encodeSigningNonces, identifierFor, publicPackage, signShare, signingCommit,
+  verifyGroupSignature, type DkgRound1Package, type DkgRound2Package, type DkgState, type KeyPackage,
+  type PublicKeyPackage, type Suite,
+} from '../crypto/frost.js';
+import { electFromSnapshot, verifyGovernance, SnapshotError, type SignedSnapshotMsg } from '../committee/snapshot.js';
+import { decodeMessage, encodeMessage } from '../rpc/messages.js';
+import {
+  deadlinePassed, isTerminal, transition, type CeremonyState,
+} from '../committee/genesis-state.js';
+import { decodeRoster, encodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
+import type { CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js';
+import type { NodeContext } from './context.js';
+import { fromJsonSafe, toJsonSafe } from './json-safe.js';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../rpc/errors.js';
+
+const SUITES: Suite[] = ['derivation', 'signing'];
+const dec = new TextDecoder();
+const json = (v: unknown) => utf8(JSON.stringify(v));
+const parse = (b: Uint8Array): unknown => JSON.parse(dec.decode(b));
+
+/** What round-1 signatures cover: u32be(epoch) || lp(derivation) || lp(signing). */
+function round1Message(epoch: number, derivation: Uint8Array, signing: Uint8Array): Uint8Array {
+  return concatBytes(u32be(epoch), lp(derivation), lp(signing));
+}
+
+/** What round-2 signatures cover: u32be(epoch) || sender || recipient || sealed. */
+function round2Message(epoch: number, sender: Uint8Array, recipient: Uint8Array, sealed: Uint8Array): Uint8Array {
+  return concatBytes(u32be(epoch), sender, recipient, sealed);
+}
+
+const round2Context = (epoch: number, sender: Uint8Array, recipient: Uint8Array) =>
+  `dkg-round2/${epoch}/${bytesToHex(sender)}/${bytesToHex(recipient)}`;
+
+interface LocalDkg { derivation: DkgState; signing: DkgState }
+interface MemberKeys { derivation: KeyPackage; signing: KeyPackage }
+interface PublicKeys { derivation: PublicKeyPackage; signing: PublicKeyPackage }
+
+interface Round1Wire { epoch: number; senderNodeId: Uint8Array; derivation: Uint8Array; signing: Uint8Array; signature: Uint8Array }
+interface Round2Wire { epoch: number; senderNodeId: Uint8Array; recipientNodeId: Uint8Array; sealed: Uint8Array; signature: Uint8Array }
+interface CertificateWire { epoch: number; rosterBytes: Uint8Array; signature: Uint8Array }
+
+export interface AcceptResult { epoch: number; snapshotHash: Uint8Array; elected: boolean; roster: Uint8Array[]; forwardErrors: string[] }
+
+export class GenesisCeremony {
+  private ticking = false;
+  private keyedSince = new Map<number, number>();
+
+  constructor(private readonly ctx: NodeContext) {}
+
+  private get selfId(): Uint8Array { return this.ctx.self.nodeId; }
+  private get identifier(): string { return identifierFor(this.selfId); }
+
+  // ---- accepting a snapshot (operator SubmitGenesis, peer OfferSnapshot) ----
+
+  /** Verifies and records a snapshot (this node's one vote for the epoch), and starts round 1 if elected. */
+  async accept(signed: SignedSnapshotMsg, source: string, forward: boolean): Promise<AcceptResult> {
+    const { ctx } = this;
+    try {
+      verifyGovernance(signed, ctx.config.governance.keys, ctx.config.governance.threshold);
+    } catch (err) {
+      if (err instanceof SnapshotError) throw permissionDenied(err.message);
+      throw err;
+    }
+    let outcome;
+    try {
+      outcome = electFromSnapshot(signed.snapshot);
+    } catch (err) {
+      if (err instanceof SnapshotError) throw invalidArgument(err.message);
+      throw err;
+    }
+    if (!outcome.candidates.some((c) => equalBytes(c.nodeId, this.selfId))) {
+      throw failedPrecondition('this node is not a candidate of the snapshot');
+    }
+    const signedBytes = encodeMessage('SignedSnapshot', { snapshot: signed.snapshot, signatures: signed.signatures });
+    const elected = outcome.members.some((m) => equalBytes(m.nodeId, this.selfId));
+    const result = (): AcceptResult => ({
+      epoch: outcome.epoch, snapshotHash: outcome.snapshotHash, elected,
+      roster: outcome.members.map((m) => m.nodeId), forwardErrors: [],
+    });
+
+    const existing = ctx.ceremonies.get(outcome.epoch);
+    if (existing) {
+      if (!equalBytes(existing.snapshotHash, outcome.snapshotHash)) {
+        throw alreadyExists(`ErrAlreadyVoted: this node already accepted a different snapshot for epoch ${outcome.epoch}`);
+      }
+      return result();
+    }
+    const latest = ctx.ceremonies.latest();
+    if (latest && latest.state === 'COMPLETE') throw failedPrecondition('ErrCommitteeActive: a committee is already active; genesis runs once');
+    if (latest && !isTerminal(latest.state)) throw failedPrecondition(`ErrCeremonyRunning: the ceremony of epoch ${latest.epoch} is still running`);
+    if (latest && outcome.epoch <= latest.epoch) throw failedPrecondition(`ErrEpochNotNext: epoch ${outcome.epoch} is not after the aborted epoch ${latest.epoch}`);
+
+    const now = ctx.now();
+    const timeout = outcome.phaseTimeoutMs > 0 ? outcome.phaseTimeoutMs : ctx.config.phaseTimeoutMs;
+    const roster: RosterEntryJson[] = outcome.members.map((m) => ({
+      nodeId: bytesToHex(m.nodeId), identityKey: bytesToHex(m.identityKey), transportKey: bytesToHex(m.transportKey),
+      endpoint: m.endpoint, stake: m.stake.toString(), shareIdentifier: identifierFor(m.nodeId),
+    }));
+    const record: CeremonyRecord = {
+      epoch: outcome.epoch, kind: 'genesis', state: elected ? 'ROUND1' : 'OBSERVING', snapshot: signedBytes,
+      snapshotHash: outcome.snapshotHash, roster, threshold: outcome.threshold, phaseDeadlineMs: now + timeout,
+      phaseTimeoutMs: timeout, error: '', updatedMs: now,
+    };
+    ctx.db.transaction(() => {
+      ctx.ceremonies.insert(record);
+      if (elected) this.startRound1(record);
+      ctx.audit.append(source, 'genesis.accepted', {
+        epoch: record.epoch, snapshotHash: bytesToHex(record.snapshotHash), elected,
+        roster: roster.map((m) => m.nodeId), threshold: record.threshold,
+      });
+    })();
+    ctx.metrics.ceremonyTransitions.inc({ state: record.state });
+    ctx.log.info({ epoch: record.epoch, state: record.state, n: roster.length, k: record.threshold }, 'genesis snapshot accepted');
+
+    const res = result();
+    if (forward) res.forwardErrors = await this.forward(signed, outcome.candidates.map((c) => c.endpoint));
+    return res;
+  }
+
+  private async forward(signed: SignedSnapshotMsg, endpoints: string[]): Promise<string[]> {
+    const self = this.ctx.config.advertise;
+    const results = await Promise.allSettled(endpoints.filter((e) => e !== self).map(async (e) => {
+      try {
+        await this.ctx.peerCall(e, 'OfferSnapshot', { snapshot: signed }, 5000);
+      } catch (err) {
+        throw new Error(`${e}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }));
+    return results.flatMap((r) => r.status === 'rejected' ? [String((r.reason as Error).message)] : []);
+  }
+
+  /** Round 1 for both secrets; state and broadcast persisted in the caller's transaction. */
+  private startRound1(c: CeremonyRecord): void {
+    const params = { threshold: c.threshold, participants: c.roster.length };
+    const d = dkgRound1('derivation', this.identifier, params);
+    const s = dkgRound1('signing', this.identifier, params);
+    this.saveLocal(c.epoch, { derivation: d.state, signing: s.state });
+    const derivation = json(encodeDkgRound1(d.round1));
+    const signing = json(encodeDkgRound1(s.round1));
+    const signature = signTagged(this.ctx.keys.identitySecret, 'dkg-round1', round1Message(c.epoch, derivation, signing));
+    this.ctx.ceremonies.putRound1(c.epoch, { sender: this.selfId, derivation, signing, signature });
+  }
+
+  private saveLocal(epoch: number, local: LocalDkg): void {
+    const sealed = this.ctx.keys.box.seal('dkg-state', `epoch/${epoch}`, utf8(toJsonSafe(local)));
+    this.ctx.ceremonies.saveLocalDkg(epoch, sealed);
+  }
+
+  private loadLocal(epoch: number): LocalDkg {
+    const sealed = this.ctx.ceremonies.localDkg(epoch);
+    if (!sealed) throw new Error(`no local DKG state for epoch ${epoch}`);
+    return fromJsonSafe<LocalDkg>(dec.decode(this.ctx.keys.box.open('dkg-state', `epoch/${epoch}`, sealed)));
+  }
+
+  // ---- the driver ----
+
+  /** One step of every running ceremony; called on a timer. Never throws. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const c of this.ctx.ceremonies.running()) {
+        try {
+          await this.step(c);
+        } catch (err) {
+          this.ctx.log.warn({ epoch: c.epoch, state: c.state, err: err instanceof Error ? err.message : String(err) }, 'ceremony step failed; will retry');
+        }
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async step(c: CeremonyRecord): Promise<void> {
+    if (deadlinePassed(c, this.ctx.now())) {
+      this.abort(c, `the ${c.state} phase missed its deadline (${c.phaseTimeoutMs} ms)${await this.waitingFor(c)}`, 'deadline');
+      return;
+    }
+    switch (c.state) {
+      case 'ROUND1': return this.collectRound1(c);
+      case 'ROUND2': return this.collectRound2(c);
+      case 'KEYED': return this.finishCertificate(c);
+      case 'OBSERVING': return this.observeCertificate(c);
+      default: return;
+    }
+  }
+
+  private async waitingFor(c: CeremonyRecord): Promise<string> {
+    const others = this.others(c);
+    let missing: string[] = [];
+    if (c.state === 'ROUND1') {
+      const have = new Set(this.ctx.ceremonies.round1(c.epoch).map((r) => bytesToHex(r.sender)));
+      missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
+    } else if (c.state === 'ROUND2') {
+      const have = new Set(this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId }).map((r) => bytesToHex(r.sender)));
+      missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
+    }
+    return missing.length ? `; still waiting for ${missing.join(', ')}` : '';
+  }
+
+  /** Moves a ceremony to `to` and records it; returns the new record. */
+  private move(c: CeremonyRecord, to: CeremonyState, detail: Record<string, unknown> = {}, error = ''): CeremonyRecord {
+    const now = this.ctx.now();
+    const next = { ...transition(c, to, now), error, updatedMs: now };
+    this.ctx.db.transaction(() => {
+      this.ctx.ceremonies.update(next, c.state);
+      this.ctx.audit.append('ceremony', `genesis.${to.toLowerCase()}`, { epoch: c.epoch, ...detail, ...(error ? { error } : {}) });
+    })();
+    this.ctx.metrics.ceremonyTransitions.inc({ state: to });
+    this.ctx.log.info({ epoch: c.epoch, from: c.state, to, error: error || undefined }, 'ceremony transition');
+    return next;
+  }
+
+  /** Aborts a running ceremony (deadline, misbehaving peer, or an operator). */
+  abort(c: CeremonyRecord, reason: string, by: string): CeremonyRecord {
+    if (isTerminal(c.state)) return c;
+    const next = this.move(c, 'ABORTED', { by }, reason);
+    this.ctx.ceremonies.eraseLocalDkg(c.epoch);
+    return next;
+  }
+
+  private others(c: CeremonyRecord): RosterEntryJson[] {
+    const me = bytesToHex(this.selfId);
+    return c.roster.filter((m) => m.nodeId !== me);
+  }
+
+  private member(c: CeremonyRecord, nodeId: Uint8Array): RosterEntryJson | undefined {
+    const id = bytesToHex(nodeId);
+    return c.roster.find((m) => m.nodeId === id);
+  }
+
+  /** Fetches from every listed member in parallel; failures are retried on the next tick. */
+  private async fetchAll<T>(members: RosterEntryJson[], method: string, epoch: number): Promise<{ m: RosterEntryJson; res: T }[]> {
+    const out: { m: RosterEntryJson; res: T }[] = [];
+    await Promise.allSettled(members.map(async (m) => {
+      const res = await this.ctx.peerCall<T>(m.endpoint, method, { epoch }, 3000);
+      out.push({ m, res });
+    }));
+    return out;
+  }
+
+  private async collectRound1(c: CeremonyRecord): Promise<void> {
+    const have = new Set(this.ctx.ceremonies.round1(c.epoch).map((r) => bytesToHex(r.sender)));
+    const missing = this.others(c).filter((m) => !have.has(m.nodeId));
+    for (const { m, res } of await this.fetchAll<Round1Wire>(missing, 'GetDkgRound1', c.epoch)) {
+      const sender = hexToBytes(m.nodeId);
+      if (res.epoch !== c.epoch || !equalBytes(res.senderNodeId, sender)) continue;
+      if (!verifyTagged(hexToBytes(m.identityKey), 'dkg-round1', round1Message(c.epoch, res.derivation, res.signing), res.signature)) {
+        this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId }, 'round-1 package with a bad signature refused');
+        continue;
+      }
+      this.ctx.ceremonies.putRound1(c.epoch, { sender, derivation: res.derivation, signing: res.signing, signature: res.signature });
+    }
+    const rows = this.ctx.ceremonies.round1(c.epoch);
+    if (rows.length < c.roster.length) return;
+
+    // All round-1 packages: verify and make the round-2 shares for every other member.
+    const me = bytesToHex(this.selfId);
+    const others = rows.filter((r) => bytesToHex(r.sender) !== me);
+    const local = this.loadLocal(c.epoch);
+    const pkgs: Record<Suite, DkgRound1Package[]> = { derivation: [], signing: [] };
+    for (const r of others) {
+      const m = this.member(c, r.sender)!;
+      for (const suite of SUITES) {
+        const pkg = decodeDkgRound1(parse(suite === 'derivation' ? r.derivation : r.signing));
+        if (pkg.identifier !== m.shareIdentifier) {
+          this.abort(c, `member ${m.nodeId} sent a round-1 package for another identifier`, 'ceremony');
+          return;
+        }
+        pkgs[suite].push(pkg);
+      }
+    }
+    let out: Record<Suite, DkgRound2Package[]>;
+    try {
+      out = { derivation: dkgRound2(local.derivation, pkgs.derivation), signing: dkgRound2(local.signing, pkgs.signing) };
+    } catch (err) {
+      this.abort(c, `round 2 refused: ${err instanceof Error ? err.message : String(err)}`, 'ceremony');
+      return;
+    }
+    const sealedFor: { recipient: Uint8Array; sealed: Uint8Array; signature: Uint8Array }[] = [];
+    for (const m of this.others(c)) {
+      const recipient = hexToBytes(m.nodeId);
+      const d = out.derivation.find((p) => p.recipient === m.shareIdentifier);
+      const s = out.signing.find((p) => p.recipient === m.shareIdentifier);
+      if (!d || !s) throw new Error(`round 2 produced no share for ${m.nodeId}`);
+      const plaintext = json({ derivation: encodeDkgRound2(d), signing: encodeDkgRound2(s) });
+      const sealed = await sealToPeer(hexToBytes(m.transportKey), round2Context(c.epoch, this.selfId, recipient), plaintext);
+      plaintext.fill(0);
+      const signature = signTagged(this.ctx.keys.identitySecret, 'dkg-round2', round2Message(c.epoch, this.selfId, recipient, sealed));
+      sealedFor.push({ recipient, sealed, signature });
+    }
+    this.ctx.db.transaction(() => {
+      this.saveLocal(c.epoch, local);
+      for (const s of sealedFor) this.ctx.ceremonies.putRound2(c.epoch, { sender: this.selfId, ...s });
+      this.move(c, 'ROUND2', { round1From: rows.length });
+    })();
+  }
+
+  private async collectRound2(c: CeremonyRecord): Promise<void> {
+    const have = new Set(this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId }).map((r) => bytesToHex(r.sender)));
+    const missing = this.others(c).filter((m) => !have.has(m.nodeId));
+    for (const { m, res } of await this.fetchAll<Round2Wire>(missing, 'GetDkgRound2', c.epoch)) {
+      const sender = hexToBytes(m.nodeId);
+      if (res.epoch !== c.epoch || !equalBytes(res.senderNodeId, sender) || !equalBytes(res.recipientNodeId, this.selfId)) continue;
+      if (!verifyTagged(hexToBytes(m.identityKey), 'dkg-round2', round2Message(c.epoch, sender, this.selfId, res.sealed), res.signature)) {
+        this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId }, 'round-2 package with a bad signature refused');
+        continue;
+      }
+      this.ctx.ceremonies.putRound2(c.epoch, { sender, recipient: this.selfId, sealed: res.sealed, signature: res.signature });
+    }
+    const received = this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId });
+    if (received.length < c.roster.length - 1) return;
+
+    const me = bytesToHex(this.selfId);
+    const r1 = this.ctx.ceremonies.round1(c.epoch).filter((r) => bytesToHex(r.sender) !== me);
+    const r1pkgs = (suite: Suite) => r1.map((r) => decodeDkgRound1(parse(suite === 'derivation' ? r.derivation : r.signing)));
+    const shares: Record<Suite, DkgRound2Package[]> = { derivation: [], signing: [] };
+    for (const r of received) {
+      let opened: Uint8Array;
+      try {
+        opened = await openFromPeer(this.ctx.keys.transportSecret, round2Context(c.epoch, r.sender, this.selfId), r.sealed);
+      } catch {
+        this.abort(c, `the round-2 share from ${bytesToHex(r.sender)} does not open`, 'ceremony');
+        return;
+      }
+      const o = parse(opened) as { derivation: unknown; signing: unknown };
+      opened.fill(0);
+      shares.derivation.push(decodeDkgRound2(o.derivation));
+      shares.signing.push(decodeDkgRound2(o.signing));
+    }
+    const local = this.loadLocal(c.epoch);
+    let keys: MemberKeys;
+    try {
+      keys = {
+        derivation: dkgRound3(local.derivation, r1pkgs('derivation'), shares.derivation),
+        signing: dkgRound3(local.signing, r1pkgs('signing'), shares.signing),
+      };
+    } catch (err) {
+      this.abort(c, `round 3 refused: ${err instanceof Error ? err.message : String(err)}`, 'ceremony');
+      return;
+    }
+    const sealed = this.ctx.keys.box.seal('key-shares', `epoch/${c.epoch}`,
+      json({ derivation: encodeKeyPackage(keys.derivation), signing: encodeKeyPackage(keys.signing) }));
+    const pub = json({ derivation: encodePublicKeyPackage(publicPackage(keys.derivation)), signing: encodePublicKeyPackage(publicPackage(keys.signing)) });
+    this.ctx.db.transaction(() => {
+      this.ctx.ceremonies.saveKeyShares(c.epoch, hexToBytes(this.identifier), sealed, dec.decode(pub));
+      this.ctx.ceremonies.eraseLocalDkg(c.epoch);
+      this.move(c, 'KEYED', {
+        masterPublicKey: bytesToHex(keys.derivation.groupPublicKey), committeeKey: bytesToHex(keys.signing.groupPublicKey),
+      });
+    })();
+    keys.derivation.signingShare.fill(0);
+    keys.signing.signingShare.fill(0);
+  }
+
+  // ---- keys and the roster certificate ----
+
+  publicKeys(epoch: number): PublicKeys | undefined {
+    const row = this.ctx.ceremonies.keyShares(epoch);
+    if (!row) return undefined;
+    const o = JSON.parse(row.publicJson) as { derivation: unknown; signing: unknown };
+    return { derivation: decodePublicKeyPackage(o.derivation), signing: decodePublicKeyPackage(o.signing) };
+  }
+
+  /** This member's key packages (secret; used inside signing and, later, derivation). */
+  memberKeys(epoch: number): MemberKeys | undefined {
+    const row = this.ctx.ceremonies.keyShares(epoch);
+    if (!row) return undefined;
+    const o = JSON.parse(dec.decode(this.ctx.keys.box.open('key-shares', `epoch/${epoch}`, row.sealedShares))) as
+      { derivation: unknown; signing: unknown };
+    return { derivation: decodeKeyPackage(o.derivation), signing: decodeKeyPackage(o.signing) };
+  }
+
+  /** The roster this member computes itself from the ceremony and its DKG output. */
+  localRoster(c: CeremonyRecord): Roster | undefined {
+    const pub = this.publicKeys(c.epoch);
+    if (!pub) return undefined;
+    return {
+      epoch: c.epoch, threshold: c.threshold,
+      masterPublicKey: pub.derivation.groupPublicKey, committeeKey: pub.signing.groupPublicKey,
+      previousCertificateHash: new Uint8Array(32),
+      members: c.roster.map((m) => ({
+        nodeId: hexToBytes(m.nodeId), identityKey: hexToBytes(m.identityKey), transportKey: hexToBytes(m.transportKey),
+        endpoint: m.endpoint, stake: BigInt(m.stake), shareIdentifier: hexToBytes(m.shareIdentifier),
+        derivationVerifyingShare: pub.derivation.verifyingShares[m.shareIdentifier]!,
+        signingVerifyingShare: pub.signing.verifyingShares[m.shareIdentifier]!,
+      })),
+    };
+  }
+
+  private completeWith(c: CeremonyRecord, rosterBytes: Uint8Array, signature: Uint8Array, how: string): void {
+    this.ctx.db.transaction(() => {
+      this.ctx.ceremonies.saveCertificate(c.epoch, rosterBytes, signature);
+      this.move(c, 'COMPLETE', { how, signature: bytesToHex(signature) });
+    })();
+    this.ctx.metrics.epoch.set(c.epoch);
+  }
+
+  private async finishCertificate(c: CeremonyRecord): Promise<void> {
+    const roster = this.localRoster(c);
+    if (!roster) throw new Error(`KEYED without key shares for epoch ${c.epoch}`);
+    const rosterBytes = encodeRoster(roster);
+    const message = rosterCertificateMessage(c.epoch, rosterBytes);
+    // Someone may have signed already.
+    for (const { res } of await this.fetchAll<CertificateWire>(this.others(c), 'GetRosterCertificate', c.epoch)) {
+      if (equalBytes(res.rosterBytes, rosterBytes) && verifyGroupSignature(roster.committeeKey, message, res.signature)) {
+        this.completeWith(c, rosterBytes, res.signature, 'fetched');
+        return;
+      }
+    }
+    // Coordinators take turns: member i starts i × 1.5 s after this node became KEYED.
+    if (!this.keyedSince.has(c.epoch)) this.keyedSince.set(c.epoch, this.ctx.now());
+    const index = c.roster.findIndex((m) => m.nodeId === bytesToHex(this.selfId));
+    if (this.ctx.now() - this.keyedSince.get(c.epoch)! < index * 1500) return;
+    const signature = await this.coordinateSignature(c, message, 'roster');
+    if (signature) this.completeWith(c, rosterBytes, signature, 'signed');
+  }
+
+  /** FROST signing round trip as coordinator (RFC 9591 §5): commitments from k members, then shares. */
+  async coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string): Promise<Uint8Array | undefined> {
+    const pub = this.publicKeys(c.epoch)!.signing;
+    const sessionId = new Uint8Array(randomBytes(16));
+    const committed: { m: RosterEntryJson; commitments: Uint8Array }[] = [];
+    await Promise.allSettled(c.roster.map(async (m) => {
+      const res = await this.ctx.peerCall<{ commitments: Uint8Array }>(m.endpoint, 'FrostCommit', { epoch: c.epoch, sessionId, message, purpose }, 3000);
+      committed.push({ m, commitments: res.commitments });
+    }));
+    if (committed.length < c.threshold) return undefined;
+    const signers = committed.sort((a, b) => a.m.shareIdentifier.localeCompare(b.m.shareIdentifier)).slice(0, c.threshold);
+    const commitments = signers.map((s) => decodeSigningCommitments(parse(s.commitments)));
+    const wire = signers.map((s) => s.commitments);
+    const shares = await Promise.all(signers.map(async (s) => {
+      const res = await this.ctx.peerCall<{ signatureShare: Uint8Array }>(s.m.endpoint, 'FrostSign',
+        { epoch: c.epoch, sessionId, message, commitments: wire, purpose }, 3000);
+      return decodeSignatureShare(parse(res.signatureShare));
+    })).catch(() => undefined);
+    if (!shares) return undefined;
+    try {
+      return aggregateSignature(pub, commitments, message, shares);
+    } catch (err) {
+      this.ctx.log.warn({ epoch: c.epoch, err: err instanceof Error ? err.message : String(err) }, 'signature aggregation failed');
+      return undefined;
+    }
+  }
+
+  private async observeCertificate(c: CeremonyRecord): Promise<void> {
+    for (const { res } of await this.fetchAll<CertificateWire>(c.roster, 'GetRosterCertificate', c.epoch)) {
+      let roster: Roster;
+      try { roster = decodeRoster(res.rosterBytes); } catch { continue; }
+      const ids = roster.members.map((m) => bytesToHex(m.nodeId));
+      if (roster.epoch !== c.epoch || roster.threshold !== c.threshold || ids.join() !== c.roster.map((m) => m.nodeId).join()) continue;
+      if (!verifyGroupSignature(roster.committeeKey, rosterCertificateMessage(c.epoch, res.rosterBytes), res.signature)) continue;
+      this.completeWith(c, res.rosterBytes, res.signature, 'observed');
+      return;
+    }
+  }
+
+  // ---- serving peers ----
+
+  /** The ceremony of `epoch` if the caller (x-only identity key) is one of its elected members. */
+  private ceremonyFor(epoch: number, callerKey: Uint8Array): { c: CeremonyRecord; caller: RosterEntryJson } {
+    const c = this.ctx.ceremonies.get(epoch);
+    if (!c) throw notFound(`this node has no ceremony for epoch ${epoch}`);
+    const caller = c.roster.find((m) => m.identityKey === bytesToHex(callerKey));
+    if (!caller) throw permissionDenied('the caller is not a member of this ceremony');
+    return { c, caller };
+  }
+
+  serveRound1(epoch: number, callerKey: Uint8Array): Round1Wire {
+    this.ceremonyFor(epoch, callerKey);
+    const mine = this.ctx.ceremonies.round1(epoch).find((r) => equalBytes(r.sender, this.selfId));
+    if (!mine) throw failedPrecondition('this node has no round-1 package for that epoch');
+    return { epoch, senderNodeId: this.selfId, derivation: mine.derivation, signing: mine.signing, signature: mine.signature };
+  }
+
+  serveRound2(epoch: number, callerKey: Uint8Array): Round2Wire {
+    const { caller } = this.ceremonyFor(epoch, callerKey);
+    const recipient = hexToBytes(caller.nodeId);
+    const row = this.ctx.ceremonies.round2(epoch, { sender: this.selfId, recipient })[0];
+    if (!row) throw failedPrecondition('this node has not made its round-2 shares yet');
+    return { epoch, senderNodeId: this.selfId, recipientNodeId: recipient, sealed: row.sealed, signature: row.signature };
+  }
+
+  /** The message a member agrees to sign for `purpose`; it never signs bytes it did not compute itself. */
+  private expectedMessage(c: CeremonyRecord, purpose: string): Uint8Array {
+    if (purpose !== 'roster') throw invalidArgument(`unknown signing purpose '${purpose}'`);
+    const roster = this.localRoster(c);
+    if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
+    return rosterCertificateMessage(c.epoch, encodeRoster(roster));
+  }
+
+  frostCommit(epoch: number, sessionId: Uint8Array, message: Uint8Array, purpose: string, callerKey: Uint8Array): Uint8Array {
+    const { c } = this.ceremonyFor(epoch, callerKey);
+    if (sessionId.length !== 16) throw invalidArgument('session_id must be 16 bytes');
+    if (!equalBytes(message, this.expectedMessage(c, purpose))) throw permissionDenied('this member does not sign that message');
+    const keys = this.memberKeys(epoch)!;
+    const { nonces, commitments } = signingCommit(keys.signing);
+    keys.derivation.signingShare.fill(0);
+    keys.signing.signingShare.fill(0);
+    const sealed = this.ctx.keys.box.seal('frost-nonces', bytesToHex(sessionId), json(encodeSigningNonces(nonces)));
+    if (!this.ctx.ceremonies.startFrostSession(sessionId, epoch, message, sealed, this.ctx.now())) {
+      throw alreadyExists('that signing session id was already used');
+    }
+    return json(encodeSigningCommitments(commitments));
+  }
+
+  frostSign(epoch: number, sessionId: Uint8Array, message: Uint8Array, commitmentsWire: Uint8Array[], purpose: string, callerKey: Uint8Array): Uint8Array {
+    const { c } = this.ceremonyFor(epoch, callerKey);
+    if (!equalBytes(message, this.expectedMessage(c, purpose))) throw permissionDenied('this member does not sign that message');
+    let commitments;
+    try {
+      commitments = commitmentsWire.map((w) => decodeSigningCommitments(parse(w)));
+    } catch (err) {
+      throw invalidArgument(`bad signing commitments: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const session = this.ctx.ceremonies.takeFrostNonces(sessionId);
+    if (!session) throw failedPrecondition('unknown or already used signing session');
+    if (session.epoch !== epoch || !equalBytes(session.message, message)) throw permissionDenied('the signing session was opened for another message');
+    const nonces = decodeSigningNonces(parse(this.ctx.keys.box.open('frost-nonces', bytesToHex(sessionId), session.sealedNonces)));
+    const keys = this.memberKeys(epoch)!;
+    try {
+      const share = signShare(keys.signing, nonces, commitments, message);
+      this.ctx.audit.append('ceremony', 'frost.signed', { epoch, purpose, session: bytesToHex(sessionId), signers: commitments.map((x) => x.identifier) });
+      return json(encodeSignatureShare(share));
+    } catch (err) {
+      throw invalidArgument(`cannot sign: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      keys.derivation.signingShare.fill(0);
+      keys.signing.signingShare.fill(0);
+    }
+  }
+
+  serveCertificate(epoch: number, callerKey: Uint8Array): CertificateWire {
+    const c = this.ctx.ceremonies.get(epoch);
+    if (!c) throw notFound(`this node has no ceremony for epoch ${epoch}`);
+    const snapshotCandidate = c.roster.some((m) => m.identityKey === bytesToHex(callerKey)) || this.isCandidate(c, callerKey);
+    if (!snapshotCandidate) throw permissionDenied('the caller is not a candidate or member of this ceremony');
+    const cert = this.ctx.ceremonies.certificate(epoch);
+    if (!cert) throw failedPrecondition('the roster certificate of that epoch is not signed yet');
+    return { epoch, rosterBytes: cert.rosterBytes, signature: cert.signature };
+  }
+
+  private isCandidate(c: CeremonyRecord, key: Uint8Array): boolean {
+    try {
+      return electFromSnapshot(this.snapshotBytes(c)).candidates.some((x) => equalBytes(x.identityKey, key));
+    } catch {
+      return false;
+    }
+  }
+
+  private snapshotBytes(c: CeremonyRecord): Uint8Array {
+    return decodeMessage<SignedSnapshotMsg>('SignedSnapshot', c.snapshot).snapshot;
+  }
+}
+

@@ -1,0 +1,43 @@
+// Prometheus metrics on their own HTTP port, apart from the gRPC listener.
+import http from 'node:http';
+import client from 'prom-client';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly rpcTotal = new client.Counter({ name: 'gatekeeper_rpc_total', help: 'RPCs answered, by method and status code', labelNames: ['method', 'code'], registers: [this.registry] });
+  readonly rpcSeconds = new client.Histogram({ name: 'gatekeeper_rpc_seconds', help: 'RPC handling time', labelNames: ['method'], buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10], registers: [this.registry] });
+  readonly sealed = new client.Gauge({ name: 'gatekeeper_sealed', help: '1 while the node is sealed', registers: [this.registry] });
+  readonly epoch = new client.Gauge({ name: 'gatekeeper_committee_epoch', help: 'epoch of the active committee (0 = none)', registers: [this.registry] });
+  readonly ceremonyTransitions = new client.Counter({ name: 'gatekeeper_ceremony_transitions_total', help: 'ceremony state transitions', labelNames: ['state'], registers: [this.registry] });
+  readonly alarms = new client.Counter({ name: 'gatekeeper_alarms_total', help: 'security alarms raised', labelNames: ['kind'], registers: [this.registry] });
+  private server: http.Server | undefined;
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Serves GET /metrics on host:port; resolves to the bound port. */
+  async listen(hostPort: string): Promise<number> {
+    const idx = hostPort.lastIndexOf(':');
+    const host = hostPort.slice(0, idx).replace(/^\[|\]$/g, '');
+    const port = Number(hostPort.slice(idx + 1));
+    this.server = http.createServer((req, res) => {
+      if (req.url !== '/metrics') { res.writeHead(404).end(); return; }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address();
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  async close(): Promise<void> {
+    if (!this.server) return;
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+}

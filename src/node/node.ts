@@ -1,0 +1,163 @@
+// A Gatekeeper node: one gRPC server (public, operator, peer services, health, reflection), its SQLite
+// database, Prometheus metrics, and the ceremony driver. It starts sealed and serves nothing secret
+// until `threshold` operators' unseal shares arrive (DESIGN §1, §7).
+import * as grpc from '@grpc/grpc-js';
+import fs from 'node:fs';
+import { HealthImplementation } from 'grpc-health-check';
+import { ReflectionService } from '@grpc/reflection';
+import { openDatabase, type Db } from '../store/database.js';
+import { CeremonyStore } from '../store/ceremony-store.js';
+import { AuditLog } from '../audit/log.js';
+import { NonceRegistry } from '../rpc/auth.js';
+import { loadGatekeeperProtos, serviceDefinition, type ServiceName } from '../rpc/proto.js';
+import { unary, type HandlerHooks, type UnaryHandler } from '../rpc/handler.js';
+import { failedPrecondition } from '../rpc/errors.js';
+import { databaseFile, type NodeConfig } from './config.js';
+import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { PeerClients, type NodeContext } from './context.js';
+import { GenesisCeremony } from './genesis.js';
+import { makeGuards } from './services/guard.js';
+import { publicService } from './services/public.js';
+import { operatorService } from './services/operator.js';
+import { peerService } from './services/peer.js';
+
+const SERVICES: ServiceName[] = ['PublicService', 'OperatorService', 'PeerService'];
+const TICK_MS = 150;
+
+export interface NodeRuntime {
+  readonly public: NodePublic | undefined;
+  readonly context: NodeContext | undefined;
+  readonly unsealProgress: number;
+  unseal(share: string): Promise<void>;
+  resetUnseal(): void;
+}
+
+export class GatekeeperNode implements NodeRuntime {
+  readonly db: Db;
+  readonly log: Logger;
+  readonly metrics = new Metrics();
+  readonly audit: AuditLog;
+  private readonly server: grpc.Server;
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  private readonly unsealer: Unsealer;
+  private readonly nonces: NonceRegistry;
+  private ctx: NodeContext | undefined;
+  private peers: PeerClients | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pub: NodePublic | undefined;
+  port = 0;
+  metricsPort = 0;
+
+  constructor(readonly config: NodeConfig, logger?: Logger) {
+    this.log = logger ?? createLogger(config.name, config.logLevel);
+    this.db = openDatabase(databaseFile(config));
+    this.audit = new AuditLog(this.db);
+    this.unsealer = new Unsealer(this.db);
+    this.nonces = new NonceRegistry(this.db, config.clockSkewMs);
+    this.pub = readNodePublic(this.db);
+    this.metrics.sealed.set(1);
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': config.maxMessageBytes,
+      'grpc.max_send_message_length': config.maxMessageBytes,
+    });
+    this.registerServices();
+  }
+
+  get public(): NodePublic | undefined { return this.pub; }
+  get context(): NodeContext | undefined { return this.ctx; }
+  get unsealProgress(): number { return this.unsealer.progress; }
+
+  private registerServices(): void {
+    const guards = makeGuards(this.config, () => this.nonces, () => this.ctx);
+    const impls: Record<ServiceName, Record<string, UnaryHandler<never, unknown>>> = {
+      PublicService: publicService(guards),
+      OperatorService: operatorService(this, guards),
+      PeerService: peerService(guards),
+      WorkerService: {},
+    };
+    const hooks: HandlerHooks = {
+      onError: (method, err) => this.log.error({ method, err: err instanceof Error ? err.message : String(err) }, 'handler failed'),
+      onDone: (method, code, seconds) => {
+        this.metrics.rpcTotal.inc({ method, code: grpc.status[code] ?? String(code) });
+        this.metrics.rpcSeconds.observe({ method }, seconds);
+      },
+    };
+    for (const name of SERVICES) {
+      const def = serviceDefinition(name);
+      const impl: grpc.UntypedServiceImplementation = {};
+      for (const method of Object.keys(def)) {
+        const handler = impls[name][method];
+        if (!handler) continue;
+        impl[method] = unary(`/gatekeeper.v1.${name}/${method}`, handler as UnaryHandler<unknown, unknown>, hooks);
+      }
+      this.server.addService(def, impl);
+    }
+    this.health.addToServer(this.server);
+    new ReflectionService(loadGatekeeperProtos().definition).addToServer(this.server);
+  }
+
+  /** Binds the gRPC server (and metrics); resolves to the bound port. */
+  async start(): Promise<number> {
+    const creds = this.serverCredentials();
+    this.port = await new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(this.config.listen, creds, (err, port) => (err ? reject(err) : resolve(port)));
+    });
+    if (this.config.metricsListen) this.metricsPort = await this.metrics.listen(this.config.metricsListen);
+    this.log.info({ port: this.port, initialized: !!this.pub }, this.pub ? 'node started sealed' : 'node started uninitialized');
+    return this.port;
+  }
+
+  private serverCredentials(): grpc.ServerCredentials {
+    const tls = this.config.tls;
+    if (!tls) return grpc.ServerCredentials.createInsecure();
+    const ca = tls.clientCaFile ? fs.readFileSync(tls.clientCaFile) : null;
+    return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: fs.readFileSync(tls.certFile), private_key: fs.readFileSync(tls.keyFile) }], !!ca);
+  }
+
+  resetUnseal(): void {
+    this.unsealer.reset();
+  }
+
+  async unseal(share: string): Promise<void> {
+    if (this.ctx) return;
+    if (!this.pub) throw failedPrecondition('this node is not initialized: run `gatekeeper init` first');
+    let keys;
+    try {
+      keys = await this.unsealer.add(share);
+    } catch (err) {
+      if (err instanceof KeystoreError) {
+        this.audit.append('operator', 'unseal.failed', { reason: err.message });
+        throw failedPrecondition(err.message);
+      }
+      throw err;
+    }
+    if (!keys) return;
+    const peers = new PeerClients(() => keys.identitySecret);
+    const ctx = {
+      config: this.config, db: this.db, self: this.pub, keys, audit: this.audit, log: this.log, metrics: this.metrics,
+      ceremonies: new CeremonyStore(this.db), now: () => Date.now(),
+      peerCall: <Res>(endpoint: string, method: string, req: Record<string, unknown>, timeoutMs?: number) => peers.call<Res>(endpoint, method, req, timeoutMs),
+    } as Omit<NodeContext, 'genesis'> as NodeContext;
+    ctx.genesis = new GenesisCeremony(ctx);
+    this.peers = peers;
+    this.ctx = ctx;
+    const certs = ctx.ceremonies.certificates();
+    this.metrics.sealed.set(0);
+    this.metrics.epoch.set(certs.length ? certs[certs.length - 1]!.epoch : 0);
+    this.audit.append('operator', 'unsealed', { nodeId: Buffer.from(this.pub.nodeId).toString('hex') });
+    this.health.setStatus('', 'SERVING');
+    for (const s of SERVICES) this.health.setStatus(`gatekeeper.v1.${s}`, 'SERVING');
+    this.log.info({ running: ctx.ceremonies.running().map((c) => ({ epoch: c.epoch, state: c.state })) }, 'node unsealed');
+    this.timer = setInterval(() => { void ctx.genesis.tick(); }, TICK_MS);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.peers?.close();
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    await this.metrics.close();
+    this.db.close();
+  }
+}

@@ -1,0 +1,101 @@
+// OperatorService: status and unseal (answered while sealed), then signed operator actions, each audited.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { signTagged } from '../../crypto/identity.js';
+import { candidacyMessage } from '../../committee/candidacy.js';
+import { nextStepFor } from '../../committee/genesis-state.js';
+import { expectU64, failedPrecondition, invalidArgument, notFound } from '../../rpc/errors.js';
+import type { CallContext } from '../../rpc/handler.js';
+import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
+import type { Guards } from './guard.js';
+import type { NodeRuntime } from '../node.js';
+
+interface UnsealReq { share: string; reset: boolean }
+interface CandidacyReq { epoch: number; selfStake: string; endpoint: string }
+interface GenesisReq { snapshot: SignedSnapshotMsg | null; forward: boolean }
+interface AbortReq { epoch: number; reason: string }
+interface AuditReq { afterSeq: string; limit: number }
+
+export function operatorService(rt: NodeRuntime, guards: Guards) {
+  return {
+    async Status() {
+      const pub = rt.public;
+      const node = rt.context;
+      const latest = node?.ceremonies.latest();
+      const certs = node?.ceremonies.certificates() ?? [];
+      const member = !!latest && latest.state === 'COMPLETE' && latest.roster.some((m) => m.nodeId === bytesToHex(pub?.nodeId ?? new Uint8Array()));
+      let nextStep: string;
+      if (!pub) nextStep = 'initialize this node: gatekeeper init --config FILE';
+      else if (!node) nextStep = `unseal this node: ${rt.unsealProgress} of ${pub.unsealThreshold} shares given (gatekeeper unseal)`;
+      else nextStep = nextStepFor(latest?.state, member);
+      const committee = node?.genesis.publicKeys(latest?.epoch ?? 0);
+      return {
+        initialized: !!pub,
+        sealed: !node,
+        unsealProgress: rt.unsealProgress,
+        unsealThreshold: pub?.unsealThreshold ?? 0,
+        nodeId: pub?.nodeId ?? new Uint8Array(),
+        identityKey: pub?.identityKey ?? new Uint8Array(),
+        transportKey: node ? pub!.transportKey : new Uint8Array(),
+        epoch: certs.length ? certs[certs.length - 1]!.epoch : 0,
+        ceremonyState: latest?.state ?? '',
+        ceremonyEpoch: latest?.epoch ?? 0,
+        ceremonyError: latest?.error ?? '',
+        member,
+        nextStep,
+        committeeKey: committee && latest?.state === 'COMPLETE' ? committee.signing.groupPublicKey : new Uint8Array(),
+      };
+    },
+
+    async Unseal(req: UnsealReq) {
+      if (req.reset) rt.resetUnseal();
+      else {
+        if (typeof req.share !== 'string' || req.share.length === 0 || req.share.length > 1024) throw invalidArgument('share is required (as printed by gatekeeper init)');
+        await rt.unseal(req.share);
+      }
+      return { sealed: !rt.context, progress: rt.unsealProgress, threshold: rt.public?.unsealThreshold ?? 0 };
+    },
+
+    async GetCandidacy(req: CandidacyReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      if (!Number.isInteger(req.epoch) || req.epoch < 1) throw invalidArgument('epoch must be at least 1');
+      const selfStake = expectU64(req.selfStake, 'self_stake');
+      const endpoint = req.endpoint || node.config.advertise;
+      if (endpoint.length > 255) throw invalidArgument('endpoint is longer than 255 characters');
+      const fields = { identityKey: node.self.identityKey, endpoint, transportKey: node.self.transportKey, selfStake, epoch: req.epoch };
+      const signature = signTagged(node.keys.identitySecret, 'candidacy', candidacyMessage(fields));
+      node.audit.append(actor, 'candidacy.signed', { epoch: req.epoch, selfStake: selfStake.toString(), endpoint });
+      return { identityKey: fields.identityKey, endpoint, transportKey: fields.transportKey, selfStake: selfStake.toString(), epoch: req.epoch, signature };
+    },
+
+    async SubmitGenesis(req: GenesisReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      if (!req.snapshot || req.snapshot.snapshot.length === 0) throw invalidArgument('snapshot is required');
+      const r = await node.genesis.accept(req.snapshot, actor, req.forward);
+      return { epoch: r.epoch, snapshotHash: r.snapshotHash, elected: r.elected, roster: r.roster, forwardErrors: r.forwardErrors };
+    },
+
+    async AbortCeremony(req: AbortReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      const c = node.ceremonies.get(req.epoch);
+      if (!c) throw notFound(`no ceremony for epoch ${req.epoch}`);
+      if (c.state === 'COMPLETE') throw failedPrecondition('that ceremony is complete; nothing to abort');
+      const reason = (req.reason || 'aborted by an operator').slice(0, 500);
+      return { state: node.genesis.abort(c, reason, actor).state };
+    },
+
+    async ReadAudit(req: AuditReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      guards.operator(req, ctx);
+      const after = Number(expectU64(req.afterSeq || '0', 'after_seq'));
+      const limit = req.limit === 0 ? 100 : Math.min(req.limit, 1000);
+      const entries = node.audit.read(after, limit).map((e) => ({
+        seq: String(e.seq), timeMs: String(e.timeMs), actor: e.actor, action: e.action, detailJson: e.detailJson,
+        prevHash: e.prevHash, hash: e.hash,
+      }));
+      return { entries };
+    },
+  };
+}

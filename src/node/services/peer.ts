@@ -1,0 +1,53 @@
+// PeerService: calls between members, each signed by the caller's identity key.
+import { equalBytes } from '../../crypto/bytes.js';
+import { invalidArgument, permissionDenied } from '../../rpc/errors.js';
+import type { CallContext } from '../../rpc/handler.js';
+import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
+import { electFromSnapshot } from '../../committee/snapshot.js';
+import type { Guards } from './guard.js';
+
+interface EpochReq { epoch: number }
+interface CommitReq { epoch: number; sessionId: Uint8Array; message: Uint8Array; purpose: string }
+interface SignReq extends CommitReq { commitments: Uint8Array[] }
+
+export function peerService(guards: Guards) {
+  return {
+    async OfferSnapshot(req: { snapshot: SignedSnapshotMsg | null }, ctx: CallContext) {
+      const node = guards.unsealed();
+      const caller = guards.peer(req, ctx);
+      if (!req.snapshot || req.snapshot.snapshot.length === 0) throw invalidArgument('snapshot is required');
+      let candidates;
+      try {
+        candidates = electFromSnapshot(req.snapshot.snapshot).candidates;
+      } catch (err) {
+        throw invalidArgument(err instanceof Error ? err.message : String(err));
+      }
+      if (!candidates.some((c) => equalBytes(c.identityKey, caller))) throw permissionDenied('only a candidate of the snapshot may offer it');
+      const r = await node.genesis.accept(req.snapshot, 'peer', false);
+      return { snapshotHash: r.snapshotHash };
+    },
+    async GetDkgRound1(req: EpochReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      return node.genesis.serveRound1(req.epoch, guards.peer(req, ctx));
+    },
+    async GetDkgRound2(req: EpochReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      return node.genesis.serveRound2(req.epoch, guards.peer(req, ctx));
+    },
+    async FrostCommit(req: CommitReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      const caller = guards.peer(req, ctx);
+      return { commitments: node.genesis.frostCommit(req.epoch, req.sessionId, req.message, req.purpose, caller) };
+    },
+    async FrostSign(req: SignReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      const caller = guards.peer(req, ctx);
+      if (req.commitments.length === 0 || req.commitments.length > 255) throw invalidArgument('commitments must list 1 to 255 signers');
+      return { signatureShare: node.genesis.frostSign(req.epoch, req.sessionId, req.message, req.commitments, req.purpose, caller) };
+    },
+    async GetRosterCertificate(req: EpochReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      return node.genesis.serveCertificate(req.epoch, guards.peer(req, ctx));
+    },
+  };
+}

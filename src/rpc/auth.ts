@@ -1,0 +1,90 @@
+// Signed calls (docs/auth.md). The caller signs, with BIP340 under a per-role tag, the method path, a
+// millisecond timestamp, a random nonce and the SHA-256 of the exact request bytes. The server refuses
+// stale timestamps and any (key, nonce) pair it has seen inside the skew window, so a captured call
+// cannot be replayed, and a signature cannot be moved to another method or request.
+import { randomBytes } from 'node:crypto';
+import { Metadata } from '@grpc/grpc-js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { concatBytes, lp, utf8 } from '../crypto/bytes.js';
+import { identityPublicKey, signTagged, verifyTagged } from '../crypto/identity.js';
+import type { Db } from '../store/database.js';
+import { unauthenticated } from './errors.js';
+
+export type CallRole = 'operator' | 'peer';
+
+export const AUTH_HEADERS = {
+  key: 'x-gk-key',
+  timestamp: 'x-gk-timestamp',
+  nonce: 'x-gk-nonce',
+  signature: 'x-gk-signature',
+} as const;
+
+const NONCE_BYTES = 16;
+
+function u64be(v: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v, false);
+  return out;
+}
+
+export function callMessage(method: string, timestampMs: bigint, nonce: Uint8Array, request: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/rpc'), lp(utf8(method)), u64be(timestampMs), nonce, sha256(request));
+}
+
+/** Metadata that authenticates one call of `method` carrying `request` (its serialized bytes). */
+export function signCall(role: CallRole, secretKey: Uint8Array, method: string, request: Uint8Array, nowMs = Date.now()): Metadata {
+  const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
+  const ts = BigInt(nowMs);
+  const md = new Metadata();
+  md.set(AUTH_HEADERS.key, bytesToHex(identityPublicKey(secretKey)));
+  md.set(AUTH_HEADERS.timestamp, ts.toString());
+  md.set(AUTH_HEADERS.nonce, bytesToHex(nonce));
+  md.set(AUTH_HEADERS.signature, bytesToHex(signTagged(secretKey, role, callMessage(method, ts, nonce, request))));
+  return md;
+}
+
+function header(md: Metadata, name: string, pattern: RegExp): string {
+  const v = md.get(name);
+  if (v.length !== 1 || typeof v[0] !== 'string') throw unauthenticated(`missing or repeated ${name} header: the call must be signed`);
+  if (!pattern.test(v[0])) throw unauthenticated(`malformed ${name} header`);
+  return v[0];
+}
+
+/** Remembers (key, nonce) pairs for the skew window, in SQLite so a restart does not reopen replays. */
+export class NonceRegistry {
+  private lastPrune = 0;
+  constructor(private readonly db: Db, private readonly windowMs: number) {}
+
+  /** Records the pair; false if it was already seen. */
+  claim(key: Uint8Array, nonce: Uint8Array, nowMs: number): boolean {
+    if (nowMs - this.lastPrune > this.windowMs) {
+      this.db.prepare('DELETE FROM rpc_nonces WHERE time_ms < ?').run(nowMs - 2 * this.windowMs);
+      this.lastPrune = nowMs;
+    }
+    const r = this.db.prepare('INSERT OR IGNORE INTO rpc_nonces (key, nonce, time_ms) VALUES (?, ?, ?)').run(key, nonce, nowMs);
+    return r.changes === 1;
+  }
+}
+
+/**
+ * Verifies a signed call and returns the caller's x-only key. Throws UNAUTHENTICATED for a missing,
+ * malformed, stale, replayed or wrong signature; the caller decides PERMISSION_DENIED for a valid
+ * signature from a key that may not make the call.
+ */
+export function verifyCall(role: CallRole, md: Metadata, method: string, request: Uint8Array, nonces: NonceRegistry,
+  skewMs: number, nowMs = Date.now()): Uint8Array {
+  const key = hexToBytes(header(md, AUTH_HEADERS.key, /^[0-9a-f]{64}$/));
+  const tsText = header(md, AUTH_HEADERS.timestamp, /^[0-9]{1,16}$/);
+  const nonce = hexToBytes(header(md, AUTH_HEADERS.nonce, /^[0-9a-f]{32}$/));
+  const sig = hexToBytes(header(md, AUTH_HEADERS.signature, /^[0-9a-f]{128}$/));
+  const ts = BigInt(tsText);
+  if (Math.abs(Number(ts) - nowMs) > skewMs) {
+    throw unauthenticated(`the call's timestamp is more than ${Math.round(skewMs / 1000)} s from this node's clock`);
+  }
+  if (!verifyTagged(key, role, callMessage(method, ts, nonce, request), sig)) {
+    throw unauthenticated('the call signature does not verify for this method and request');
+  }
+  if (!nonces.claim(key, nonce, nowMs)) throw unauthenticated('replayed call: this nonce was already used');
+  return key;
+}

@@ -1,0 +1,79 @@
+// One client for every Gatekeeper service. Requests are encoded here (protobufjs, the codec the server
+// uses) so that a signed call signs exactly the bytes that go on the wire.
+import * as grpc from '@grpc/grpc-js';
+import { loadGatekeeperProtos, type ServiceName } from './proto.js';
+import { encodeMessage } from './messages.js';
+import { signCall, type CallRole } from './auth.js';
+import { RpcError } from './errors.js';
+
+export interface CallOptions {
+  /** Sign the call with this key under this role (operator or peer calls). */
+  sign?: { role: CallRole; secretKey: Uint8Array };
+  /** Deadline in milliseconds from now (default 10 s). */
+  timeoutMs?: number;
+}
+
+type Ctor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => grpc.Client;
+const ctorCache = new Map<ServiceName, { ctor: Ctor; requestTypes: Record<string, string> }>();
+
+function rawClient(service: ServiceName) {
+  const hit = ctorCache.get(service);
+  if (hit) return hit;
+  const { definition } = loadGatekeeperProtos();
+  const def = definition[`gatekeeper.v1.${service}`] as grpc.ServiceDefinition;
+  const passthrough: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const requestTypes: Record<string, string> = {};
+  for (const [name, m] of Object.entries(def)) {
+    passthrough[name] = { ...m, requestSerialize: (b: unknown) => b as Buffer };
+    const typeName = ((m as unknown as { requestType: { type: { name: string } } }).requestType.type.name);
+    requestTypes[name] = typeName;
+  }
+  const entry = { ctor: grpc.makeGenericClientConstructor(passthrough as grpc.ServiceDefinition, service) as unknown as Ctor, requestTypes };
+  ctorCache.set(service, entry);
+  return entry;
+}
+
+export class GatekeeperClient {
+  private readonly clients = new Map<ServiceName, grpc.Client>();
+
+  constructor(readonly endpoint: string, private readonly credentials = grpc.credentials.createInsecure(),
+    private readonly options: grpc.ClientOptions = {}) {}
+
+  private client(service: ServiceName): grpc.Client {
+    let c = this.clients.get(service);
+    if (!c) {
+      c = new (rawClient(service).ctor)(this.endpoint, this.credentials, this.options);
+      this.clients.set(service, c);
+    }
+    return c;
+  }
+
+  /** Calls `service.method` with a plain request object; rejects with RpcError carrying the status. */
+  call<Res = Record<string, unknown>>(service: ServiceName, method: string, request: Record<string, unknown> = {},
+    opts: CallOptions = {}): Promise<Res> {
+    const typeName = rawClient(service).requestTypes[method];
+    if (!typeName) return Promise.reject(new Error(`${service} has no method ${method}`));
+    const bytes = encodeMessage(typeName, request);
+    return this.callRaw<Res>(service, method, bytes, opts);
+  }
+
+  /** Sends already-encoded request bytes (tests use it to send malformed input). */
+  callRaw<Res>(service: ServiceName, method: string, bytes: Uint8Array, opts: CallOptions = {}): Promise<Res> {
+    const path = `/gatekeeper.v1.${service}/${method}`;
+    const md = opts.sign ? signCall(opts.sign.role, opts.sign.secretKey, path, bytes) : new grpc.Metadata();
+    const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+    const c = this.client(service) as unknown as Record<string, (req: Buffer, md: grpc.Metadata, o: grpc.CallOptions,
+      cb: (err: grpc.ServiceError | null, res: Res) => void) => void>;
+    return new Promise((resolve, reject) => {
+      c[method]!.call(c, Buffer.from(bytes), md, { deadline }, (err, res) => {
+        if (err) reject(new RpcError(err.code, err.details || err.message));
+        else resolve(res);
+      });
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,88 @@
+// Schema migrations, applied in order; PRAGMA user_version records how many have run. Never edit a
+// shipped migration: add a new one. Columns named sealed_* hold sealAtRest output, never plaintext.
+export const MIGRATIONS: string[] = [
+  // 1: node identity, unseal parameters, anti-replay, ceremonies, DKG transcript, shares, certificates, audit.
+  `
+  CREATE TABLE node (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    node_id BLOB NOT NULL,
+    identity_key BLOB NOT NULL,
+    sealed_identity_secret BLOB NOT NULL,
+    transport_key BLOB NOT NULL,
+    sealed_transport_secret BLOB NOT NULL,
+    wrapped_data_key BLOB NOT NULL,
+    unseal_shares INTEGER NOT NULL,
+    unseal_threshold INTEGER NOT NULL,
+    created_ms INTEGER NOT NULL
+  );
+  CREATE TABLE rpc_nonces (
+    key BLOB NOT NULL,
+    nonce BLOB NOT NULL,
+    time_ms INTEGER NOT NULL,
+    PRIMARY KEY (key, nonce)
+  );
+  CREATE INDEX rpc_nonces_time ON rpc_nonces (time_ms);
+  CREATE TABLE ceremonies (
+    epoch INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    snapshot BLOB NOT NULL,
+    snapshot_hash BLOB NOT NULL,
+    roster_json TEXT NOT NULL,
+    threshold INTEGER NOT NULL,
+    phase_deadline_ms INTEGER NOT NULL,
+    phase_timeout_ms INTEGER NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    updated_ms INTEGER NOT NULL
+  );
+  CREATE TABLE dkg_local (
+    epoch INTEGER PRIMARY KEY,
+    sealed_state BLOB NOT NULL
+  );
+  CREATE TABLE dkg_round1 (
+    epoch INTEGER NOT NULL,
+    sender BLOB NOT NULL,
+    derivation BLOB NOT NULL,
+    signing BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (epoch, sender)
+  );
+  CREATE TABLE dkg_round2 (
+    epoch INTEGER NOT NULL,
+    sender BLOB NOT NULL,
+    recipient BLOB NOT NULL,
+    sealed BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (epoch, sender, recipient)
+  );
+  CREATE TABLE key_shares (
+    epoch INTEGER PRIMARY KEY,
+    share_identifier BLOB NOT NULL,
+    sealed_shares BLOB NOT NULL,
+    public_json TEXT NOT NULL
+  );
+  CREATE TABLE certificates (
+    epoch INTEGER PRIMARY KEY,
+    roster_bytes BLOB NOT NULL,
+    signature BLOB NOT NULL
+  );
+  CREATE TABLE frost_sessions (
+    session_id BLOB PRIMARY KEY,
+    epoch INTEGER NOT NULL,
+    message BLOB NOT NULL,
+    sealed_nonces BLOB,
+    created_ms INTEGER NOT NULL
+  );
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    time_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail_json TEXT NOT NULL,
+    prev_hash BLOB NOT NULL,
+    hash BLOB NOT NULL
+  );
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  `,
+];
