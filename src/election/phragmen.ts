@@ -99,43 +99,122 @@ export function seq_phragmen_core_straightforward(s: ElectionState, toElect: num
   }
 }
 
-/** `seq_phragmen_core` with incrementally maintained score numerators; same result. */
+/** Unit roundoff of binary64. */
+const U = 2 ** -53;
+/** Approximate scores at or above this may be saturated at u128::MAX: always check those exactly. */
+const NEAR_SATURATION = 2 ** 127;
+
+/**
+ * `seq_phragmen_core` with incrementally maintained scores; same result as the straightforward loop.
+ *
+ * Per candidate it keeps a binary64 estimate of its sum of load terms together with a rigorous
+ * bound on the estimate's error, updated only when one of its backers changes load (that is, when
+ * the backer also backs the round's winner). Each round the exact BigInt score, the same
+ * floor-and-saturate sum upstream computes, is evaluated only for the candidates whose error
+ * interval reaches the smallest upper bound; the true minimum is always among them, and ties are
+ * broken by input order among the exact values, so the winner is exactly upstream's.
+ */
 export function seq_phragmen_core_incremental(s: ElectionState, toElect: number): void {
   const nc = s.candidateIds.length;
+  const nv = s.voterIds.length;
   const rounds = Math.min(toElect, nc);
   const incoming = incomingEdges(s);
   const owner = edgeOwners(s);
-  // Exact (unsaturated) sum of each candidate's load terms, and each edge's current term.
-  const termSum = new Array<bigint>(nc).fill(0n);
-  const edgeTerm = new Array<bigint>(s.edgeCand.length).fill(0n);
-  const base = s.approval.map((a) => (a === 0n ? INFINITE : DEN / a));
+  const ne = s.edgeCand.length;
+
+  const finite = new Uint8Array(nc);
+  const base = new Array<bigint>(nc).fill(0n);
+  const baseF = new Float64Array(nc);
+  const approvalF = new Float64Array(nc);
+  for (let c = 0; c < nc; c++) {
+    if (s.approval[c] === 0n) continue;
+    finite[c] = 1;
+    base[c] = DEN / s.approval[c]!;
+    baseF[c] = Number(base[c]);
+    approvalF[c] = Number(s.approval[c]);
+  }
+  // Estimated sum of load terms, its error bound, and each edge's estimated term.
+  const approx = new Float64Array(nc);
+  const err = new Float64Array(nc);
+  const edgeTermF = new Float64Array(ne);
+  // Exact score (base + sum of terms, saturated) and whether a backer's load changed since.
+  const exact = new Array<bigint>(nc).fill(0n);
+  const dirty = new Uint8Array(nc).fill(1);
+  // load * budget per voter.
+  const product = new Array<bigint>(nv).fill(0n);
+  const contenders: number[] = [];
+
+  const exactScore = (c: number): bigint => {
+    if (!dirty[c]) return exact[c]!;
+    const a = s.approval[c]!;
+    let sum = 0n;
+    for (const e of incoming[c]!) {
+      const p = product[owner[e]!]!;
+      if (p === 0n) { edgeTermF[e] = 0; continue; }
+      const t = p / a;
+      edgeTermF[e] = Number(t);
+      sum += t;
+    }
+    approx[c] = Number(sum);
+    // Each re-seeded edge term is within U of its exact value; so is their sum.
+    err[c] = 4 * U * approx[c]! + 4;
+    let sc = base[c]! + sum;
+    if (sc > U128_MAX) sc = U128_MAX;
+    exact[c] = sc;
+    dirty[c] = 0;
+    return sc;
+  };
+
   for (let round = 0; round < rounds; round++) {
+    // Smallest upper bound among unelected finite candidates.
+    let minHi = Infinity;
+    for (let c = 0; c < nc; c++) {
+      if (s.elected[c] || !finite[c]) continue;
+      const est = baseF[c]! + approx[c]!;
+      const hi = est + err[c]! + 16 * U * Math.abs(est) + 4;
+      if (hi < minHi) minHi = hi;
+    }
     let best = -1;
     let bestScore = 0n;
-    for (let c = 0; c < nc; c++) {
-      if (s.elected[c]) continue;
-      let sc = base[c]!;
-      if (sc !== INFINITE) {
-        sc += termSum[c]!;
-        if (sc > U128_MAX) sc = U128_MAX;
+    if (minHi !== Infinity) {
+      contenders.length = 0;
+      for (let c = 0; c < nc; c++) {
+        if (s.elected[c] || !finite[c]) continue;
+        const est = baseF[c]! + approx[c]!;
+        const lo = est - err[c]! - 16 * U * Math.abs(est) - 4;
+        if (lo <= minHi || est >= NEAR_SATURATION) contenders.push(c);
       }
-      if (best < 0 || lessScore(sc, bestScore)) { best = c; bestScore = sc; }
+      for (const c of contenders) {
+        const sc = exactScore(c);
+        if (best < 0 || sc < bestScore) { best = c; bestScore = sc; }
+      }
+    } else {
+      // Only zero-approval candidates are left: all score MAX/1, the first wins.
+      for (let c = 0; c < nc; c++) if (!s.elected[c]) { best = c; bestScore = U128_MAX; break; }
     }
     if (best < 0) break;
-    const scoreN = bestScore === INFINITE ? U128_MAX : bestScore;
+    const scoreN = bestScore;
     const backers = incoming[best]!;
     applyWinner(s, owner, best, round, scoreN, backers);
-    // Only the winner's backers changed load: refresh the terms of their other edges.
+    // Only the winner's backers changed load: move the estimates of their other candidates.
     for (const we of backers) {
       const v = owner[we]!;
-      const load = s.load[v]!;
-      const budget = s.budget[v]!;
+      const p = s.load[v]! * s.budget[v]!;
+      product[v] = p;
+      const pf = Number(p);
       for (let e = s.edgeStart[v]!; e < s.edgeStart[v + 1]!; e++) {
         const c = s.edgeCand[e]!;
-        if (s.elected[c] || s.approval[c] === 0n) continue;
-        const term = mulDivFloorSat(load, budget, s.approval[c]!);
-        termSum[c] = termSum[c]! - edgeTerm[e]! + term;
-        edgeTerm[e] = term;
+        if (s.elected[c] || !finite[c]) continue;
+        const old = edgeTermF[e]!;
+        const t = pf / approvalF[c]!;
+        const before = approx[c]!;
+        const next = before - old + t;
+        approx[c] = next;
+        edgeTermF[e] = t;
+        // t is within 6U relative (+1 for the floor) of the exact term; the two roundings of the
+        // update are within U of their results.
+        err[c] = err[c]! + 8 * U * t + 1 + 2 * U * (Math.abs(before) + old + t + Math.abs(next));
+        dirty[c] = 1;
       }
     }
   }
