@@ -11,6 +11,12 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  audit: async () => (await import('./commands/audit.js')).default,
+  devnet: async () => (await import('./commands/devnet.js')).default,
+  init: async () => (await import('./commands/init.js')).default,
+  node: async () => (await import('./commands/node.js')).default,
+  status: async () => (await import('./commands/status.js')).default,
+  unseal: async () => (await import('./commands/unseal.js')).default,
 };
 
 function usage(): string {

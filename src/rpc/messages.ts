@@ -23,8 +23,7 @@ export function messageType(name: string): protobuf.Type {
 /** Encodes a plain object (camelCase fields, Uint8Array bytes, decimal-string u64) as `name`. */
 export function encodeMessage(name: string, value: Record<string, unknown>): Uint8Array {
   const t = messageType(name);
-  const err = t.verify(value);
-  if (err) throw new Error(`cannot encode ${name}: ${err}`);
+  // fromObject (not verify) so that u64 fields may be given as decimal strings.
   return t.encode(t.fromObject(value)).finish();
 }
 

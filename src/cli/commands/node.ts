@@ -1,0 +1,31 @@
+// `gatekeeper node --config FILE`: runs one node until SIGINT or SIGTERM.
+import type { Command } from '../main.js';
+import { parseCommandArgs, requireOption, UsageError } from '../args.js';
+import { ConfigError, loadConfig } from '../../node/config.js';
+import { GatekeeperNode } from '../../node/node.js';
+
+const command: Command = {
+  summary: 'run a gatekeeper node (starts sealed)',
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { config: { type: 'string' }, help: { type: 'boolean' } });
+    if (values.help) {
+      process.stdout.write('usage: gatekeeper node --config FILE\n\nRuns a node. It starts sealed: unseal it with `gatekeeper unseal`.\n');
+      return 0;
+    }
+    let config;
+    try { config = loadConfig(requireOption(values, 'config')); } catch (err) {
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+    const node = new GatekeeperNode(config);
+    await node.start();
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await node.stop();
+    return 0;
+  },
+};
+export default command;

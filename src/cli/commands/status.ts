@@ -1,0 +1,40 @@
+// `gatekeeper status --endpoint HOST:PORT [--json]`: the node's state and what to do next.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import type { Command } from '../main.js';
+import { parseCommandArgs, requireOption } from '../args.js';
+import { GatekeeperClient } from '../../rpc/client.js';
+import { RpcError } from '../../rpc/errors.js';
+
+interface StatusRes {
+  initialized: boolean; sealed: boolean; unsealProgress: number; unsealThreshold: number; nodeId: Uint8Array;
+  identityKey: Uint8Array; epoch: number; ceremonyState: string; ceremonyEpoch: number; ceremonyError: string;
+  member: boolean; nextStep: string; committeeKey: Uint8Array;
+}
+
+const command: Command = {
+  summary: 'show a node\'s state and the next step',
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { endpoint: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } });
+    if (values.help) { process.stdout.write('usage: gatekeeper status --endpoint HOST:PORT [--json]\n'); return 0; }
+    const client = new GatekeeperClient(requireOption(values, 'endpoint'));
+    try {
+      const s = await client.call<StatusRes>('OperatorService', 'Status', {});
+      const view = {
+        initialized: s.initialized, sealed: s.sealed, unsealProgress: `${s.unsealProgress}/${s.unsealThreshold}`,
+        nodeId: bytesToHex(s.nodeId), epoch: s.epoch, member: s.member,
+        ceremony: s.ceremonyState ? `${s.ceremonyState} (epoch ${s.ceremonyEpoch})` : 'none',
+        ceremonyError: s.ceremonyError || undefined, committeeKey: s.committeeKey.length ? bytesToHex(s.committeeKey) : undefined,
+        nextStep: s.nextStep,
+      };
+      if (values.json) process.stdout.write(JSON.stringify(view) + '\n');
+      else for (const [k, v] of Object.entries(view)) if (v !== undefined) process.stdout.write(`${k.padEnd(15)} ${String(v)}\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof RpcError) { process.stderr.write(`gatekeeper status: ${err.message}\n`); return 1; }
+      throw err;
+    } finally {
+      client.close();
+    }
+  },
+};
+export default command;

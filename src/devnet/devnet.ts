@@ -1,0 +1,255 @@
+// A local committee on loopback: N node processes, each with its own SQLite database under one folder,
+// development unseal shares, development operator and governance keys, and a generated genesis snapshot.
+// Development only: the keys it writes protect nothing.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { generateIdentityKey, signTagged } from '../crypto/identity.js';
+import { openDatabase } from '../store/database.js';
+import { initKeystore } from '../node/keystore.js';
+import { AuditLog } from '../audit/log.js';
+import { GatekeeperClient } from '../rpc/client.js';
+import { encodeMessage } from '../rpc/messages.js';
+import { protoDir } from '../rpc/proto.js';
+import { rosterCertificateMessage } from '../committee/roster.js';
+import { nodeIdOf } from '../node/identity.js';
+
+export interface DevnetOptions {
+  dir: string;
+  nodes: number;
+  threshold: number;
+  phaseTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface DevnetNode {
+  index: number;
+  name: string;
+  endpoint: string;
+  configFile: string;
+  dir: string;
+  unsealShares: string[];
+  process?: ChildProcess;
+  client: GatekeeperClient;
+}
+
+export interface CommitteeView {
+  epoch: number; threshold: number; committeeKey: Uint8Array; masterPublicKey: Uint8Array;
+  members: { nodeId: Uint8Array; endpoint: string; shareIdentifier: Uint8Array; derivationVerifyingShare: Uint8Array; signingVerifyingShare: Uint8Array }[];
+  certificates: { epoch: number; rosterBytes: Uint8Array; signature: Uint8Array }[];
+}
+
+export interface StatusView { sealed: boolean; ceremonyState: string; ceremonyError: string; epoch: number; nextStep: string }
+
+/** The built CLI that node processes run (tests and `npm start` need `npm run build` first). */
+export function builtCli(): string {
+  const file = path.join(path.dirname(protoDir()), 'dist', 'src', 'cli', 'main.js');
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  return file;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Devnet {
+  readonly nodes: DevnetNode[] = [];
+  readonly operator = generateIdentityKey();
+  readonly governance = [generateIdentityKey(), generateIdentityKey(), generateIdentityKey()];
+  readonly governanceThreshold = 2;
+  private readonly log: (line: string) => void;
+
+  constructor(readonly opts: DevnetOptions) {
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  /** Writes configs, initializes every node's keys (keeping the development unseal shares). */
+  async create(): Promise<void> {
+    const { dir } = this.opts;
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(dir, 'dev-keys.json'), JSON.stringify({
+      note: 'development keys of a local devnet; never use them elsewhere',
+      operatorSecretKey: bytesToHex(this.operator.secretKey),
+      governanceSecretKeys: this.governance.map((g) => bytesToHex(g.secretKey)),
+    }, null, 2), { mode: 0o600 });
+    for (let i = 0; i < this.opts.nodes; i++) {
+      const name = `node-${i + 1}`;
+      const nodeDir = path.join(dir, name);
+      const port = await freePort();
+      const endpoint = `127.0.0.1:${port}`;
+      const config = {
+        name, listen: endpoint, advertise: endpoint, dataDir: '.', metricsListen: '127.0.0.1:0',
+        operatorKeys: [bytesToHex(this.operator.publicKey)],
+        governance: { keys: this.governance.map((g) => bytesToHex(g.publicKey)), threshold: this.governanceThreshold },
+        unseal: { shares: 3, threshold: 2 },
+        phaseTimeoutMs: this.opts.phaseTimeoutMs ?? 60_000,
+        logLevel: 'info',
+      };
+      fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
+      const configFile = path.join(nodeDir, 'config.json');
+      fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+      const db = openDatabase(path.join(nodeDir, 'gatekeeper.sqlite'));
+      const { public: pub, unsealShares } = await initKeystore(db, config.unseal);
+      new AuditLog(db).append('devnet', 'initialized', { nodeId: bytesToHex(pub.nodeId) });
+      db.close();
+      fs.writeFileSync(path.join(nodeDir, 'unseal-shares.dev.json'), JSON.stringify(unsealShares), { mode: 0o600 });
+      this.nodes.push({ index: i, name, endpoint, configFile, dir: nodeDir, unsealShares, client: new GatekeeperClient(endpoint) });
+    }
+  }
+
+  /** Starts node i's process (logs to its folder) and waits until it answers. */
+  async startNode(i: number): Promise<void> {
+    const n = this.nodes[i]!;
+    const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
+    n.process = spawn(process.execPath, [builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
+    fs.closeSync(out);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try { await this.status(i); return; } catch (err) {
+        if (Date.now() > deadline) throw new Error(`${n.name} did not start: ${String(err)}`);
+        if (n.process.exitCode !== null) throw new Error(`${n.name} exited with code ${n.process.exitCode}; see ${n.dir}/node.log`);
+        await sleep(100);
+      }
+    }
+  }
+
+  /** Kills node i at once (SIGKILL: a crash, not a clean stop). */
+  killNode(i: number): void {
+    const n = this.nodes[i]!;
+    n.process?.kill('SIGKILL');
+    n.process = undefined;
+  }
+
+  async unseal(i: number): Promise<void> {
+    const n = this.nodes[i]!;
+    for (const share of n.unsealShares.slice(0, 2)) {
+      await n.client.call('OperatorService', 'Unseal', { share });
+    }
+  }
+
+  status(i: number): Promise<StatusView> {
+    return this.nodes[i]!.client.call<StatusView>('OperatorService', 'Status', {}, { timeoutMs: 2000 });
+  }
+
+  operatorCall<Res>(i: number, method: string, req: Record<string, unknown>): Promise<Res> {
+    return this.nodes[i]!.client.call<Res>('OperatorService', method, req, { sign: { role: 'operator', secretKey: this.operator.secretKey } });
+  }
+
+  /** A genesis snapshot: each node's signed candidacy, a few nominations, signed by 2 of 3 governance keys. */
+  async genesisSnapshot(epoch: number, seats: number, threshold: number): Promise<Record<string, unknown>> {
+    const candidacies: Record<string, unknown>[] = [];
+    for (let i = 0; i < this.nodes.length; i++) {
+      candidacies.push(await this.operatorCall(i, 'GetCandidacy', { epoch, selfStake: String(1000 + 100 * i), endpoint: '' }));
+    }
+    const nodeIds = candidacies.map((c) => nodeIdOf(c.identityKey as Uint8Array));
+    const nominations = nodeIds.map((_, i) => ({
+      voter: `nominator-${i + 1}`, stake: String(500 + 50 * i), targets: [nodeIds[i]!, nodeIds[(i + 1) % nodeIds.length]!],
+    }));
+    const snapshot = encodeMessage('Snapshot', {
+      epoch, seats, threshold, candidacies, nominations, phaseTimeoutMs: String(this.opts.phaseTimeoutMs ?? 60_000),
+    });
+    const signatures = this.governance.slice(0, this.governanceThreshold).map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'snapshot', snapshot) }));
+    return { snapshot, signatures };
+  }
+
+  /** Waits until every node's newest ceremony is COMPLETE; throws on ABORTED or timeout. */
+  async waitForCommittee(timeoutMs: number, onPhase?: (state: string) => void): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      const states = await Promise.all(this.nodes.map((_, i) => this.status(i).catch(() => undefined)));
+      const summary = states.map((s) => s?.ceremonyState ?? 'DOWN');
+      const slowest = ['ROUND1', 'ROUND2', 'KEYED', 'OBSERVING', 'COMPLETE'].find((st) => summary.includes(st)) ?? summary[0]!;
+      if (slowest !== last) { onPhase?.(slowest); last = slowest; }
+      const aborted = states.find((s) => s?.ceremonyState === 'ABORTED');
+      if (aborted) throw new Error(`the ceremony aborted: ${aborted.ceremonyError}`);
+      if (summary.every((s) => s === 'COMPLETE')) return;
+      if (Date.now() > deadline) throw new Error(`the committee did not form in time (states: ${summary.join(', ')})`);
+      await sleep(200);
+    }
+  }
+
+  committee(i: number): Promise<CommitteeView> {
+    return this.nodes[i]!.client.call<CommitteeView>('PublicService', 'GetCommittee', {});
+  }
+
+  /** Checks that every node reports the same committee and that its certificate verifies (BIP340). */
+  async checkCommittee(): Promise<CommitteeView> {
+    const views = await Promise.all(this.nodes.map((_, i) => this.committee(i)));
+    const first = views[0]!;
+    const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
+    for (const [i, v] of views.entries()) {
+      if (v.epoch !== first.epoch || !same(v.committeeKey, first.committeeKey) || !same(v.masterPublicKey, first.masterPublicKey)
+        || v.certificates.length !== first.certificates.length
+        || v.certificates.some((c, j) => !same(c.rosterBytes, first.certificates[j]!.rosterBytes) || !same(c.signature, first.certificates[j]!.signature))) {
+        throw new Error(`node ${i + 1} reports a different committee`);
+      }
+    }
+    const cert = first.certificates[first.certificates.length - 1]!;
+    if (!schnorr.verify(cert.signature, rosterCertificateMessage(cert.epoch, cert.rosterBytes), first.committeeKey)) {
+      throw new Error('the roster certificate does not verify under the committee key');
+    }
+    return first;
+  }
+
+  writeManifest(view: CommitteeView, extra: Record<string, unknown> = {}): string {
+    const file = path.join(this.opts.dir, 'devnet.json');
+    const manifest = {
+      nodes: this.nodes.map((n) => ({ name: n.name, endpoint: n.endpoint, config: n.configFile })),
+      committeeKey: bytesToHex(view.committeeKey),
+      masterPublicKey: bytesToHex(view.masterPublicKey),
+      epoch: view.epoch,
+      threshold: view.threshold,
+      ...extra,
+    };
+    fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
+    return file;
+  }
+
+  /** Stops every node process (SIGTERM) and closes clients. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map(async (n) => {
+      n.client.close();
+      const p = n.process;
+      if (!p || p.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+      p.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000).then(() => p.kill('SIGKILL'))]);
+    }));
+  }
+
+  /** The whole flow: create, start, unseal, genesis, check. */
+  async genesis(): Promise<CommitteeView> {
+    const { nodes, threshold } = this.opts;
+    this.log(`creating ${nodes} nodes (k = ${threshold}) under ${this.opts.dir}`);
+    await this.create();
+    this.log('starting node processes');
+    await Promise.all(this.nodes.map((_, i) => this.startNode(i)));
+    for (const n of this.nodes) this.log(`  ${n.name} listening on ${n.endpoint} (sealed)`);
+    this.log('unsealing every node with 2 of its 3 development unseal shares');
+    await Promise.all(this.nodes.map((_, i) => this.unseal(i)));
+    this.log('collecting signed candidacies and building the governance-signed genesis snapshot');
+    const snapshot = await this.genesisSnapshot(1, nodes, threshold);
+    this.log('submitting the snapshot to node-1, which forwards it to every candidate');
+    const res = await this.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });
+    if (res.forwardErrors.length) throw new Error(`forwarding failed: ${res.forwardErrors.join('; ')}`);
+    this.log('election done; running the FROST DKG for both master secrets');
+    await this.waitForCommittee(Math.max(60_000, (this.opts.phaseTimeoutMs ?? 60_000) * 3), (s) => this.log(`  phase: ${s}`));
+    const view = await this.checkCommittee();
+    this.log(`committee formed: epoch ${view.epoch}, ${view.members.length} members, k = ${view.threshold}`);
+    return view;
+  }
+}
