@@ -8,3 +8,5 @@ export { verifyQuote, VerificationCache, type Verdict, type AcceptedVerdict, typ
   type TdxVerdict, type VerifyOptions } from './verify.js';
 export type { VerifyStep } from './errors.js';
 export { INTEL_SGX_ROOT_CA_SHA256, INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa } from './intel-root.js';
+export { evaluatePolicy, parsePolicy, PolicyFormatError, type AttestationPolicy, type PolicyCheck,
+  type PolicyResult } from './policy.js';
