@@ -11,6 +11,7 @@ export interface Command {
 }
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  election: async () => (await import('./commands/election.js')).default,
   audit: async () => (await import('./commands/audit.js')).default,
   devnet: async () => (await import('./commands/devnet.js')).default,
   init: async () => (await import('./commands/init.js')).default,
