@@ -37,11 +37,13 @@ function readId(x: unknown, where: string, kinds: Set<IdKind>): string {
   if (typeof x === 'string') {
     if (x.length === 0 || x.length > 256) fail('MALFORMED', `${where}: id must be a non-empty string of at most 256 characters`);
     kinds.add('string');
+    if (kinds.size > 1) fail('MALFORMED', `${where}: ids mix JSON strings and numbers`);
     return x;
   }
   if (typeof x === 'number') {
     if (!Number.isSafeInteger(x) || x < 0) fail('MALFORMED', `${where}: numeric id must be a non-negative safe integer`);
     kinds.add('number');
+    if (kinds.size > 1) fail('MALFORMED', `${where}: ids mix JSON strings and numbers`);
     return String(x);
   }
   return fail('MALFORMED', `${where}: id must be a string or a non-negative integer`);
@@ -103,7 +105,6 @@ export function validateElectionInput(json: unknown): ElectionInput {
     });
     voters.push({ id, stake, targets });
   });
-  if (kinds.size > 1) fail('MALFORMED', 'ids mix JSON strings and numbers');
 
   const seats = o.seats;
   if (typeof seats !== 'number' || !Number.isInteger(seats) || seats < 1 || seats > Math.min(candidates.length, MAX_SEATS)) {
