@@ -9,7 +9,7 @@ import { hash_to_field } from '@noble/curves/abstract/hash-to-curve.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
-import { randomBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
 import { concatBytes, lp, u32be, utf8 } from './bytes.js';
 import { assertIdentifier, decodePoint, decodeScalar, lagrangeAtZero, type Identifier, type Rng } from './frost.js';
 
@@ -216,4 +216,24 @@ export function deriveContractKey(Y: Uint8Array, cid: Uint8Array, version: numbe
   okm.fill(0);
   if (sk === 0n) throw new ContractKeyError('derived a zero contract key'); // probability 2^-256
   return { secretKey: Fn.toBytes(sk), publicKey: Point.BASE.multiply(sk).toBytes(true) };
+}
+
+/** JSON form of a Partial (hex fields). */
+export interface PartialJson { identifier: string; point: string; proof: string }
+
+export function encodePartial(p: Partial): PartialJson {
+  return { identifier: p.identifier, point: bytesToHex(p.point), proof: bytesToHex(p.proof) };
+}
+
+/** Decodes and shape-checks a partial (point on the curve, not identity); the proof is checked by verifyPartial. */
+export function decodePartial(json: unknown): Partial {
+  if (!json || typeof json !== 'object') throw new ContractKeyError('partial: expected an object');
+  const o = json as Record<string, unknown>;
+  const hex = (x: unknown, what: string, len: number) => {
+    if (typeof x !== 'string' || x.length !== 2 * len || !/^[0-9a-f]*$/.test(x)) throw new ContractKeyError(`${what}: expected ${len} bytes of lowercase hex`);
+    return hexToBytes(x);
+  };
+  const point = hex(o.point, 'partial point', 33);
+  decodePoint(point, 'partial point');
+  return { identifier: assertIdentifier(o.identifier), point, proof: hex(o.proof, 'partial proof', 64) };
 }

@@ -667,3 +667,66 @@ export function decodeSignatureShare(json: unknown): SignatureShare {
   decodeScalar(share, 'signature share');
   return { identifier: assertIdentifier(o.identifier), share };
 }
+
+/** JSON form of a DKG state between rounds. SECRET (holds the polynomial): store it sealed only. */
+export interface DkgStateJson {
+  suite: Suite; identifier: string; threshold: number; participants: number; step: number;
+  coefficients: string[] | null; commitment: string[];
+  round1Cache: DkgRound1Json[] | null; round2Cache: DkgRound2Json[] | null;
+}
+
+/** Serializes a DKG state so a restarted node can resume the ceremony (DESIGN §3.6). Secret output. */
+export function encodeDkgState(state: DkgState): DkgStateJson {
+  const inner = state.inner;
+  const r2 = inner.round2Cache;
+  return {
+    suite: state.suite, identifier: state.identifier, threshold: state.threshold, participants: state.participants,
+    step: inner.step ?? 1,
+    coefficients: inner.coefficients ? inner.coefficients.map((c) => hex(Fn.toBytes(c))) : null,
+    commitment: inner.commitment.map(hex),
+    round1Cache: inner.round1Cache ? inner.round1Cache.map((p) => encodeDkgRound1(p)) : null,
+    round2Cache: r2 ? Object.keys(r2).sort().map((to) => ({ sender: state.identifier, recipient: to, signingShare: hex(r2[to]!.signingShare) })) : null,
+  };
+}
+
+/** Restores a DKG state written by encodeDkgState, validating every field. */
+export function decodeDkgState(json: unknown): DkgState {
+  const o = obj(json, 'DKG state');
+  const suite = suiteOf(o.suite);
+  const identifier = assertIdentifier(o.identifier);
+  const threshold = o.threshold as number;
+  const participants = o.participants as number;
+  assertThreshold(threshold, participants);
+  const step = o.step;
+  if (step !== 1 && step !== 2 && step !== 3) throw new FrostError('DKG state: bad step');
+  if (!Array.isArray(o.commitment) || o.commitment.length !== threshold) throw new FrostError('DKG state: bad commitment');
+  const commitment = o.commitment.map((c, j) => unhex(c, `commitment ${j}`, 33));
+  commitment.forEach((c, j) => decodePoint(c, `commitment ${j}`));
+  let coefficients: bigint[] | undefined;
+  if (o.coefficients !== null) {
+    if (!Array.isArray(o.coefficients) || o.coefficients.length !== threshold) throw new FrostError('DKG state: bad coefficients');
+    coefficients = o.coefficients.map((c, j) => decodeScalar(unhex(c, `coefficient ${j}`, 32), `coefficient ${j}`));
+    if (!Point.BASE.multiply(coefficients[0]!).equals(decodePoint(commitment[0]))) throw new FrostError('DKG state: coefficients do not match commitment');
+  }
+  const inner: DKG_Secret = {
+    identifier: identifierScalar(identifier),
+    commitment: commitment.map(own),
+    signers: { min: threshold, max: participants },
+    step,
+  };
+  if (coefficients) inner.coefficients = coefficients;
+  if (o.round1Cache !== null) {
+    if (!Array.isArray(o.round1Cache)) throw new FrostError('DKG state: bad round-1 cache');
+    inner.round1Cache = o.round1Cache.map((p) => toNobleRound1(decodeDkgRound1(p)));
+  }
+  if (o.round2Cache !== null) {
+    if (!Array.isArray(o.round2Cache)) throw new FrostError('DKG state: bad round-2 cache');
+    const cache: Record<string, DKG_Round2> = {};
+    for (const p of o.round2Cache.map(decodeDkgRound2)) {
+      if (p.sender !== identifier) throw new FrostError('DKG state: round-2 cache from another sender');
+      cache[p.recipient] = { identifier, signingShare: own(p.signingShare) };
+    }
+    inner.round2Cache = cache;
+  }
+  return { suite, identifier, threshold, participants, inner };
+}

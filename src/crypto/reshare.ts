@@ -8,7 +8,7 @@
 // here are plain Shamir shares of the same scalar the DKG package used, and must not be negated.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
-import { randomBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
 import { equalBytes } from './bytes.js';
 import {
   assertIdentifier, assertPublicKeyPackage, decodePoint, decodeScalar, frostSuite, groupKeyFromCommitment,
@@ -210,4 +210,39 @@ export function combineReshare(
   for (const d of dealings) share = Fn.add(share, Fn.mul(lambdas.get(d.commitment.dealer)!, Fn.fromBytes(d.subShare.subShare)));
   if (!Point.BASE.multiply(share).equals(decodePoint(pub.verifyingShares[recipient]))) throw new ReshareError('combined share does not match its verifying share');
   return { ...pub, identifier: recipient, signingShare: Fn.toBytes(share) };
+}
+
+/** JSON forms (hex fields, fixed key order) for the network layer. */
+export interface ReshareCommitmentJson { suite: Suite; dealer: string; commitments: string[] }
+export interface ReshareSubShareJson { dealer: string; recipient: string; subShare: string }
+
+function unhex(x: unknown, what: string, len: number): Uint8Array {
+  if (typeof x !== 'string' || x.length !== 2 * len || !/^[0-9a-f]*$/.test(x)) throw new ReshareError(`${what}: expected ${len} bytes of lowercase hex`);
+  return hexToBytes(x);
+}
+
+function asObject(x: unknown, what: string): Record<string, unknown> {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new ReshareError(`${what}: expected an object`);
+  return x as Record<string, unknown>;
+}
+
+export function encodeReshareCommitment(c: ReshareCommitment): ReshareCommitmentJson {
+  return { suite: c.suite, dealer: c.dealer, commitments: c.commitments.map((d) => bytesToHex(d)) };
+}
+export function decodeReshareCommitment(json: unknown): ReshareCommitment {
+  const o = asObject(json, 'reshare commitment');
+  if (o.suite !== 'derivation' && o.suite !== 'signing') throw new ReshareError('reshare commitment: unknown suite');
+  if (!Array.isArray(o.commitments) || o.commitments.length < 2) throw new ReshareError('reshare commitment: expected >= 2 commitments');
+  const commitments = o.commitments.map((d, j) => unhex(d, `D_${j}`, 33));
+  commitments.forEach((d, j) => decodePoint(d, `D_${j}`));
+  return { suite: o.suite, dealer: assertIdentifier(o.dealer, 'dealer'), commitments };
+}
+export function encodeReshareSubShare(s: ReshareSubShare): ReshareSubShareJson {
+  return { dealer: s.dealer, recipient: s.recipient, subShare: bytesToHex(s.subShare) };
+}
+export function decodeReshareSubShare(json: unknown): ReshareSubShare {
+  const o = asObject(json, 'reshare sub-share');
+  const subShare = unhex(o.subShare, 'sub-share', 32);
+  decodeScalar(subShare, 'sub-share');
+  return { dealer: assertIdentifier(o.dealer, 'dealer'), recipient: assertIdentifier(o.recipient, 'recipient'), subShare };
 }

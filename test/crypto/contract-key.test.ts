@@ -2,7 +2,7 @@ import { secp256k1, secp256k1_FROST, secp256k1_hasher } from '@noble/curves/secp
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import {
   BadPartialError, combineGoodPartials, combinePartials, CONTRACT_DST, ContractKeyError, contractPoint,
-  deriveContractKey, evaluatePartial, NotEnoughPartialsError, verifyPartial, type Partial,
+  deriveContractKey, evaluatePartial, encodePartial, decodePartial, NotEnoughPartialsError, verifyPartial, type Partial,
 } from '../../src/crypto/contract-key.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { makeIdentifiers, runDkg, seededRng } from './helpers.js';
@@ -117,6 +117,15 @@ describe('partials and combination', () => {
     const err = catchErr(() => combineGoodPartials([bad, { ...partials[1]!, proof: new Uint8Array(64) }, partials[2]!, partials[3]!], vs, 3, cid, 1));
     expect(err).toBeInstanceOf(NotEnoughPartialsError);
     expect((err as NotEnoughPartialsError).faults.map((f) => f.identifier)).toEqual([ids[0], ids[1]]);
+  });
+});
+
+describe('partial JSON', () => {
+  it('round-trips and refuses malformed points', () => {
+    const json = JSON.parse(JSON.stringify(encodePartial(partials[0]!)));
+    expect(decodePartial(json)).toEqual(partials[0]);
+    expect(() => decodePartial({ ...json, point: '02' + '00'.repeat(31) + '05' })).toThrow();
+    expect(() => decodePartial({ ...json, proof: json.proof.slice(2) })).toThrow(ContractKeyError);
   });
 });
 

@@ -2,7 +2,8 @@ import { schnorr, secp256k1, secp256k1_FROST } from '@noble/curves/secp256k1.js'
 import { bytesToHex } from '@noble/hashes/utils.js';
 import {
   BadDealingError, combineReshare, dealReshare, GroupKeyMismatchError, ReshareBlameError, ReshareError,
-  reshareCommittedPublic, verifyDealing, type Dealing,
+  reshareCommittedPublic, verifyDealing, type Dealing, encodeReshareCommitment, decodeReshareCommitment,
+  encodeReshareSubShare, decodeReshareSubShare,
 } from '../../src/crypto/reshare.js';
 import {
   aggregateSignature, encodePublicKeyPackage, publicPackage, signingCommit, signShare,
@@ -79,6 +80,17 @@ describe.each(['derivation', 'signing'] as Suite[])('%s suite', (suite) => {
     try { verifyDealing(dealings[1]!.commitment, old[1]!.verifyingShares[old[1]!.identifier]!, newIds[0]!, dealings[1]!.subShares[0]!.subShare); } catch (x) { e = x; }
     expect((e as BadDealingError).reason).toBe('commitment-mismatch');
     expect(() => reshareCommittedPublic(publicPackage(old[0]!), newIds, 2, dealings.map((d) => d.commitment))).toThrow(ReshareBlameError);
+  });
+
+  it('dealings survive JSON and refuse malformed fields', () => {
+    const newIds = makeIdentifiers(3, `json-${suite}`);
+    const d = dealReshare(old[0]!, newIds, 2, rng);
+    const c = JSON.parse(JSON.stringify(encodeReshareCommitment(d.commitment)));
+    expect(decodeReshareCommitment(c)).toEqual(d.commitment);
+    const s = JSON.parse(JSON.stringify(encodeReshareSubShare(d.subShares[0]!)));
+    expect(decodeReshareSubShare(s)).toEqual(d.subShares[0]);
+    expect(() => decodeReshareCommitment({ ...c, commitments: [c.commitments[0], '02' + 'ff'.repeat(32)] })).toThrow();
+    expect(() => decodeReshareSubShare({ ...s, subShare: 'ff'.repeat(32) })).toThrow();
   });
 
   it('refuses too few or duplicate dealers and bad new-group parameters', () => {
