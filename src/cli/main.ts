@@ -12,6 +12,7 @@ export interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   election: async () => (await import('./commands/election.js')).default,
+  attestation: async () => (await import('./commands/attestation.js')).default,
   audit: async () => (await import('./commands/audit.js')).default,
   devnet: async () => (await import('./commands/devnet.js')).default,
   init: async () => (await import('./commands/init.js')).default,

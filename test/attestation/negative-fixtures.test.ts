@@ -124,7 +124,7 @@ describe('collateral defects (SGX fixture, unless said)', () => {
     refused({ pck_crl: flipLast(base.pck_crl!) }, 'pck-crl', /signature does not verify|not a valid DER CRL/);
     // Remove the revoked list's first serial byte by changing content inside the signed TBS.
     const crl = Buffer.from(base.pck_crl!, 'hex');
-    crl[crl.length - 120] ^= 0x01;
+    crl[crl.length - 120]! ^= 0x01;
     refused({ pck_crl: crl.toString('hex') }, 'pck-crl', /signature does not verify|not a valid DER CRL/);
   });
   it('wrong-issuer CRLs', () => {

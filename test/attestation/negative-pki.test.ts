@@ -218,7 +218,7 @@ describe('policy (separate from verification)', () => {
   });
   it('a refused verification is refused by every policy', () => {
     const bad = Uint8Array.from(pki.buildSgxQuoteV3(SGX));
-    bad[100] ^= 1;
+    bad[100]! ^= 1;
     expect(evaluatePolicy(verify(bad, sgxCol), { allowDebug: true })).toMatchObject({ ok: false, check: 'verification' });
   });
   it('malformed policies are refused with the field named', () => {
