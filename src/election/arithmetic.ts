@@ -157,13 +157,14 @@ export function from_rational(P: PerThingType, p: bigint, q: bigint): bigint {
   return (P.accuracy * p) / q;
 }
 
-/** `overflow_prune_mul`: x * parts / ACCURACY with the given rounding of the fractional part. */
+/**
+ * `overflow_prune_mul`: x * parts / ACCURACY, rounded. Upstream splits x by ACCURACY to stay
+ * within the integer type; the fractional part, and so the rounding, is that of the whole product,
+ * which BigInt can form directly.
+ */
 function overflowPruneMul(P: PerThingType, x: bigint, parts: bigint, rounding: Rounding): bigint {
-  const acc = P.accuracy;
-  const rem = x % acc;
-  const remMul = rem * parts;
-  const c = roundQuotient(remMul / acc, remMul % acc, acc, rounding);
-  return (x / acc) * parts + c;
+  const p = x * parts;
+  return roundQuotient(p / P.accuracy, p % P.accuracy, P.accuracy, rounding);
 }
 
 /** `impl Mul<N> for P`: rounds to nearest, ties down (`Rounding::NearestPrefDown`). */

@@ -26,6 +26,9 @@ export function into_assignment(a: StakedAssignment, P: PerThingType): Assignmen
 
 /** `StakedAssignment::try_normalize(stake)`: weights normalised (u128) to sum to `stake`. */
 export function try_normalize_staked(a: StakedAssignment, stake: bigint): StakedAssignment {
+  let sum = 0n;
+  for (const [, w] of a.distribution) sum += w;
+  if (sum === stake) return a;
   const n = normalize(a.distribution.map(([, w]) => w), stake);
   return { who: a.who, distribution: a.distribution.map(([t], k) => [t, n[k]!]) };
 }

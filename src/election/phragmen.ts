@@ -229,7 +229,12 @@ export function finalizeWeights(s: ElectionState): void {
   for (let v = 0; v < s.voterIds.length; v++) {
     for (let e = s.edgeStart[v]!; e < s.edgeStart[v + 1]!; e++) {
       const c = s.edgeCand[e]!;
-      const w = s.elected[c] ? mulDivFloorSat(s.budget[v]!, s.edgeLoad[e]!, s.load[v]!) : 0n;
+      let w = 0n;
+      if (s.elected[c]) {
+        const el = s.edgeLoad[e]!, vl = s.load[v]!;
+        // floor(budget * l / l) = budget: the common case of a voter with one elected target.
+        w = el === vl && vl !== 0n ? s.budget[v]! : mulDivFloorSat(s.budget[v]!, el, vl);
+      }
       s.edgeWeight[e] = w;
       s.backed[c] = saturatingAdd(s.backed[c]!, w);
     }

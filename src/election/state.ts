@@ -1,7 +1,7 @@
 // The mutable election graph of sp-npos-elections (lib.rs `Candidate`, `Voter`, `Edge`,
 // `setup_inputs`, `Voter::try_normalize_elected`, `Voter::into_assignment`), laid out as flat
 // arrays (edges of voter v are edgeStart[v] .. edgeStart[v+1]) instead of Rc<RefCell<_>>.
-import { normalize, saturatingAdd, saturatingSub, from_rational, type PerThingType } from './arithmetic.js';
+import { U128_MAX, normalize, saturatingAdd, saturatingSub, from_rational, type PerThingType } from './arithmetic.js';
 import type { Assignment, ElectionSnapshot } from './types.js';
 
 export interface ElectionState {
@@ -78,8 +78,16 @@ export function setup_inputs(snapshot: ElectionSnapshot): ElectionState {
  * and move the candidates' backed stakes along (saturating, as upstream).
  */
 export function try_normalize_elected(s: ElectionState, v: number): void {
+  const start = s.edgeStart[v]!, end = s.edgeStart[v + 1]!;
   const idx: number[] = [];
-  for (let e = s.edgeStart[v]!; e < s.edgeStart[v + 1]!; e++) if (s.elected[s.edgeCand[e]!]) idx.push(e);
+  let sum = 0n;
+  for (let e = start; e < end; e++) {
+    if (!s.elected[s.edgeCand[e]!]) continue;
+    idx.push(e);
+    sum += s.edgeWeight[e]!;
+  }
+  // Already exact (and within u128): normalize would return the input unchanged.
+  if (sum === s.budget[v]! && sum <= U128_MAX) return;
   const normalized = normalize(idx.map((e) => s.edgeWeight[e]!), s.budget[v]!);
   idx.forEach((e, k) => {
     const c = s.edgeCand[e]!;
@@ -131,6 +139,9 @@ export function intoAssignments(s: ElectionState, P: PerThingType): Assignment[]
 
 /** `Assignment::try_normalize`: parts normalised (in `UpperOf<P>`) to sum to one. */
 export function try_normalize_assignment(a: Assignment, P: PerThingType): Assignment {
+  let sum = 0n;
+  for (const [, p] of a.distribution) sum += p;
+  if (sum === P.accuracy) return a;
   const normalized = normalize(a.distribution.map(([, p]) => p), P.accuracy, P.upperMax);
   return {
     who: a.who,
