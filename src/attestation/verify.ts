@@ -103,6 +103,9 @@ export class VerificationCache {
   readonly roots = new Bounded<ParsedCert>(8);
   readonly collateral = new Bounded<VerifiedCollateral>(256);
   readonly pckChains = new Bounded<VerifiedPckChain>(4096);
+  /** QE reports whose PCK signature verified (a platform's QE report repeats across its quotes). */
+  readonly qeReports = new Bounded<true>(4096);
+  readonly attestationKeys = new Bounded<KeyObject>(4096);
   readonly byObject = new WeakMap<Collateral, { key: string }>();
 }
 
@@ -115,16 +118,16 @@ const sha256hex = (...parts: (string | Uint8Array)[]) => {
   return h.digest('hex');
 };
 
-function trustedRootOf(root: Uint8Array | X509Certificate, cache: VerificationCache): ParsedCert {
+function trustedRootOf(root: Uint8Array | X509Certificate, cache: VerificationCache): { cert: ParsedCert; fp: string } {
   const der = root instanceof X509Certificate ? Uint8Array.from(root.raw) : root;
   if (!(der instanceof Uint8Array) || der.length === 0) fail('input', 'trustedRoot must be a DER certificate');
   const fp = sha256hex(der);
   const hit = cache.roots.get(fp);
-  if (hit) return hit;
+  if (hit) return { cert: hit, fp };
   const cert = parseCertDer(Uint8Array.from(der), 'trusted-root', 'trusted root');
   checkIssuedBy(cert, cert, 'trusted-root', 'trusted root (must be a self-signed CA)');
   cache.roots.set(fp, cert);
-  return cert;
+  return { cert, fp };
 }
 
 function sameDer(a: ParsedCert, b: ParsedCert): boolean {
@@ -254,12 +257,18 @@ function pckChainOf(q: Quote, root: ParsedCert, rootFp: string, cache: Verificat
 
 const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 
-function attestationKeyOf(raw: Uint8Array): KeyObject {
+function attestationKeyOf(raw: Uint8Array, cache: VerificationCache): KeyObject {
+  const k = hex(raw);
+  const hit = cache.attestationKeys.get(k);
+  if (hit) return hit;
+  let key: KeyObject;
   try {
-    return createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, Buffer.from([4]), raw]), format: 'der', type: 'spki' });
+    key = createPublicKey({ key: Buffer.concat([P256_SPKI_PREFIX, Buffer.from([4]), raw]), format: 'der', type: 'spki' });
   } catch {
     return fail('quote-signature', 'the attestation key in the quote is not a valid P-256 public key');
   }
+  cache.attestationKeys.set(k, key);
+  return key;
 }
 
 function toMillis(now: Date | number): number {
@@ -271,8 +280,7 @@ function toMillis(now: Date | number): number {
 function verifyInner(quoteBytes: Uint8Array, collateral: Collateral, opts: VerifyOptions, q: Quote): AcceptedVerdict {
   const cache = opts.cache ?? defaultCache;
   const now = toMillis(opts.now);
-  const root = trustedRootOf(opts.trustedRoot, cache);
-  const rootFp = sha256hex(root.der);
+  const { cert: root, fp: rootFp } = trustedRootOf(opts.trustedRoot, cache);
   checkValidity(root, now, 'trusted-root', `trusted root '${root.subjectCn}'`);
   if (hex(q.header.qeVendorId) !== INTEL_QE_VENDOR_ID) fail('header', `QE vendor ID ${hex(q.header.qeVendorId)} is not Intel's quoting enclave`);
 
@@ -296,8 +304,12 @@ function verifyInner(quoteBytes: Uint8Array, collateral: Collateral, opts: Verif
   if (info.pceId !== pck.ext.pceId) fail('tcb-info-mismatch', `TCB info is for PCE-ID ${info.pceId} but the PCK certificate has PCE-ID ${pck.ext.pceId}`);
 
   // 4.1.2.4.12: the QE report is signed by the PCK key.
-  if (!rawSignatureOk(pck.leaf.publicKey, q.qeReportBytes, q.qeReportSignature)) {
-    fail('qe-report-signature', 'the QE report signature does not verify with the PCK certificate key');
+  const qeKey = `${pck.leaf.node.fingerprint256}:${hex(q.qeReportBytes)}:${hex(q.qeReportSignature)}`;
+  if (cache.qeReports.get(qeKey) === undefined) {
+    if (!rawSignatureOk(pck.leaf.publicKey, q.qeReportBytes, q.qeReportSignature)) {
+      fail('qe-report-signature', 'the QE report signature does not verify with the PCK certificate key');
+    }
+    cache.qeReports.set(qeKey, true);
   }
   // 4.1.2.4.13: the QE vouches for the attestation key: report_data = SHA-256(key || auth data) || 32 zero bytes.
   const binding = createHash('sha256').update(q.attestationKey).update(q.qeAuthData).digest();
@@ -311,7 +323,7 @@ function verifyInner(quoteBytes: Uint8Array, collateral: Collateral, opts: Verif
   if (qeId.id !== wantQe) fail('qe-identity-mismatch', `QE identity is '${qeId.id}' but a ${q.tee} quote needs '${wantQe}'`);
   const qeTcb = verifyQeReportAgainstIdentity(q.qeReport, qeId);
   // 4.1.2.4.16: the quote signature by the attestation key over header and body.
-  if (!rawSignatureOk(attestationKeyOf(q.attestationKey), q.signedBytes, q.signature)) {
+  if (!rawSignatureOk(attestationKeyOf(q.attestationKey, cache), q.signedBytes, q.signature)) {
     fail('quote-signature', 'the quote signature does not verify with the attestation key');
   }
   // 4.1.2.4.17: TCB level, TDX module, convergence.
