@@ -153,7 +153,7 @@ export const Perquintill: PerThingType = { name: 'Perquintill', accuracy: 1_000_
  * (upstream's `unwrap_or_else(|_| Self::one())`).
  */
 export function from_rational(P: PerThingType, p: bigint, q: bigint): bigint {
-  if (q === 0n || p > q) return P.accuracy;
+  if (q === 0n || p >= q) return P.accuracy;
   return (P.accuracy * p) / q;
 }
 
@@ -163,6 +163,7 @@ export function from_rational(P: PerThingType, p: bigint, q: bigint): bigint {
  * which BigInt can form directly.
  */
 function overflowPruneMul(P: PerThingType, x: bigint, parts: bigint, rounding: Rounding): bigint {
+  if (parts === P.accuracy) return x;
   const p = x * parts;
   return roundQuotient(p / P.accuracy, p % P.accuracy, P.accuracy, rounding);
 }

@@ -34,7 +34,13 @@ export function setup_inputs(snapshot: ElectionSnapshot): ElectionState {
   // Upstream's BTreeMap insert keeps the last index of a repeated id.
   const index = new Map<string, number>();
   candidateIds.forEach((id, i) => index.set(id, i));
-  const approval = new Array<bigint>(nc).fill(0n);
+  // Approval sums: stakes below 2^53 are added as two exact 32-bit-limb float sums (no BigInt
+  // per edge); larger stakes, or more than 2^20 of them on one candidate, take the BigInt path.
+  const approvalBig = new Array<bigint>(nc).fill(0n);
+  const hiSum = new Float64Array(nc);
+  const loSum = new Float64Array(nc);
+  const count = new Int32Array(nc);
+  const LIMB = 2 ** 32;
 
   const voterIds: string[] = [];
   const budget: bigint[] = [];
@@ -43,12 +49,21 @@ export function setup_inputs(snapshot: ElectionSnapshot): ElectionState {
   for (const v of snapshot.voters) {
     const seen = new Set<string>();
     const before = cands.length;
+    const small = v.stake < 2n ** 53n;
+    const sf = small ? Number(v.stake) : 0;
+    const hi = Math.floor(sf / LIMB), lo = sf % LIMB;
     for (const t of v.targets) {
       if (seen.has(t)) continue;
       const idx = index.get(t);
       if (idx === undefined) continue;
       seen.add(t);
-      approval[idx] = saturatingAdd(approval[idx]!, v.stake);
+      if (small && count[idx]! < 1 << 20) {
+        hiSum[idx] = hiSum[idx]! + hi;
+        loSum[idx] = loSum[idx]! + lo;
+        count[idx] = count[idx]! + 1;
+      } else {
+        approvalBig[idx] = saturatingAdd(approvalBig[idx]!, v.stake);
+      }
       cands.push(idx);
     }
     if (cands.length === before) continue;
@@ -57,6 +72,8 @@ export function setup_inputs(snapshot: ElectionSnapshot): ElectionState {
     starts.push(cands.length);
   }
   const ne = cands.length;
+  // Exact: each limb sum is below 2^20 * 2^32 < 2^53. A u128 cannot saturate from these.
+  const approval = approvalBig.map((a, c) => (count[c] === 0 ? a : saturatingAdd(a, (BigInt(hiSum[c]!) << 32n) + BigInt(loSum[c]!))));
   return {
     candidateIds,
     approval,

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { Perbill, U64_MAX } from '../../src/election/arithmetic.js';
 import { seq_phragmen, type PhragmenOutcome } from '../../src/election/phragmen.js';
+import { setup_inputs } from '../../src/election/state.js';
 import type { BalancingConfig, ElectionSnapshot } from '../../src/election/types.js';
 
 function fingerprint(o: PhragmenOutcome): string {
@@ -80,4 +81,15 @@ test('near-ties at u64::MAX are resolved exactly, not by binary64', () => {
   const b = seq_phragmen(3, { candidates, voters }, Perbill, undefined, 'straightforward');
   expect(fingerprint(a)).toBe(fingerprint(b));
   expect(a.winners).toHaveLength(3);
+});
+
+test('setup_inputs approvals equal the plain saturating BigInt sums (mixed stake sizes, repeats, unknown targets)', () => {
+  fc.assert(fc.property(instance(8, 20, 6), ({ snapshot }) => {
+    const s = setup_inputs(snapshot);
+    const expected = new Map<string, bigint>(snapshot.candidates.map((c) => [c, 0n]));
+    for (const v of snapshot.voters) {
+      for (const t of new Set(v.targets)) if (expected.has(t)) expected.set(t, expected.get(t)! + v.stake);
+    }
+    expect(s.approval).toEqual(snapshot.candidates.map((c) => expected.get(c)));
+  }), { seed: 45, numRuns: 500 });
 });
