@@ -42,7 +42,7 @@ export interface CommitteeView {
   certificates: { epoch: number; rosterBytes: Uint8Array; signature: Uint8Array }[];
 }
 
-export interface StatusView { sealed: boolean; ceremonyState: string; ceremonyError: string; epoch: number; nextStep: string }
+export interface StatusView { nodeId: Uint8Array; sealed: boolean; ceremonyState: string; ceremonyError: string; epoch: number; nextStep: string }
 
 /** The built CLI that node processes run (tests and `npm start` need `npm run build` first). */
 export function builtCli(): string {
@@ -149,7 +149,7 @@ export class Devnet {
   }
 
   /** A genesis snapshot: each node's signed candidacy, a few nominations, signed by 2 of 3 governance keys. */
-  async genesisSnapshot(epoch: number, seats: number, threshold: number): Promise<Record<string, unknown>> {
+  async genesisSnapshot(epoch: number, seats: number, threshold: number, phaseTimeoutMs = this.opts.phaseTimeoutMs ?? 60_000): Promise<Record<string, unknown>> {
     const candidacies: Record<string, unknown>[] = [];
     for (let i = 0; i < this.nodes.length; i++) {
       candidacies.push(await this.operatorCall(i, 'GetCandidacy', { epoch, selfStake: String(1000 + 100 * i), endpoint: '' }));
@@ -159,7 +159,7 @@ export class Devnet {
       voter: `nominator-${i + 1}`, stake: String(500 + 50 * i), targets: [nodeIds[i]!, nodeIds[(i + 1) % nodeIds.length]!],
     }));
     const snapshot = encodeMessage('Snapshot', {
-      epoch, seats, threshold, candidacies, nominations, phaseTimeoutMs: String(this.opts.phaseTimeoutMs ?? 60_000),
+      epoch, seats, threshold, candidacies, nominations, phaseTimeoutMs: String(phaseTimeoutMs),
     });
     const signatures = this.governance.slice(0, this.governanceThreshold).map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'snapshot', snapshot) }));
     return { snapshot, signatures };
@@ -227,7 +227,9 @@ export class Devnet {
       if (!p || p.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
       p.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000).then(() => p.kill('SIGKILL'))]);
+      const force = setTimeout(() => p.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(force);
     }));
   }
 

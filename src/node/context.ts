@@ -31,8 +31,12 @@ export class PeerClients {
 
   call<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res> {
     let c = this.clients.get(endpoint);
-    if (!c) { c = new GatekeeperClient(endpoint); this.clients.set(endpoint, c); }
-    const opts: CallOptions = { sign: { role: 'peer', secretKey: this.identitySecret() }, timeoutMs };
+    if (!c) {
+      // Members restart: reconnect quickly instead of grpc's default backoff of up to two minutes.
+      c = new GatekeeperClient(endpoint, undefined, { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 });
+      this.clients.set(endpoint, c);
+    }
+    const opts: CallOptions = { sign: { role: 'peer', secretKey: this.identitySecret() }, timeoutMs, waitForReady: true };
     return c.call<Res>('PeerService', method, request, opts);
   }
 

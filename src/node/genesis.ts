@@ -24,7 +24,8 @@ import { decodeRoster, encodeRoster, rosterCertificateMessage, type Roster } fro
 import type { CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js';
 import type { NodeContext } from './context.js';
 import { fromJsonSafe, toJsonSafe } from './json-safe.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../rpc/errors.js';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError } from '../rpc/errors.js';
+import { status } from '@grpc/grpc-js';
 
 const SUITES: Suite[] = ['derivation', 'signing'];
 const dec = new TextDecoder();
@@ -56,7 +57,9 @@ export interface AcceptResult { epoch: number; snapshotHash: Uint8Array; elected
 
 export class GenesisCeremony {
   private ticking = false;
-  private keyedSince = new Map<number, number>();
+  private readonly backoff = new Map<string, { next: number; delay: number }>();
+  private readonly lastSeen = new Map<string, number>();
+  private lastSigningAttempt = 0;
 
   constructor(private readonly ctx: NodeContext) {}
 
@@ -242,12 +245,30 @@ export class GenesisCeremony {
     return c.roster.find((m) => m.nodeId === id);
   }
 
-  /** Fetches from every listed member in parallel; failures are retried on the next tick. */
+  /**
+   * Fetches from every listed member in parallel. A member that fails is asked again after a growing
+   * pause (0.2 s doubling to 1 s), so a waiting ceremony does not spend its CPU on signing requests.
+   */
   private async fetchAll<T>(members: RosterEntryJson[], method: string, epoch: number): Promise<{ m: RosterEntryJson; res: T }[]> {
     const out: { m: RosterEntryJson; res: T }[] = [];
+    const now = this.ctx.now();
     await Promise.allSettled(members.map(async (m) => {
-      const res = await this.ctx.peerCall<T>(m.endpoint, method, { epoch }, 3000);
-      out.push({ m, res });
+      const key = `${method}/${m.endpoint}`;
+      const b = this.backoff.get(key);
+      if (b && b.next > now) return;
+      try {
+        const res = await this.ctx.peerCall<T>(m.endpoint, method, { epoch }, 3000);
+        this.backoff.delete(key);
+        this.lastSeen.set(m.endpoint, this.ctx.now());
+        out.push({ m, res });
+      } catch (err) {
+        const delay = Math.min(1000, (b?.delay ?? 100) * 2);
+        this.backoff.set(key, { next: this.ctx.now() + delay, delay });
+        // Any answer but "unreachable" shows the member is up.
+        if (err instanceof RpcError && err.code !== status.UNAVAILABLE && err.code !== status.DEADLINE_EXCEEDED) {
+          this.lastSeen.set(m.endpoint, this.ctx.now());
+        }
+      }
     }));
     return out;
   }
@@ -421,10 +442,13 @@ export class GenesisCeremony {
         return;
       }
     }
-    // Coordinators take turns: member i starts i × 1.5 s after this node became KEYED.
-    if (!this.keyedSince.has(c.epoch)) this.keyedSince.set(c.epoch, this.ctx.now());
-    const index = c.roster.findIndex((m) => m.nodeId === bytesToHex(this.selfId));
-    if (this.ctx.now() - this.keyedSince.get(c.epoch)! < index * 1500) return;
+    // One coordinator: the first member in roster order that is up (answered within 3 s), so that
+    // every member ends up with the same certificate bytes.
+    const now = this.ctx.now();
+    const me = bytesToHex(this.selfId);
+    const leader = c.roster.find((m) => m.nodeId === me || now - (this.lastSeen.get(m.endpoint) ?? 0) < 3000);
+    if (leader?.nodeId !== me || now - this.lastSigningAttempt < 1000) return;
+    this.lastSigningAttempt = now;
     const signature = await this.coordinateSignature(c, message, 'roster');
     if (signature) this.completeWith(c, rosterBytes, signature, 'signed');
   }

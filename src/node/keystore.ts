@@ -24,6 +24,10 @@ interface NodeRow {
 
 export class KeystoreError extends Error {
   override name = 'KeystoreError';
+  /** malformed: the input itself is bad; refused: well-formed shares that do not open the key. */
+  constructor(message: string, readonly kind: 'malformed' | 'refused' | 'state' = 'state') {
+    super(message);
+  }
 }
 
 /** Seals and opens secret values with the node's data key; each value is bound to what and where it is. */
@@ -103,7 +107,7 @@ export class Unsealer {
     try {
       share = decodeUnsealShare(shareText);
     } catch (err) {
-      throw new KeystoreError(err instanceof Error ? err.message : 'the unseal share is malformed');
+      throw new KeystoreError(err instanceof Error ? err.message : 'the unseal share is malformed', 'malformed');
     }
     const key = Buffer.from(share).toString('hex');
     this.shares.set(key, share);
@@ -114,7 +118,7 @@ export class Unsealer {
     try {
       dataKey = await unsealDataKey(new Uint8Array(row.wrapped_data_key), shares);
     } catch (err) {
-      if (err instanceof SealingError) throw new KeystoreError(`${err.message}; the shares given so far were discarded`);
+      if (err instanceof SealingError) throw new KeystoreError(`${err.message}; the shares given so far were discarded`, 'refused');
       throw err;
     }
     const box = new SecretBox(dataKey);

@@ -11,7 +11,7 @@ import { AuditLog } from '../audit/log.js';
 import { NonceRegistry } from '../rpc/auth.js';
 import { loadGatekeeperProtos, serviceDefinition, type ServiceName } from '../rpc/proto.js';
 import { unary, type HandlerHooks, type UnaryHandler } from '../rpc/handler.js';
-import { failedPrecondition } from '../rpc/errors.js';
+import { failedPrecondition, invalidArgument, permissionDenied } from '../rpc/errors.js';
 import { databaseFile, type NodeConfig } from './config.js';
 import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
 import { createLogger, type Logger } from './logger.js';
@@ -129,6 +129,8 @@ export class GatekeeperNode implements NodeRuntime {
     } catch (err) {
       if (err instanceof KeystoreError) {
         this.audit.append('operator', 'unseal.failed', { reason: err.message });
+        if (err.kind === 'malformed') throw invalidArgument(err.message);
+        if (err.kind === 'refused') throw permissionDenied(err.message);
         throw failedPrecondition(err.message);
       }
       throw err;

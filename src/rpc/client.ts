@@ -11,6 +11,8 @@ export interface CallOptions {
   sign?: { role: CallRole; secretKey: Uint8Array };
   /** Deadline in milliseconds from now (default 10 s). */
   timeoutMs?: number;
+  /** Wait for the channel to connect (until the deadline) instead of failing fast while it reconnects. */
+  waitForReady?: boolean;
 }
 
 type Ctor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => grpc.Client;
@@ -61,6 +63,7 @@ export class GatekeeperClient {
   callRaw<Res>(service: ServiceName, method: string, bytes: Uint8Array, opts: CallOptions = {}): Promise<Res> {
     const path = `/gatekeeper.v1.${service}/${method}`;
     const md = opts.sign ? signCall(opts.sign.role, opts.sign.secretKey, path, bytes) : new grpc.Metadata();
+    if (opts.waitForReady) md.setOptions({ waitForReady: true });
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     const c = this.client(service) as unknown as Record<string, (req: Buffer, md: grpc.Metadata, o: grpc.CallOptions,
       cb: (err: grpc.ServiceError | null, res: Res) => void) => void>;

@@ -1,7 +1,8 @@
 // Wraps async unary handlers for grpc-js: a thrown RpcError becomes the call's status and message;
 // anything else is logged and answered INTERNAL without its text (it may hold details we do not vet).
 import * as grpc from '@grpc/grpc-js';
-import { RpcError } from './errors.js';
+import { invalidArgument, RpcError } from './errors.js';
+import { malformedReason } from './proto.js';
 
 export interface CallContext {
   method: string;            // full path, e.g. /gatekeeper.v1.OperatorService/Status
@@ -22,7 +23,9 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
     const started = process.hrtime.bigint();
     const done = (code: grpc.status) => hooks.onDone(method, code, Number(process.hrtime.bigint() - started) / 1e9);
     const ctx: CallContext = { method, metadata: call.metadata, peer: call.getPeer(), call: call as grpc.ServerUnaryCall<unknown, unknown> };
-    handler(call.request, ctx).then(
+    const malformed = malformedReason(call.request as object);
+    const run = malformed === undefined ? handler(call.request, ctx) : Promise.reject(invalidArgument(`the request does not decode: ${malformed}`));
+    run.then(
       (res) => { done(grpc.status.OK); callback(null, res); },
       (err: unknown) => {
         if (err instanceof RpcError) {

@@ -47,6 +47,14 @@ export type ServiceName = 'PublicService' | 'WorkerService' | 'OperatorService' 
 /** A raw-bytes marker attached to each deserialized request (not enumerable, never serialized). */
 export const RAW = Symbol('raw request bytes');
 
+/** Set on a request whose bytes did not decode as the method's message. */
+export const MALFORMED = Symbol('malformed request');
+
+export function malformedReason(request: object): string | undefined {
+  const m = (request as Record<symbol, unknown>)[MALFORMED];
+  return typeof m === 'string' ? m : undefined;
+}
+
 export function rawBytes(request: object): Uint8Array {
   const raw = (request as Record<symbol, unknown>)[RAW];
   return raw instanceof Uint8Array ? raw : new Uint8Array();
@@ -61,7 +69,13 @@ export function serviceDefinition(name: ServiceName): grpc.ServiceDefinition {
     wrapped[method] = {
       ...def,
       requestDeserialize: (buf: Buffer) => {
-        const obj = def.requestDeserialize(buf) as object;
+        let obj: object;
+        try {
+          obj = def.requestDeserialize(buf) as object;
+        } catch (err) {
+          // grpc-js would answer INTERNAL; undecodable input is the caller's error.
+          obj = { [MALFORMED]: err instanceof Error ? err.message : 'undecodable request' };
+        }
         Object.defineProperty(obj, RAW, { value: new Uint8Array(buf), enumerable: false });
         return obj;
       },
