@@ -2,15 +2,24 @@
 // both views of the outcome, the internal u128 weights and the staking view (Perbill assignments
 // converted back to stake), with their scores. The per-thing type is Perbill, as in staking.
 import { createHash } from 'node:crypto';
-import { Perbill } from './arithmetic.js';
+import { Perbill, U64_MAX } from './arithmetic.js';
 import { assignment_ratio_to_staked_normalized, to_supports } from './assignments.js';
 import { seq_phragmen, type PhragmenOutcome } from './phragmen.js';
 import { phragmms } from './phragmms.js';
 import { evaluate_support } from './score.js';
 import type { ElectionInput, ElectionResult, RunOptions, VoterEdges } from './types.js';
 
-/** Runs the election `opts.algorithm` over `input` (taken in its given order; see `canonicalize`). */
+/**
+ * Runs the election `opts.algorithm` over `input` (taken in its given order; see `canonicalize`).
+ * The algorithms keep upstream's leniency (unknown and repeated targets are ignored); untrusted JSON
+ * goes through `validateElectionInput` first. This only refuses what would break the arithmetic's
+ * premises: stakes outside u64 and a seat count that is not a non-negative safe integer.
+ */
 export function runElection(input: ElectionInput, opts: RunOptions): ElectionResult {
+  if (!Number.isSafeInteger(input.seats) || input.seats < 0) throw new RangeError(`seats must be a non-negative integer, got ${input.seats}`);
+  for (const v of input.voters) {
+    if (typeof v.stake !== 'bigint' || v.stake < 0n || v.stake > U64_MAX) throw new RangeError(`stake of voter ${v.id} is outside u64`);
+  }
   const P = Perbill;
   let outcome: PhragmenOutcome;
   if (opts.algorithm === 'seq-phragmen') {

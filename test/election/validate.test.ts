@@ -99,3 +99,12 @@ describe('electCommittee', () => {
     expect(() => electCommittee({ candidates: ['a'], voters: [] }, 0)).toThrow(RangeError);
   });
 });
+
+test('runElection refuses stakes outside u64 and bad seat counts', () => {
+  const base = { seats: 1, candidates: ['a'], voters: [{ id: 'x', stake: 5n, targets: ['a'] }] };
+  expect(runElection(base, { algorithm: 'seq-phragmen' }).winners).toHaveLength(1);
+  expect(() => runElection({ ...base, voters: [{ id: 'x', stake: U64_MAX + 1n, targets: ['a'] }] }, { algorithm: 'seq-phragmen' })).toThrow(/outside u64/);
+  expect(() => runElection({ ...base, voters: [{ id: 'x', stake: -1n, targets: ['a'] }] }, { algorithm: 'phragmms' })).toThrow(/outside u64/);
+  expect(() => runElection({ ...base, seats: 1.5 }, { algorithm: 'seq-phragmen' })).toThrow(/seats/);
+  expect(() => runElection(base, { algorithm: 'borda' as never })).toThrow(/unknown election algorithm/);
+});
