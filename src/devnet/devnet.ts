@@ -29,6 +29,8 @@ export interface DevnetNode {
   index: number;
   name: string;
   endpoint: string;
+  /** host:port of the node's Prometheus metrics (GET /metrics). */
+  metricsEndpoint: string;
   configFile: string;
   dir: string;
   unsealShares: string[];
@@ -90,8 +92,9 @@ export class Devnet {
       const nodeDir = path.join(dir, name);
       const port = await freePort();
       const endpoint = `127.0.0.1:${port}`;
+      const metricsEndpoint = `127.0.0.1:${await freePort()}`;
       const config = {
-        name, listen: endpoint, advertise: endpoint, dataDir: '.', metricsListen: '127.0.0.1:0',
+        name, listen: endpoint, advertise: endpoint, dataDir: '.', metricsListen: metricsEndpoint,
         operatorKeys: [bytesToHex(this.operator.publicKey)],
         governance: { keys: this.governance.map((g) => bytesToHex(g.publicKey)), threshold: this.governanceThreshold },
         unseal: { shares: 3, threshold: 2 },
@@ -106,7 +109,7 @@ export class Devnet {
       new AuditLog(db).append('devnet', 'initialized', { nodeId: bytesToHex(pub.nodeId) });
       db.close();
       fs.writeFileSync(path.join(nodeDir, 'unseal-shares.dev.json'), JSON.stringify(unsealShares), { mode: 0o600 });
-      this.nodes.push({ index: i, name, endpoint, configFile, dir: nodeDir, unsealShares, client: new GatekeeperClient(endpoint) });
+      this.nodes.push({ index: i, name, endpoint, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: new GatekeeperClient(endpoint) });
     }
   }
 
