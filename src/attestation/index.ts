@@ -7,6 +7,7 @@ export { loadCollateral, CollateralFormatError, TCB_STATUSES, type Collateral, t
 export { verifyQuote, VerificationCache, type Verdict, type AcceptedVerdict, type RejectedVerdict, type SgxVerdict,
   type TdxVerdict, type VerifyOptions } from './verify.js';
 export type { VerifyStep } from './errors.js';
+export { QUOTE_TCB_STATUSES, type QuoteTcbStatus } from './tcb.js';
 export { INTEL_SGX_ROOT_CA_SHA256, INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa } from './intel-root.js';
 export { evaluatePolicy, parsePolicy, PolicyFormatError, type AttestationPolicy, type PolicyCheck,
   type PolicyResult } from './policy.js';

@@ -2,7 +2,7 @@
 // says what the quote proves, the policy says whether that is good enough for a release. Omitted
 // fields do not constrain, except that debug enclaves/TDs are refused and TDs must set
 // SEPT_VE_DISABLE unless the policy explicitly allows otherwise.
-import { TCB_STATUSES, type TcbStatusName } from './collateral.js';
+import { QUOTE_TCB_STATUSES as TCB_STATUSES, type QuoteTcbStatus as TcbStatusName } from './tcb.js';
 import type { Verdict } from './verify.js';
 
 export interface AttestationPolicy {

@@ -10,6 +10,12 @@ import type { Quote, SgxReportBody, TdReportBody } from './quote.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+/** A verdict's status: a TCB status, or one of the TD 1.5 relaunch statuses of Intel's TDRelaunchCheck. */
+export type QuoteTcbStatus = TcbStatusName | 'TDRelaunchAdvised' | 'TDRelaunchAdvisedConfigurationNeeded';
+export const QUOTE_TCB_STATUSES: readonly QuoteTcbStatus[] = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded', 'TDRelaunchAdvised',
+  'TDRelaunchAdvisedConfigurationNeeded'];
+
 export interface QeTcbResult { status: QeTcbStatusName; advisoryIds: string[]; isvSvn: number }
 
 /** EnclaveReportVerifier: the QE report matches the QE identity; returns the QE TCB level. */
@@ -112,7 +118,37 @@ export function checkTdxModuleTcbStatus(info: TcbInfo, td: TdReportBody): Module
   return { status: level.status, advisoryIds: level.advisoryIds, id };
 }
 
-export interface TcbResult { status: TcbStatusName; advisoryIds: string[]; tcbDate: string }
+export interface TcbResult { status: QuoteTcbStatus; advisoryIds: string[]; tcbDate: string }
+
+const configurationNeeded = (s: TcbStatusName) =>
+  s === 'ConfigurationNeeded' || s === 'OutOfDateConfigurationNeeded' || s === 'ConfigurationAndSWHardeningNeeded';
+
+/**
+ * TDRelaunchCheck (TD 1.5 only): a TD that is OutOfDate only because of its TDX module, on a
+ * platform whose module has since been updated (TEE_TCB_SVN_2 reaches the latest level), is told
+ * to relaunch rather than that the platform is out of date.
+ */
+export function checkForRelaunch(teeTcbSvn2: Uint8Array, info: TcbInfo, sgx: TcbStatusName, tdx: TcbStatusName,
+  module: TcbStatusName, qe: QeTcbStatusName): QuoteTcbStatus {
+  if (qe !== 'UpToDate') return tdx;
+  if (sgx !== 'UpToDate' && sgx !== 'SWHardeningNeeded' && sgx !== 'ConfigurationNeeded' && sgx !== 'ConfigurationAndSWHardeningNeeded') return tdx;
+  if ((tdx !== 'OutOfDate' && tdx !== 'OutOfDateConfigurationNeeded') || module !== 'OutOfDate') return tdx;
+  const latest = info.tcbLevels[0]!;
+  let minorLatest: number;
+  if (teeTcbSvn2[1] === 0) {
+    minorLatest = latest.tdxComponents![0]!;
+  } else {
+    const id = `TDX_${teeTcbSvn2[1]!.toString(16).padStart(2, '0').toUpperCase()}`;
+    const identity = (info.tdxModuleIdentities ?? []).find((m) => m.id.toUpperCase() === id);
+    if (identity === undefined) fail('tdx-module', `TEE_TCB_SVN_2 names TDX module ${id}, which the TCB info does not list`);
+    if (identity.tcbLevels.length === 0) fail('tcb-level', `TDX module identity ${id} has no TCB levels (Intel QVL: TCB_NOT_SUPPORTED)`);
+    minorLatest = identity.tcbLevels[0]!.isvSvn;
+  }
+  if (teeTcbSvn2[0]! >= minorLatest && teeTcbSvn2[2]! >= latest.tdxComponents![2]!) {
+    return configurationNeeded(sgx) || configurationNeeded(tdx) ? 'TDRelaunchAdvisedConfigurationNeeded' : 'TDRelaunchAdvised';
+  }
+  return tdx;
+}
 
 function union(...lists: string[][]): string[] {
   const out: string[] = [];
@@ -130,7 +166,7 @@ export function checkTcbLevel(info: TcbInfo, pck: PckExtensions, quote: Quote, q
   const { sgx, tdx } = matchTcbLevels(info, pck, td?.teeTcbSvn);
   const pckTcb = `PCK TCB components ${pck.tcbComponents.join('.')} PCESVN ${pck.pceSvn}`;
   if (sgx === undefined) fail('tcb-level', `no matching TCB level: ${pckTcb} is below every level of the TCB info (Intel QVL: TCB_NOT_SUPPORTED)`);
-  let status: TcbStatusName;
+  let status: QuoteTcbStatus;
   let advisoryIds: string[];
   let tcbDate: string;
   if (td === undefined) {
@@ -142,8 +178,15 @@ export function checkTcbLevel(info: TcbInfo, pck: PckExtensions, quote: Quote, q
       fail('tcb-level', `no matching TCB level: TEE_TCB_SVN ${hex(td.teeTcbSvn)} with ${pckTcb} is below every TDX level of the TCB info (Intel QVL: TCB_NOT_SUPPORTED)`);
     }
     const module = checkTdxModuleTcbStatus(info, td);
-    status = convergeTcbStatusWithTdxModuleStatus(tdx.status, module.status);
-    if (status !== 'Revoked') status = convergeTcbStatusWithQeTcbStatus(status, qe.status);
+    const tdxStatus = convergeTcbStatusWithTdxModuleStatus(tdx.status, module.status);
+    status = tdxStatus;
+    if (tdxStatus !== 'Revoked') {
+      if (td.teeTcbSvn2 !== undefined) status = checkForRelaunch(td.teeTcbSvn2, info, sgx.status, tdxStatus, module.status, qe.status);
+      // Relaunch statuses only arise with an UpToDate QE, which convergence leaves unchanged.
+      if (status !== 'TDRelaunchAdvised' && status !== 'TDRelaunchAdvisedConfigurationNeeded') {
+        status = convergeTcbStatusWithQeTcbStatus(status, qe.status);
+      }
+    }
     advisoryIds = union(tdx.advisoryIds, module.status === 'UpToDate' ? [] : module.advisoryIds,
       qe.status === 'UpToDate' ? [] : qe.advisoryIds);
     tcbDate = tdx.tcbDate;

@@ -9,12 +9,12 @@
 // cached; what depends on `now` (every date) and on the quote (QE report, binding, quote
 // signature, TCB matching) runs on every call.
 import { createHash, createPublicKey, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
-import { loadCollateral, parseQeIdentity, parseTcbInfo, CollateralFormatError, type Collateral, type QeIdentity, type TcbInfo,
-  type TcbStatusName } from './collateral.js';
+import { loadCollateral, parseQeIdentity, parseTcbInfo, CollateralFormatError, type Collateral, type QeIdentity,
+  type TcbInfo } from './collateral.js';
 import { fail, VerificationError, type VerifyStep } from './errors.js';
 import { parsePckExtensions, type PckExtensions } from './pck-extensions.js';
 import { INTEL_QE_VENDOR_ID, parseQuote, QuoteParseError, type Quote } from './quote.js';
-import { checkTcbLevel, verifyQeReportAgainstIdentity } from './tcb.js';
+import { checkTcbLevel, verifyQeReportAgainstIdentity, type QuoteTcbStatus } from './tcb.js';
 import { checkCrlDates, checkCrlSignedBy, checkIssuedBy, checkNotRevoked, checkValidity, parseCertDer, parseCrlHex,
   parsePemChain, type ParsedCert, type ParsedCrl } from './x509.js';
 
@@ -32,7 +32,7 @@ export interface VerifyOptions {
 interface VerdictCommon {
   quoteVersion: 3 | 4 | 5;
   /** Intel's TCB status after convergence with the QE (and TDX module) status. */
-  status: TcbStatusName;
+  status: QuoteTcbStatus;
   advisoryIds: string[];
   /** The smaller of the TCB info's and the QE identity's evaluation data numbers. */
   tcbEvaluationDataNumber: number;

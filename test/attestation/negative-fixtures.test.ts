@@ -5,6 +5,7 @@ import { fixtureCase, intelRoot, readFixture } from './dcap-fixtures.js';
 
 const sgx = fixtureCase('phala-sgx-v3');
 const tdx = fixtureCase('phala-tdx-v4');
+const tdx5 = fixtureCase('gotdx-tdx-v5');
 const cache = new VerificationCache();
 
 function run(quote: Uint8Array, collateral: Record<string, string>, now: number): Verdict {
@@ -31,10 +32,11 @@ describe('baseline', () => {
   it('the unmodified SGX and TDX fixtures verify', () => {
     expect(run(sgx.quote, sgx.collateralJson, sgx.c.now).ok).toBe(true);
     expect(run(tdx.quote, tdx.collateralJson, tdx.c.now).ok).toBe(true);
+    expect(run(tdx5.quote, tdx5.collateralJson, tdx5.c.now).ok).toBe(true);
   });
 });
 
-describe.each([['SGX v3', sgx], ['TDX v4', tdx]] as const)('mutations of the signed bytes of the %s fixture', (_name, fx) => {
+describe.each([['SGX v3', sgx], ['TDX v4', tdx], ['TDX v5', tdx5]] as const)('mutations of the signed bytes of the %s fixture', (_name, fx) => {
   const q = parseQuote(fx.quote);
   const at = (part: Uint8Array) => part.byteOffset;
   const verify = (bytes: Uint8Array) => run(bytes, fx.collateralJson, fx.c.now);
@@ -44,6 +46,13 @@ describe.each([['SGX v3', sgx], ['TDX v4', tdx]] as const)('mutations of the sig
     expectRefused(verify(u16At(fx.quote, 2, 3)), 'parse', /attestation key type 3/);
     expectRefused(verify(u32At(fx.quote, 4, q.tee === 'SGX' ? 0x81 : 0)), 'parse', /tee_type/);
   });
+  if (q.version === 5) {
+    it('v5 body descriptor: body type and body size are refused by the parser', () => {
+      expectRefused(verify(u16At(fx.quote, 48, 1)), 'parse', /unsupported v5 quote body type 1/);
+      expectRefused(verify(u16At(fx.quote, 48, 2)), 'parse', /body type 2 must be 584 bytes, body_size says 648/);
+      expectRefused(verify(u32At(fx.quote, 50, 647)), 'parse', /body type 3 must be 648 bytes/);
+    });
+  }
   it('header: QE vendor id is refused', () => {
     expectRefused(verify(mutate(fx.quote, 12)), 'header', /QE vendor ID/);
   });
@@ -73,7 +82,7 @@ describe.each([['SGX v3', sgx], ['TDX v4', tdx]] as const)('mutations of the sig
     expectRefused(verify(u32At(fx.quote, certTypeOff + 2, q.certificationData.length - 1)), 'parse', /sig_data_len|declares/);
     expectRefused(verify(u32At(fx.quote, certTypeOff + 2, q.certificationData.length + 1)), 'parse', /truncated|sig_data_len|declares/);
     if (q.version >= 4) {
-      expectRefused(verify(u16At(fx.quote, at(q.attestationKey) + 64, 5)), 'parse', /certification data type 5 on quote v4/);
+      expectRefused(verify(u16At(fx.quote, at(q.attestationKey) + 64, 5)), 'parse', /certification data type 5 on quote v[45] \(expected 6/);
     }
     const sigLenOff = at(q.signature) - 4;
     expectRefused(verify(u32At(fx.quote, sigLenOff, new DataView(fx.quote.buffer, fx.quote.byteOffset).getUint32(sigLenOff, true) - 1)), 'parse', /sig_data_len/);

@@ -132,6 +132,19 @@ describe('TDX module identity', () => {
     expectRefused(verify(pki.buildTdxQuoteV4({ ...TDX, mrSignerSeam: fill(48, 1) }), tdxCol), 'tdx-module', /MRSIGNERSEAM/);
     expectRefused(verify(pki.buildTdxQuoteV4({ ...TDX, seamAttributes: fill(8, 1) }), tdxCol), 'tdx-module', /SEAM attributes/);
   });
+  it('TD 1.5 (quote v5): an OutOfDate module with an updated TEE_TCB_SVN_2 is TDRelaunchAdvised (Intel TDRelaunchCheck)', async () => {
+    const col = await pki.collateral({ tee: 'TDX', tdxModuleIdentities: [{ version: 1, levels: [
+      { isvSvn: 5, status: 'UpToDate' }, { isvSvn: 2, status: 'OutOfDate', advisoryIds: ['INTEL-SA-01036'] }] }] });
+    const v5 = (svn1: Uint8Array, svn2: Uint8Array) => accepted(verify(pki.buildTdxQuoteV5({ ...TDX, teeTcbSvn: svn1, teeTcbSvn2: svn2 }), col));
+    expect(v5(svn(3, 1), svn(5, 1))).toMatchObject({ quoteVersion: 5, status: 'TDRelaunchAdvised', advisoryIds: ['INTEL-SA-01036'] });
+    expect(v5(svn(3, 1), svn(4, 1)).status).toBe('OutOfDate');
+    expect(v5(svn(5, 1), svn(5, 1)).status).toBe('UpToDate');
+    expectRefused(verify(pki.buildTdxQuoteV5({ ...TDX, teeTcbSvn: svn(3, 1), teeTcbSvn2: svn(5, 2) }), col), 'tdx-module', /TEE_TCB_SVN_2 names TDX module TDX_02/);
+    const cfg = await pki.collateral({ tee: 'TDX', tcbLevels: [{ status: 'ConfigurationNeeded' }],
+      tdxModuleIdentities: [{ version: 1, levels: [{ isvSvn: 5, status: 'UpToDate' }, { isvSvn: 2, status: 'OutOfDate' }] }] });
+    const c = accepted(verify(pki.buildTdxQuoteV5({ ...TDX, teeTcbSvn: svn(3, 1), teeTcbSvn2: svn(5, 1) }), cfg));
+    expect(c.status).toBe('TDRelaunchAdvisedConfigurationNeeded');
+  });
   it('TEE_TCB_SVN below the TDX components of every level is TCB_NOT_SUPPORTED', async () => {
     const col = await pki.collateral({ tee: 'TDX', tcbLevels: [{ status: 'UpToDate', tdxComponents: [4, ...new Array<number>(15).fill(0)] }] });
     expectRefused(verify(pki.buildTdxQuoteV4(TDX), col), 'tcb-level', /no matching TCB level: TEE_TCB_SVN/);

@@ -9,7 +9,8 @@ import * as pkijs from 'pkijs';
 import type { Collateral, TcbStatusName } from '../collateral.js';
 import { loadCollateral } from '../collateral.js';
 import { OID_SGX_EXTENSIONS } from '../pck-extensions.js';
-import { assembleQuote, encodeSgxReportBody, encodeTdReport10, type SgxReportFields, type TdReportFields } from './quote-builder.js';
+import { assembleQuote, encodeSgxReportBody, encodeTdReport10, encodeTdReport15, type SgxReportFields,
+  type TdReportFields } from './quote-builder.js';
 
 const engine = new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as ConstructorParameters<typeof pkijs.CryptoEngine>[0]['crypto'] });
 const ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -115,6 +116,11 @@ export interface TdxQuoteParams {
   xfam?: Uint8Array;
   mrConfigId?: Uint8Array; mrOwner?: Uint8Array; mrOwnerConfig?: Uint8Array;
 }
+export interface TdxQuoteV5Params extends TdxQuoteParams {
+  /** TD report 1.5: TEE_TCB_SVN_2 (the module the TD would get on relaunch); default equal to teeTcbSvn. */
+  teeTcbSvn2?: Uint8Array;
+  mrServiceTd?: Uint8Array;
+}
 /** Knobs for negative tests: which leaf signs, what the QE report says, what the chain carries. */
 export interface QuoteBuildOptions {
   leaf?: TestPckLeaf;
@@ -135,6 +141,8 @@ export interface TestPki {
   collateral(opts: TestCollateralOptions): Promise<Collateral>;
   buildSgxQuoteV3(params: SgxQuoteParams, opts?: QuoteBuildOptions): Uint8Array;
   buildTdxQuoteV4(params: TdxQuoteParams, opts?: QuoteBuildOptions): Uint8Array;
+  /** TDX quote v5 with a TD report 1.5 body (body type 3). */
+  buildTdxQuoteV5(params: TdxQuoteV5Params, opts?: QuoteBuildOptions): Uint8Array;
   /** Another self-signed root with the same subject as this one (for look-alike tests). */
   createLookAlikeRoot(): Promise<TestCert>;
   /** A PCK CA under `root` with Intel's CA name. */
@@ -321,14 +329,21 @@ export async function createTestPki(opts: TestPkiOptions = {}): Promise<TestPki>
       return assembleQuote(3, body, signing('SGX', o));
     },
     buildTdxQuoteV4(p, o) {
-      const fields: TdReportFields = {
-        teeTcbSvn: p.teeTcbSvn ?? Uint8Array.from([3, ...new Array<number>(15).fill(0)]),
-        mrSignerSeam: p.mrSignerSeam, seamAttributes: p.seamAttributes,
-        tdAttributes: p.tdAttributes ?? TD_ATTRIBUTES_SEPT_VE_DISABLE, xfam: p.xfam, mrTd: p.mrTd, rtmrs: p.rtmrs,
-        mrConfigId: p.mrConfigId, mrOwner: p.mrOwner, mrOwnerConfig: p.mrOwnerConfig, reportData: p.reportData,
-      };
-      return assembleQuote(4, encodeTdReport10(fields), signing('TDX', o));
+      return assembleQuote(4, encodeTdReport10(tdFields(p)), signing('TDX', o));
     },
+    buildTdxQuoteV5(p, o) {
+      const f = tdFields(p);
+      return assembleQuote(5, encodeTdReport15({ ...f, teeTcbSvn2: p.teeTcbSvn2 ?? f.teeTcbSvn, mrServiceTd: p.mrServiceTd }), signing('TDX', o));
+    },
+  };
+}
+
+function tdFields(p: TdxQuoteParams): TdReportFields {
+  return {
+    teeTcbSvn: p.teeTcbSvn ?? Uint8Array.from([3, ...new Array<number>(15).fill(0)]),
+    mrSignerSeam: p.mrSignerSeam, seamAttributes: p.seamAttributes,
+    tdAttributes: p.tdAttributes ?? TD_ATTRIBUTES_SEPT_VE_DISABLE, xfam: p.xfam, mrTd: p.mrTd, rtmrs: p.rtmrs,
+    mrConfigId: p.mrConfigId, mrOwner: p.mrOwner, mrOwnerConfig: p.mrOwnerConfig, reportData: p.reportData,
   };
 }
 

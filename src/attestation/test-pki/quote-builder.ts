@@ -1,5 +1,5 @@
 // DEVELOPMENT ONLY. Assembles real-format DCAP quotes (SGX v3 per the Intel SGX ECDSA Quote
-// Library API, TDX v4 per the Intel TDX DCAP Quote Generation Library) signed by keys of the test
+// Library API, TDX v4/v5 per the Intel TDX DCAP Quote Generation Library) signed by keys of the test
 // PKI. A production node never trusts the test root, so these quotes only pass where a config
 // names that root explicitly.
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
@@ -51,6 +51,9 @@ export interface TdReportFields {
   mrOwnerConfig?: Uint8Array;
   rtmrs?: Uint8Array[];
   reportData?: Uint8Array;
+  /** TD report 1.5 only. */
+  teeTcbSvn2?: Uint8Array;
+  mrServiceTd?: Uint8Array;
 }
 
 /** TD report body 1.0, 584 bytes. */
@@ -63,6 +66,11 @@ export function encodeTdReport10(f: TdReportFields): Uint8Array {
     fixed(f.mrTd, 48, 'mrTd'), fixed(f.mrConfigId, 48, 'mrConfigId'), fixed(f.mrOwner, 48, 'mrOwner'),
     fixed(f.mrOwnerConfig, 48, 'mrOwnerConfig'),
     ...[0, 1, 2, 3].map((i) => fixed(rtmrs[i], 48, `rtmrs[${i}]`)), fixed(f.reportData, 64, 'reportData'));
+}
+
+/** TD report body 1.5, 648 bytes: 1.0 followed by TEE_TCB_SVN_2 and MRSERVICETD. */
+export function encodeTdReport15(f: TdReportFields): Uint8Array {
+  return concatBytes(encodeTdReport10(f), fixed(f.teeTcbSvn2, 16, 'teeTcbSvn2'), fixed(f.mrServiceTd, 48, 'mrServiceTd'));
 }
 
 export interface QuoteSigningInputs {
@@ -86,8 +94,8 @@ function rawPublicKey(key: KeyObject): Uint8Array {
 
 const sig = (data: Uint8Array, key: KeyObject) => Uint8Array.from(sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }));
 
-/** Header, body, ECDSA quote signature data (type 6 wrapper on v4). */
-export function assembleQuote(version: 3 | 4, body: Uint8Array, s: QuoteSigningInputs): Uint8Array {
+/** Header, body (v5: with its body descriptor), ECDSA quote signature data (type 6 wrapper on v4/v5). */
+export function assembleQuote(version: 3 | 4 | 5, body: Uint8Array, s: QuoteSigningInputs, bodyType = 3): Uint8Array {
   const att = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const attPub = rawPublicKey(att.publicKey);
   const qeAuthData = s.qeAuthData ?? new Uint8Array(32).map((_, i) => i);
@@ -96,7 +104,7 @@ export function assembleQuote(version: 3 | 4, body: Uint8Array, s: QuoteSigningI
   const qeReportSig = sig(qeReport, s.pckKey);
   const header = concatBytes(u16(version), u16(2), u32(version === 3 ? 0 : 0x81), u16(s.qeSvn ?? 8), u16(s.pceSvn ?? 13),
     Uint8Array.from(Buffer.from(INTEL_QE_VENDOR_ID, 'hex')), new Uint8Array(20));
-  const signed = concatBytes(header, body);
+  const signed = version === 5 ? concatBytes(header, u16(bodyType), u32(body.length), body) : concatBytes(header, body);
   const quoteSig = sig(signed, att.privateKey);
   const cert = Uint8Array.from(Buffer.from(s.pckChainPem + '\0', 'latin1'));
   const certData = concatBytes(u16(5), u32(cert.length), cert);
