@@ -2,11 +2,11 @@
 // `seq_phragmen` / `seq_phragmen_core`): scores are Rational128 with denominator DEN = u128::MAX,
 // every product is floor(a * b / c) at 256 bits, every sum saturates at u128, ties go to the first
 // candidate in input order. Two loops give identical output:
-// - 'straightforward' rescans every edge every round, literally as upstream;
-// - 'incremental' keeps each candidate's sum of load terms and, after a round, only revisits the
-//   edges of the winner's backers (the only voters whose load changed). A saturating sum of
-//   non-negative terms equals min(exact sum, u128::MAX) whatever the order, so keeping exact sums
-//   and saturating when comparing gives upstream's scores bit for bit.
+// - 'straightforward' rescans every edge every round, literally as upstream (O(seats x edges));
+// - 'incremental' revisits, after a round, only the edges of the winner's backers (the only voters
+//   whose load changed), and computes exact scores only where the winner can be (see
+//   `seq_phragmen_core_incremental`). A saturating sum of non-negative terms equals
+//   min(exact sum, u128::MAX) in any order, so an exact sum taken later is upstream's score.
 import { DEN, U128_MAX, mulDivFloorSat, saturatingAdd, saturatingSub, type PerThingType } from './arithmetic.js';
 import { balance } from './balancing.js';
 import { intoAssignments, retainEdges, setup_inputs, try_normalize_elected, type ElectionState } from './state.js';

@@ -46,17 +46,19 @@ export function setup_inputs(snapshot: ElectionSnapshot): ElectionState {
   const budget: bigint[] = [];
   const starts: number[] = [0];
   const cands: number[] = [];
+  // seenBy[c] = 1 + the input index of the last voter with an edge to c: repeats are skipped.
+  const seenBy = new Int32Array(nc);
+  let voterNo = 0;
   for (const v of snapshot.voters) {
-    const seen = new Set<string>();
+    voterNo += 1;
     const before = cands.length;
     const small = v.stake < 2n ** 53n;
     const sf = small ? Number(v.stake) : 0;
     const hi = Math.floor(sf / LIMB), lo = sf % LIMB;
     for (const t of v.targets) {
-      if (seen.has(t)) continue;
       const idx = index.get(t);
-      if (idx === undefined) continue;
-      seen.add(t);
+      if (idx === undefined || seenBy[idx] === voterNo) continue;
+      seenBy[idx] = voterNo;
       if (small && count[idx]! < 1 << 20) {
         hiSum[idx] = hiSum[idx]! + hi;
         loSum[idx] = loSum[idx]! + lo;
