@@ -166,12 +166,13 @@ export function seq_phragmen_core_incremental(s: ElectionState, toElect: number)
   };
 
   for (let round = 0; round < rounds; round++) {
-    // Smallest upper bound among unelected finite candidates.
+    // Smallest upper bound among unelected finite candidates. The 16U slack covers the rounding of
+    // DEN / approval to binary64, of est itself and of these bound computations.
     let minHi = Infinity;
     for (let c = 0; c < nc; c++) {
       if (s.elected[c] || !finite[c]) continue;
       const est = baseF[c]! + approx[c]!;
-      const hi = est + err[c]! + 16 * U * Math.abs(est) + 4;
+      const hi = est + err[c]! + 16 * U * (Math.abs(est) + err[c]!) + 4;
       if (hi < minHi) minHi = hi;
     }
     let best = -1;
@@ -181,7 +182,7 @@ export function seq_phragmen_core_incremental(s: ElectionState, toElect: number)
       for (let c = 0; c < nc; c++) {
         if (s.elected[c] || !finite[c]) continue;
         const est = baseF[c]! + approx[c]!;
-        const lo = est - err[c]! - 16 * U * Math.abs(est) - 4;
+        const lo = est - err[c]! - 16 * U * (Math.abs(est) + err[c]!) - 4;
         if (lo <= minHi || est >= NEAR_SATURATION) contenders.push(c);
       }
       for (const c of contenders) {
