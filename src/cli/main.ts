@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   election: async () => (await import('./commands/election.js')).default,
   attestation: async () => (await import('./commands/attestation.js')).default,
   audit: async () => (await import('./commands/audit.js')).default,
+  ceremony: async () => (await import('./commands/ceremony.js')).default,
   devnet: async () => (await import('./commands/devnet.js')).default,
   init: async () => (await import('./commands/init.js')).default,
   node: async () => (await import('./commands/node.js')).default,

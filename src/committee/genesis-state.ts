@@ -76,7 +76,7 @@ export function deadlinePassed(c: CeremonyClock, nowMs: number): boolean {
 /** What an operator should do next, in words, for `gatekeeper status`. */
 export function nextStepFor(state: CeremonyState | undefined, member: boolean): string {
   switch (state) {
-    case undefined: return 'submit a governance-signed genesis snapshot (gatekeeper genesis submit)';
+    case undefined: return 'wait for the governance-signed genesis snapshot (OperatorService.SubmitGenesis; `npm start` does it for a local devnet)';
     case 'ROUND1': return 'wait: exchanging DKG round-1 packages with the other members';
     case 'ROUND2': return 'wait: exchanging sealed DKG shares with the other members';
     case 'KEYED': return 'wait: the committee is signing its roster certificate';

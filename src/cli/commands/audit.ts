@@ -1,18 +1,55 @@
 // `gatekeeper audit verify --config FILE`: walks a node's audit chain (node stopped or running).
+// `gatekeeper audit read --endpoint HOST:PORT`: reads a running node's log as an operator.
 import { bytesToHex } from '@noble/hashes/utils.js';
 import Database from 'better-sqlite3';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { ConfigError, databaseFile, loadConfig } from '../../node/config.js';
 import { allAuditEntries, verifyAuditChain } from '../../audit/log.js';
+import { GatekeeperClient } from '../../rpc/client.js';
+import { RpcError } from '../../rpc/errors.js';
+import { loadOperatorKey } from '../operator-key.js';
+
+interface AuditEntryRes { seq: string; timeMs: string; actor: string; action: string; detailJson: string }
+
+async function readRemote(endpoint: string, keyFile: string | undefined, after: string, limit: number): Promise<number> {
+  const key = loadOperatorKey(keyFile);
+  const client = new GatekeeperClient(endpoint);
+  try {
+    const res = await client.call<{ entries: AuditEntryRes[] }>('OperatorService', 'ReadAudit', { afterSeq: after, limit },
+      { sign: { role: 'operator', secretKey: key } });
+    for (const e of res.entries) {
+      process.stdout.write(`${e.seq.padStart(6)} ${new Date(Number(e.timeMs)).toISOString()} ${e.actor} ${e.action} ${e.detailJson}\n`);
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof RpcError) { process.stderr.write(`gatekeeper audit read: ${err.message}\n`); return 1; }
+    throw err;
+  } finally {
+    client.close();
+  }
+}
 
 const command: Command = {
   summary: 'verify a node\'s hash-chained audit log',
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean' } });
-    if (values.help || positionals[0] !== 'verify') {
-      process.stdout.write('usage: gatekeeper audit verify (--config FILE | --db FILE)\n');
+    const { values, positionals } = parseCommandArgs(argv, {
+      config: { type: 'string' }, db: { type: 'string' }, endpoint: { type: 'string' }, 'operator-key': { type: 'string' },
+      after: { type: 'string', default: '0' }, limit: { type: 'string', default: '100' }, help: { type: 'boolean' },
+    });
+    if (values.help || (positionals[0] !== 'verify' && positionals[0] !== 'read')) {
+      process.stdout.write([
+        'usage: gatekeeper audit verify (--config FILE | --db FILE)',
+        '       gatekeeper audit read --endpoint HOST:PORT [--operator-key FILE] [--after SEQ] [--limit N]',
+        '',
+      ].join('\n'));
       return values.help ? 0 : 2;
+    }
+    if (positionals[0] === 'read') {
+      const limit = Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be from 1 to 1000');
+      if (!/^[0-9]+$/.test(values.after!)) throw new UsageError('--after must be a sequence number');
+      return readRemote(requireOption(values, 'endpoint'), values['operator-key'], values.after!, limit);
     }
     let file = values.db;
     if (!file) {

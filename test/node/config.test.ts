@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, ConfigError } from '../../src/node/config.js';
+import { REPO_ROOT } from '../helpers/shared.js';
+import { tempDir } from '../helpers/node.js';
+
+const base = {
+  name: 'n1', listen: '127.0.0.1:7001', dataDir: 'data',
+  governance: { keys: ['aa'.repeat(32)], threshold: 1 },
+};
+
+function write(obj: unknown): string {
+  const f = path.join(tempDir('config'), 'node.json');
+  fs.writeFileSync(f, JSON.stringify(obj));
+  return f;
+}
+
+describe('node config', () => {
+  test('the shipped example parses, and relative paths resolve against the file', () => {
+    const file = path.join(REPO_ROOT, 'config', 'node.example.json');
+    const cfg = loadConfig(file, {});
+    expect(cfg.dataDir).toBe(path.resolve(REPO_ROOT, 'data', 'gatekeeper-1'));
+    expect(cfg.unseal).toEqual({ shares: 5, threshold: 3 });
+  });
+
+  test('defaults fill in and environment overrides win', () => {
+    const cfg = loadConfig(write(base), { GATEKEEPER_LISTEN: '0.0.0.0:9000', GATEKEEPER_LOG_LEVEL: 'warn' });
+    expect(cfg.listen).toBe('0.0.0.0:9000');
+    expect(cfg.advertise).toBe('127.0.0.1:7001');
+    expect(cfg.logLevel).toBe('warn');
+    expect(cfg.phaseTimeoutMs).toBe(60_000);
+  });
+
+  test.each([
+    [{ ...base, lisen: 'typo' }, /unknown config field 'lisen'/],
+    [{ ...base, listen: 'nowhere' }, /host:port/],
+    [{ ...base, operatorKeys: ['XYZ'] }, /operatorKeys/],
+    [{ ...base, governance: { keys: ['aa'.repeat(32)], threshold: 2 } }, /governance.threshold/],
+    [{ ...base, unseal: { shares: 2, threshold: 3 } }, /unseal/],
+    [{ ...base, phaseTimeoutMs: -1 }, /phaseTimeoutMs/],
+    [{ ...base, logLevel: 'loud' }, /logLevel/],
+  ])('refuses %j', (cfg, pattern) => {
+    expect(() => loadConfig(write(cfg), {})).toThrow(ConfigError);
+    expect(() => loadConfig(write(cfg), {})).toThrow(pattern);
+  });
+
+  test('an unreadable file is a clear error', () => {
+    expect(() => loadConfig('/nonexistent/gatekeeper.json', {})).toThrow(/cannot read config/);
+  });
+});
