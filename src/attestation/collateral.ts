@@ -30,6 +30,13 @@ const STRING_FIELDS = ['pck_crl_issuer_chain', 'root_ca_crl', 'pck_crl', 'tcb_in
   'tcb_info_signature', 'qe_identity_issuer_chain', 'qe_identity', 'qe_identity_signature'] as const;
 const HEX_FIELDS = ['root_ca_crl', 'pck_crl', 'tcb_info_signature', 'qe_identity_signature'] as const;
 
+const LOADED = new WeakSet<object>();
+
+/** True for objects returned by loadCollateral (validated and frozen). */
+export function isLoadedCollateral(c: unknown): c is Collateral {
+  return typeof c === 'object' && c !== null && LOADED.has(c);
+}
+
 /**
  * Validates collateral JSON (a parsed object or its text) and returns a frozen Collateral.
  * Only the layout is checked here; signatures, chains and dates are checked by verifyQuote.
@@ -52,7 +59,9 @@ export function loadCollateral(json: unknown): Collateral {
   for (const f of HEX_FIELDS) {
     if (!/^(?:[0-9a-fA-F]{2})*$/.test(out[f]!)) throw new CollateralFormatError(`collateral field '${f}' must be hex`);
   }
-  return Object.freeze(out as unknown as Collateral);
+  const frozen = Object.freeze(out as unknown as Collateral);
+  LOADED.add(frozen);
+  return frozen;
 }
 
 export type TcbStatusName = 'UpToDate' | 'SWHardeningNeeded' | 'ConfigurationNeeded' | 'ConfigurationAndSWHardeningNeeded'

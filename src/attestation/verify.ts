@@ -9,7 +9,7 @@
 // cached; what depends on `now` (every date) and on the quote (QE report, binding, quote
 // signature, TCB matching) runs on every call.
 import { createHash, createPublicKey, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
-import { loadCollateral, parseQeIdentity, parseTcbInfo, CollateralFormatError, type Collateral, type QeIdentity,
+import { isLoadedCollateral, loadCollateral, parseQeIdentity, parseTcbInfo, CollateralFormatError, type Collateral, type QeIdentity,
   type TcbInfo } from './collateral.js';
 import { fail, VerificationError, type VerifyStep } from './errors.js';
 import { parsePckExtensions, type PckExtensions } from './pck-extensions.js';
@@ -198,7 +198,7 @@ function collateralOf(c: Collateral, root: ParsedCert, rootFp: string, cache: Ve
   if (key === undefined) {
     key = sha256hex(c.root_ca_crl, c.pck_crl, c.pck_crl_issuer_chain, c.tcb_info, c.tcb_info_signature,
       c.tcb_info_issuer_chain, c.qe_identity, c.qe_identity_signature, c.qe_identity_issuer_chain);
-    if (Object.isFrozen(c)) cache.byObject.set(c, { key });
+    if (isLoadedCollateral(c)) cache.byObject.set(c, { key });
   }
   const full = `${rootFp}:${key}`;
   const hit = cache.collateral.get(full);
@@ -351,6 +351,7 @@ function verifyInner(quoteBytes: Uint8Array, collateral: Collateral, opts: Verif
     tdAttributes: hex(r.tdAttributes), xfam: hex(r.xfam), mrConfigId: hex(r.mrConfigId), mrOwner: hex(r.mrOwner),
     mrOwnerConfig: hex(r.mrOwnerConfig), mrSeam: hex(r.mrSeam), mrSignerSeam: hex(r.mrSignerSeam),
     teeTcbSvn: hex(r.teeTcbSvn),
+    ...(r.teeTcbSvn2 && r.mrServiceTd ? { teeTcbSvn2: hex(r.teeTcbSvn2), mrServiceTd: hex(r.mrServiceTd) } : {}),
     debug: (r.tdAttributes[0]! & 0x01) !== 0,
     septVeDisable: (r.tdAttributes[3]! & 0x10) !== 0,
   };
@@ -369,7 +370,7 @@ export function verifyQuote(quoteBytes: Uint8Array, collateral: Collateral, opts
   }
   try {
     // Collateral from loadCollateral is frozen and already validated; anything else is validated here.
-    const c = Object.isFrozen(collateral) ? collateral : loadCollateral(collateral);
+    const c = isLoadedCollateral(collateral) ? collateral : loadCollateral(collateral);
     return verifyInner(quoteBytes, c, opts, q);
   } catch (err) {
     if (err instanceof VerificationError) return { ok: false, step: err.step, error: err.message, tee: q.tee, quoteVersion: q.version };

@@ -174,5 +174,8 @@ describe('collateral defects (SGX fixture, unless said)', () => {
     expect(() => loadCollateral({ ...base, pck_crl: 'xyz' })).toThrow(/'pck_crl' must be hex/);
     const v = verifyQuote(sgx.quote, { ...base, tcb_info: 5 } as never, { now, trustedRoot: intelRoot });
     expectRefused(v, 'collateral', /'tcb_info' must be a string/);
+    // Freezing an object does not make it validated collateral.
+    const frozen = verifyQuote(sgx.quote, Object.freeze({ ...base, pck_crl: null }) as never, { now, trustedRoot: intelRoot });
+    expectRefused(frozen, 'collateral', /'pck_crl' must be a string/);
   });
 });
