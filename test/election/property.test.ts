@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { Perbill, U64_MAX } from '../../src/election/arithmetic.js';
 import { seq_phragmen, type PhragmenOutcome } from '../../src/election/phragmen.js';
 import { setup_inputs } from '../../src/election/state.js';
+import { randomInstance } from '../../bench/election/generate.js';
 import type { BalancingConfig, ElectionSnapshot } from '../../src/election/types.js';
 
 function fingerprint(o: PhragmenOutcome): string {
@@ -26,7 +27,7 @@ const stake = fc.oneof(
   fc.bigInt({ min: 0n, max: U64_MAX }),
 );
 
-function instance(maxCandidates: number, maxVoters: number, maxVotes: number) {
+function instance(maxCandidates: number, maxVoters: number, maxVotes: number, size: fc.SizeForArbitrary = 'small') {
   return fc.record({
     nc: fc.integer({ min: 1, max: maxCandidates }),
     seats: fc.integer({ min: 1, max: maxCandidates + 2 }),
@@ -36,9 +37,9 @@ function instance(maxCandidates: number, maxVoters: number, maxVotes: number) {
         id: fc.integer({ min: 1, max: maxCandidates * 3 }),
         stake,
         // Targets may repeat and may name non-candidates (ids above nc).
-        targets: fc.array(fc.integer({ min: 1, max: maxCandidates + 2 }), { maxLength: maxVotes }),
+        targets: fc.array(fc.integer({ min: 1, max: maxCandidates + 2 }), { maxLength: maxVotes, size }),
       }),
-      { maxLength: maxVoters },
+      { maxLength: maxVoters, size },
     ),
     selfVotes: fc.boolean(),
   }).map(({ nc, seats, voters, selfVotes }): { snapshot: ElectionSnapshot; seats: number } => {
@@ -65,7 +66,7 @@ test('incremental = straightforward with balancing on 500 small instances', () =
 });
 
 test('incremental = straightforward on 150 medium instances', () => {
-  fc.assert(fc.property(instance(40, 150, 16), ({ snapshot, seats }) => agree(snapshot, seats)), { seed: 44, numRuns: 150 });
+  fc.assert(fc.property(instance(40, 150, 16, 'max'), ({ snapshot, seats }) => agree(snapshot, seats)), { seed: 44, numRuns: 150 });
 });
 
 test('near-ties at u64::MAX are resolved exactly, not by binary64', () => {
@@ -92,4 +93,9 @@ test('setup_inputs approvals equal the plain saturating BigInt sums (mixed stake
     }
     expect(s.approval).toEqual(snapshot.candidates.map((c) => expected.get(c)));
   }), { seed: 45, numRuns: 500 });
+});
+
+test('incremental = straightforward on a seeded 300-candidate, 3000-voter instance with self votes', () => {
+  const input = randomInstance({ seed: 7n, candidates: 300, voters: 3000, seats: 40, maxVotes: 16, selfVotes: true });
+  agree(input, input.seats);
 });
