@@ -209,7 +209,7 @@ function collateralOf(c: Collateral, root: ParsedCert, rootFp: string, cache: Ve
 }
 
 /** Checks of the collateral at time `now` (ms): every certificate, CRL and document date. */
-function verifyCollateralAt(v: VerifiedCollateral, root: ParsedCert, now: number, minEval: number | undefined): void {
+function verifyCollateralAt(v: VerifiedCollateral, now: number, minEval: number | undefined): void {
   checkCrlDates(v.rootCrl, now, 'root-crl', 'root CA CRL');
   for (const [doc, chain, step, what] of [[v.tcbInfo, v.tcbChain, 'tcb-info', 'TCB info'],
     [v.qeIdentity, v.qeChain, 'qe-identity', 'QE identity']] as const) {
@@ -225,7 +225,6 @@ function verifyCollateralAt(v: VerifiedCollateral, root: ParsedCert, now: number
   checkValidity(v.pckCrlCa, now, 'pck-crl', `PCK CRL issuer '${v.pckCrlCa.subjectCn}'`);
   checkNotRevoked(v.rootCrl, v.pckCrlCa, 'pck-crl', `PCK CRL issuer '${v.pckCrlCa.subjectCn}'`);
   checkCrlDates(v.pckCrl, now, 'pck-crl', 'PCK CRL');
-  void root;
 }
 
 const PCK_CA_NAMES = ['Intel SGX PCK Platform CA', 'Intel SGX PCK Processor CA'];
@@ -277,7 +276,7 @@ function toMillis(now: Date | number): number {
   return ms;
 }
 
-function verifyInner(quoteBytes: Uint8Array, collateral: Collateral, opts: VerifyOptions, q: Quote): AcceptedVerdict {
+function verifyInner(collateral: Collateral, opts: VerifyOptions, q: Quote): AcceptedVerdict {
   const cache = opts.cache ?? defaultCache;
   const now = toMillis(opts.now);
   const { cert: root, fp: rootFp } = trustedRootOf(opts.trustedRoot, cache);
@@ -285,7 +284,7 @@ function verifyInner(quoteBytes: Uint8Array, collateral: Collateral, opts: Verif
   if (hex(q.header.qeVendorId) !== INTEL_QE_VENDOR_ID) fail('header', `QE vendor ID ${hex(q.header.qeVendorId)} is not Intel's quoting enclave`);
 
   const col = collateralOf(collateral, root, rootFp, cache);
-  verifyCollateralAt(col, root, now, opts.minTcbEvaluationDataNumber);
+  verifyCollateralAt(col, now, opts.minTcbEvaluationDataNumber);
 
   const pck = pckChainOf(q, root, rootFp, cache);
   checkValidity(pck.ca, now, 'pck-chain', `PCK CA '${pck.ca.subjectCn}'`);
@@ -334,7 +333,6 @@ function verifyInner(quoteBytes: Uint8Array, collateral: Collateral, opts: Verif
     tcbEvaluationDataNumber: Math.min(info.tcbEvaluationDataNumber, qeId.tcbEvaluationDataNumber),
     tcbDate: tcb.tcbDate, fmspc: info.fmspc, reportData: hex(q.report.reportData),
   };
-  void quoteBytes;
   if (q.tee === 'SGX') {
     const r = q.report;
     return {
@@ -371,7 +369,7 @@ export function verifyQuote(quoteBytes: Uint8Array, collateral: Collateral, opts
   try {
     // Collateral from loadCollateral is frozen and already validated; anything else is validated here.
     const c = isLoadedCollateral(collateral) ? collateral : loadCollateral(collateral);
-    return verifyInner(quoteBytes, c, opts, q);
+    return verifyInner(c, opts, q);
   } catch (err) {
     if (err instanceof VerificationError) return { ok: false, step: err.step, error: err.message, tee: q.tee, quoteVersion: q.version };
     if (err instanceof CollateralFormatError) return { ok: false, step: 'collateral', error: err.message, tee: q.tee, quoteVersion: q.version };
