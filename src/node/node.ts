@@ -76,6 +76,7 @@ export class GatekeeperNode implements NodeRuntime {
       OperatorService: operatorService(this, guards),
       PeerService: peerService(guards),
       WorkerService: {},
+      DemoContract: {},
     };
     const hooks: HandlerHooks = {
       onError: (method, err) => this.log.error({ method, err: err instanceof Error ? err.message : String(err) }, 'handler failed'),

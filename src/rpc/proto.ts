@@ -12,6 +12,7 @@ export const PROTO_FILES = [
   'gatekeeper/v1/worker.proto',
   'gatekeeper/v1/operator.proto',
   'gatekeeper/v1/peer.proto',
+  'gatekeeper/v1/demo.proto',
 ];
 
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -42,7 +43,7 @@ export function loadGatekeeperProtos(): { definition: protoLoader.PackageDefinit
   return cached;
 }
 
-export type ServiceName = 'PublicService' | 'WorkerService' | 'OperatorService' | 'PeerService';
+export type ServiceName = 'PublicService' | 'WorkerService' | 'OperatorService' | 'PeerService' | 'DemoContract';
 
 /** A raw-bytes marker attached to each deserialized request (not enumerable, never serialized). */
 export const RAW = Symbol('raw request bytes');

@@ -31,7 +31,7 @@ describe('canonical roster bytes', () => {
     expect(() => decodeRoster(bytes.slice(0, bytes.length - 1))).toThrow(RosterDecodeError);
     expect(() => decodeRoster(new Uint8Array([...bytes, 0]))).toThrow(/after the roster/);
     const bad = Uint8Array.from(bytes);
-    bad[0] ^= 1;
+    bad[0]! ^= 1;
     expect(() => decodeRoster(bad)).toThrow(/bad header/);
   });
 
@@ -41,7 +41,7 @@ describe('canonical roster bytes', () => {
     expect(Buffer.from(m.slice(0, 20)).toString()).toBe('gatekeeper/v1/roster');
     expect(Buffer.compare(rosterCertificateMessage(8, bytes), m)).not.toBe(0);
     const other = Uint8Array.from(bytes);
-    other[other.length - 1] ^= 1;
+    other[other.length - 1]! ^= 1;
     expect(Buffer.compare(rosterCertificateMessage(7, other), m)).not.toBe(0);
   });
 
