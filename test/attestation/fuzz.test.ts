@@ -1,7 +1,9 @@
 // parseQuote is total: on random bytes and on mutated real quotes it returns a Quote or throws
-// QuoteParseError, never anything else; verifyQuote never throws on them either.
+// QuoteParseError, never anything else; verifyQuote never throws on them either. The TCB info and
+// QE identity parsers are total in the same way.
 import fc from 'fast-check';
 import { loadCollateral, parseQuote, QuoteParseError, verifyQuote, VerificationCache } from '../../src/attestation/index.js';
+import { CollateralFormatError, parseQeIdentity, parseTcbInfo } from '../../src/attestation/collateral.js';
 import { fixtureCase, intelRoot } from './dcap-fixtures.js';
 
 const seeds = ['phala-sgx-v3', 'phala-tdx-v4', 'gotdx-tdx-v5', 'oasis-sgx-v3-eppid-certtype3'].map((id) => fixtureCase(id).quote);
@@ -66,5 +68,27 @@ describe('quote parser fuzzing', () => {
         expect(Buffer.from(bytes.subarray(0, end)).equals(original.subarray(0, end))).toBe(true);
       }
     }), { seed: 7, numRuns: 400 });
+  });
+});
+
+describe('collateral parser fuzzing', () => {
+  it('TCB info and QE identity parsers only ever succeed or throw CollateralFormatError', () => {
+    const texts = ['phala-sgx-v3', 'phala-tdx-v4', 'gotdx-tdx-v5'].flatMap((id) => {
+      const j = fixtureCase(id).collateralJson;
+      return [j.tcb_info!, j.qe_identity!];
+    });
+    const mutated = fc.record({
+      i: fc.nat({ max: texts.length - 1 }),
+      edits: fc.array(fc.record({ at: fc.nat(), ch: fc.constantFrom('0', '9', '"', '{', '}', '[', ']', ',', ':', '-', 'a', 'Z', ' ', 'null', '1e400', '-1') }), { maxLength: 4 }),
+    }).map(({ i, edits }) => {
+      let t = texts[i]!;
+      for (const e of edits) { const k = e.at % t.length; t = t.slice(0, k) + e.ch + t.slice(k + 1); }
+      return t;
+    });
+    fc.assert(fc.property(fc.oneof(mutated, fc.json(), fc.string()), (text) => {
+      for (const parse of [parseTcbInfo, parseQeIdentity]) {
+        try { parse(text); } catch (err) { if (!(err instanceof CollateralFormatError)) throw err; }
+      }
+    }), { seed: 42, numRuns: 3000 });
   });
 });
