@@ -34,6 +34,8 @@ export interface NodeConfig {
   publicRateLimitPerSecond: number;
   /** Log level: fatal, error, warn, info, debug, trace. */
   logLevel: string;
+  /** Attestation trust: a DER root to pin instead of Intel's SGX Root CA (development test PKI only). */
+  attestation: { trustedRootFile: string };
 }
 
 export class ConfigError extends Error {
@@ -52,6 +54,7 @@ const DEFAULTS = {
   clockSkewMs: 60_000,
   publicRateLimitPerSecond: 1000,
   logLevel: 'info',
+  attestation: { trustedRootFile: '' },
 };
 
 const HEX32 = /^[0-9a-f]{64}$/;
@@ -90,6 +93,9 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   const cfg = { ...DEFAULTS, ...r } as unknown as NodeConfig;
   if (typeof cfg.dataDir === 'string') cfg.dataDir = path.resolve(baseDir, cfg.dataDir);
   if (cfg.advertise === undefined) cfg.advertise = cfg.listen;
+  if (cfg.attestation?.trustedRootFile) {
+    cfg.attestation = { trustedRootFile: path.resolve(baseDir, cfg.attestation.trustedRootFile) };
+  }
   if (cfg.tls) {
     cfg.tls = {
       certFile: path.resolve(baseDir, cfg.tls.certFile),
@@ -130,6 +136,10 @@ function validate(cfg: NodeConfig): NodeConfig {
   }
   for (const n of ['phaseTimeoutMs', 'maxMessageBytes', 'clockSkewMs', 'publicRateLimitPerSecond'] as const) {
     if (!Number.isInteger(cfg[n]) || cfg[n] <= 0) throw new ConfigError(`config field '${n}' must be a positive integer`);
+  }
+  if (typeof cfg.attestation !== 'object' || cfg.attestation === null || typeof cfg.attestation.trustedRootFile !== 'string'
+    || Object.keys(cfg.attestation).some((k) => k !== 'trustedRootFile')) {
+    throw new ConfigError(`config field 'attestation' must be { "trustedRootFile": "<path or empty>" }`);
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(`config field 'logLevel' must be one of fatal, error, warn, info, debug, trace, silent`);

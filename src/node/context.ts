@@ -8,6 +8,7 @@ import type { Metrics } from './metrics.js';
 import type { CeremonyStore } from '../store/ceremony-store.js';
 import { GatekeeperClient, type CallOptions } from '../rpc/client.js';
 import type { GenesisCeremony } from './genesis.js';
+import type { ContractKeys } from './contract-keys.js';
 
 export interface NodeContext {
   config: NodeConfig;
@@ -19,6 +20,7 @@ export interface NodeContext {
   metrics: Metrics;
   ceremonies: CeremonyStore;
   genesis: GenesisCeremony;
+  contractKeys: ContractKeys;
   now(): number;
   /** Signed PeerService call to another node. */
   peerCall<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs?: number): Promise<Res>;

@@ -46,6 +46,9 @@ const round2Context = (epoch: number, sender: Uint8Array, recipient: Uint8Array)
   `dkg-round2/${epoch}/${bytesToHex(sender)}/${bytesToHex(recipient)}`;
 
 interface LocalDkg { derivation: DkgState; signing: DkgState }
+
+/** Throws (an RpcError) when this member must not sign `message` for the purpose. */
+export type SigningCheck = (c: CeremonyRecord, message: Uint8Array, publication: Record<string, unknown> | null) => void;
 interface MemberKeys { derivation: KeyPackage; signing: KeyPackage }
 interface PublicKeys { derivation: PublicKeyPackage; signing: PublicKeyPackage }
 
@@ -60,8 +63,28 @@ export class GenesisCeremony {
   private readonly backoff = new Map<string, { next: number; delay: number }>();
   private readonly lastSeen = new Map<string, number>();
   private lastSigningAttempt = 0;
+  /** What a member checks before it signs, per signing purpose; a check throws to refuse. */
+  private readonly purposes = new Map<string, SigningCheck>();
 
-  constructor(private readonly ctx: NodeContext) {}
+  constructor(private readonly ctx: NodeContext) {
+    this.purposes.set('roster', (c, message) => {
+      const roster = this.localRoster(c);
+      if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
+      if (!equalBytes(message, rosterCertificateMessage(c.epoch, encodeRoster(roster)))) throw permissionDenied('this member does not sign that message');
+    });
+  }
+
+  /** Lets another part of the node (contract keys) define what its signatures may cover. */
+  registerSigningPurpose(purpose: string, check: SigningCheck): void {
+    this.purposes.set(purpose, check);
+  }
+
+  /** The newest completed ceremony in which this node is a member with key shares. */
+  activeCommittee(): CeremonyRecord | undefined {
+    const latest = this.ctx.ceremonies.latest();
+    if (!latest || latest.state !== 'COMPLETE' || !this.ctx.ceremonies.keyShares(latest.epoch)) return undefined;
+    return latest;
+  }
 
   private get selfId(): Uint8Array { return this.ctx.self.nodeId; }
   private get identifier(): string { return identifierFor(this.selfId); }
@@ -454,21 +477,28 @@ export class GenesisCeremony {
   }
 
   /** FROST signing round trip as coordinator (RFC 9591 §5): commitments from k members, then shares. */
-  async coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string): Promise<Uint8Array | undefined> {
+  async coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string,
+    opts: { publication?: Record<string, unknown>; signers?: number; refusals?: string[] } = {}): Promise<Uint8Array | undefined> {
     const pub = this.publicKeys(c.epoch)!.signing;
     const sessionId = new Uint8Array(randomBytes(16));
+    const extra = opts.publication ? { publication: opts.publication } : {};
+    const wanted = Math.min(c.roster.length, Math.max(c.threshold, opts.signers ?? 0));
     const committed: { m: RosterEntryJson; commitments: Uint8Array }[] = [];
     await Promise.allSettled(c.roster.map(async (m) => {
-      const res = await this.ctx.peerCall<{ commitments: Uint8Array }>(m.endpoint, 'FrostCommit', { epoch: c.epoch, sessionId, message, purpose }, 3000);
-      committed.push({ m, commitments: res.commitments });
+      try {
+        const res = await this.ctx.peerCall<{ commitments: Uint8Array }>(m.endpoint, 'FrostCommit', { epoch: c.epoch, sessionId, message, purpose, ...extra }, 3000);
+        committed.push({ m, commitments: res.commitments });
+      } catch (err) {
+        opts.refusals?.push(`node ${m.nodeId}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }));
-    if (committed.length < c.threshold) return undefined;
-    const signers = committed.sort((a, b) => a.m.shareIdentifier.localeCompare(b.m.shareIdentifier)).slice(0, c.threshold);
+    if (committed.length < wanted) return undefined;
+    const signers = committed.sort((a, b) => a.m.shareIdentifier.localeCompare(b.m.shareIdentifier)).slice(0, wanted);
     const commitments = signers.map((s) => decodeSigningCommitments(parse(s.commitments)));
     const wire = signers.map((s) => s.commitments);
     const shares = await Promise.all(signers.map(async (s) => {
       const res = await this.ctx.peerCall<{ signatureShare: Uint8Array }>(s.m.endpoint, 'FrostSign',
-        { epoch: c.epoch, sessionId, message, commitments: wire, purpose }, 3000);
+        { epoch: c.epoch, sessionId, message, commitments: wire, purpose, ...extra }, 3000);
       return decodeSignatureShare(parse(res.signatureShare));
     })).catch(() => undefined);
     if (!shares) return undefined;
@@ -518,18 +548,18 @@ export class GenesisCeremony {
     return { epoch, senderNodeId: this.selfId, recipientNodeId: recipient, sealed: row.sealed, signature: row.signature };
   }
 
-  /** The message a member agrees to sign for `purpose`; it never signs bytes it did not compute itself. */
-  private expectedMessage(c: CeremonyRecord, purpose: string): Uint8Array {
-    if (purpose !== 'roster') throw invalidArgument(`unknown signing purpose '${purpose}'`);
-    const roster = this.localRoster(c);
-    if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
-    return rosterCertificateMessage(c.epoch, encodeRoster(roster));
+  /** A member signs only what the purpose's check accepts; it never signs bytes it did not verify itself. */
+  private checkSigning(c: CeremonyRecord, message: Uint8Array, purpose: string, publication: Record<string, unknown> | null): void {
+    const check = this.purposes.get(purpose);
+    if (!check) throw invalidArgument(`unknown signing purpose '${purpose}'`);
+    check(c, message, publication);
   }
 
-  frostCommit(epoch: number, sessionId: Uint8Array, message: Uint8Array, purpose: string, callerKey: Uint8Array): Uint8Array {
+  frostCommit(epoch: number, sessionId: Uint8Array, message: Uint8Array, purpose: string, callerKey: Uint8Array,
+    publication: Record<string, unknown> | null = null): Uint8Array {
     const { c } = this.ceremonyFor(epoch, callerKey);
     if (sessionId.length !== 16) throw invalidArgument('session_id must be 16 bytes');
-    if (!equalBytes(message, this.expectedMessage(c, purpose))) throw permissionDenied('this member does not sign that message');
+    this.checkSigning(c, message, purpose, publication);
     const keys = this.memberKeys(epoch)!;
     const { nonces, commitments } = signingCommit(keys.signing);
     keys.derivation.signingShare.fill(0);
@@ -541,9 +571,10 @@ export class GenesisCeremony {
     return json(encodeSigningCommitments(commitments));
   }
 
-  frostSign(epoch: number, sessionId: Uint8Array, message: Uint8Array, commitmentsWire: Uint8Array[], purpose: string, callerKey: Uint8Array): Uint8Array {
+  frostSign(epoch: number, sessionId: Uint8Array, message: Uint8Array, commitmentsWire: Uint8Array[], purpose: string, callerKey: Uint8Array,
+    publication: Record<string, unknown> | null = null): Uint8Array {
     const { c } = this.ceremonyFor(epoch, callerKey);
-    if (!equalBytes(message, this.expectedMessage(c, purpose))) throw permissionDenied('this member does not sign that message');
+    this.checkSigning(c, message, purpose, publication);
     let commitments;
     try {
       commitments = commitmentsWire.map((w) => decodeSigningCommitments(parse(w)));

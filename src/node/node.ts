@@ -3,7 +3,8 @@
 // until `threshold` operators' unseal shares arrive (DESIGN §1, §7).
 import * as grpc from '@grpc/grpc-js';
 import fs from 'node:fs';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { openDatabase, type Db } from '../store/database.js';
 import { CeremonyStore } from '../store/ceremony-store.js';
@@ -18,12 +19,14 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { PeerClients, type NodeContext } from './context.js';
 import { GenesisCeremony } from './genesis.js';
+import { ContractKeys } from './contract-keys.js';
 import { makeGuards } from './services/guard.js';
 import { publicService } from './services/public.js';
 import { operatorService } from './services/operator.js';
 import { peerService } from './services/peer.js';
+import { workerService } from './services/worker.js';
 
-const SERVICES: ServiceName[] = ['PublicService', 'OperatorService', 'PeerService'];
+const SERVICES: ServiceName[] = ['PublicService', 'WorkerService', 'OperatorService', 'PeerService'];
 const TICK_MS = 150;
 
 export interface NodeRuntime {
@@ -75,7 +78,7 @@ export class GatekeeperNode implements NodeRuntime {
       PublicService: publicService(guards),
       OperatorService: operatorService(this, guards),
       PeerService: peerService(guards),
-      WorkerService: {},
+      WorkerService: workerService(guards),
       DemoContract: {},
     };
     const hooks: HandlerHooks = {
@@ -96,7 +99,9 @@ export class GatekeeperNode implements NodeRuntime {
       this.server.addService(def, impl);
     }
     this.health.addToServer(this.server);
-    new ReflectionService(loadGatekeeperProtos().definition).addToServer(this.server);
+    // Reflection lists every service this server answers, the standard health service included.
+    const health = protoLoader.loadSync(healthProtoPath, { keepCase: true });
+    new ReflectionService({ ...loadGatekeeperProtos().definition, ...health }).addToServer(this.server);
   }
 
   /** Binds the gRPC server (and metrics); resolves to the bound port. */
@@ -142,8 +147,9 @@ export class GatekeeperNode implements NodeRuntime {
       config: this.config, db: this.db, self: this.pub, keys, audit: this.audit, log: this.log, metrics: this.metrics,
       ceremonies: new CeremonyStore(this.db), now: () => Date.now(),
       peerCall: <Res>(endpoint: string, method: string, req: Record<string, unknown>, timeoutMs?: number) => peers.call<Res>(endpoint, method, req, timeoutMs),
-    } as Omit<NodeContext, 'genesis'> as NodeContext;
+    } as Omit<NodeContext, 'genesis' | 'contractKeys'> as NodeContext;
     ctx.genesis = new GenesisCeremony(ctx);
+    ctx.contractKeys = new ContractKeys(ctx);
     this.peers = peers;
     this.ctx = ctx;
     const certs = ctx.ceremonies.certificates();

@@ -85,4 +85,62 @@ export const MIGRATIONS: string[] = [
   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
   `,
+  // 2: contract keys: release policies, contracts, revocations, challenges, provisioned workers, keys.
+  `
+  CREATE TABLE release_policies (
+    id TEXT PRIMARY KEY,
+    serial INTEGER NOT NULL,
+    policy_json BLOB NOT NULL,
+    signatures_json TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+  );
+  CREATE TABLE contracts (
+    contract_id BLOB PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    policy_id TEXT NOT NULL,
+    registered_ms INTEGER NOT NULL
+  );
+  CREATE TABLE revocations (
+    kind TEXT NOT NULL CHECK (kind IN ('worker-key', 'measurement')),
+    value BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    revoked_ms INTEGER NOT NULL,
+    PRIMARY KEY (kind, value)
+  );
+  CREATE TABLE challenges_issued (
+    nonce BLOB PRIMARY KEY,
+    expires_ms INTEGER NOT NULL
+  );
+  CREATE TABLE challenges_used (
+    nonce BLOB PRIMARY KEY,
+    used_ms INTEGER NOT NULL
+  );
+  CREATE TABLE provisioned (
+    contract_id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    worker_signing_key BLOB NOT NULL,
+    worker_hpke_key BLOB NOT NULL,
+    measurement BLOB NOT NULL,
+    generation INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    PRIMARY KEY (contract_id, version, worker_signing_key)
+  );
+  CREATE TABLE publications (
+    contract_id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    public_key BLOB NOT NULL,
+    worker_signing_key BLOB NOT NULL,
+    time_ms INTEGER NOT NULL,
+    PRIMARY KEY (contract_id, version)
+  );
+  CREATE TABLE contract_keys (
+    contract_id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
+    public_key BLOB NOT NULL,
+    certificate BLOB NOT NULL,
+    time_ms INTEGER NOT NULL,
+    PRIMARY KEY (contract_id, version)
+  );
+  `,
 ];

@@ -17,6 +17,8 @@ export interface Guards {
   peer(req: object, ctx: CallContext): Uint8Array;
   /** Public calls: a token bucket per client address. */
   rateLimit(ctx: CallContext): void;
+  /** Refuses a caller that is not a member of the active committee. */
+  member(node: NodeContext, callerKey: Uint8Array): void;
 }
 
 export const SEALED_MESSAGE = 'the node is sealed: unseal it with `gatekeeper unseal` (see `gatekeeper status`)';
@@ -44,6 +46,11 @@ export function makeGuards(config: NodeConfig, nonces: () => NonceRegistry, cont
     },
     peer(req, ctx) {
       return verifyCall('peer', ctx.metadata, ctx.method, rawBytes(req), nonces(), config.clockSkewMs);
+    },
+    member(node, callerKey) {
+      const c = node.genesis.activeCommittee();
+      const hex = bytesToHex(callerKey);
+      if (!c || !c.roster.some((m) => m.identityKey === hex)) throw permissionDenied('the caller is not a member of the active committee');
     },
     rateLimit(ctx) {
       const rate = config.publicRateLimitPerSecond;

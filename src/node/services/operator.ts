@@ -86,6 +86,28 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
       return { state: node.genesis.abort(c, reason, actor).state };
     },
 
+    async SetReleasePolicy(req: { policyJson: Uint8Array; signatures: { key: Uint8Array; signature: Uint8Array }[] }, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      if (req.policyJson.length === 0) throw invalidArgument('policy_json is required');
+      const p = node.contractKeys.setPolicy(new Uint8Array(req.policyJson), req.signatures, actor);
+      return { id: p.id, serial: p.serial };
+    },
+
+    async RegisterContract(req: { contractId: Uint8Array; namespace: string; policyId: string }, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      node.contractKeys.registerContract(req.contractId, req.namespace, req.policyId, actor);
+      return {};
+    },
+
+    async RevokeWorker(req: { workerSigningKey: Uint8Array; measurement: Uint8Array; reason: string }, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      node.contractKeys.revoke(new Uint8Array(req.workerSigningKey), new Uint8Array(req.measurement), req.reason, actor);
+      return {};
+    },
+
     async ReadAudit(req: AuditReq, ctx: CallContext) {
       const node = guards.unsealed();
       guards.operator(req, ctx);

@@ -5,9 +5,11 @@ import type { CallContext } from '../../rpc/handler.js';
 import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
 import { electFromSnapshot } from '../../committee/snapshot.js';
 import type { Guards } from './guard.js';
+import type { ProvisionRequest } from '../contract-keys.js';
+import type { ContractKeyRow } from '../../store/contract-store.js';
 
 interface EpochReq { epoch: number }
-interface CommitReq { epoch: number; sessionId: Uint8Array; message: Uint8Array; purpose: string }
+interface CommitReq { epoch: number; sessionId: Uint8Array; message: Uint8Array; purpose: string; publication: Record<string, unknown> | null }
 interface SignReq extends CommitReq { commitments: Uint8Array[] }
 
 export function peerService(guards: Guards) {
@@ -37,17 +39,28 @@ export function peerService(guards: Guards) {
     async FrostCommit(req: CommitReq, ctx: CallContext) {
       const node = guards.unsealed();
       const caller = guards.peer(req, ctx);
-      return { commitments: node.genesis.frostCommit(req.epoch, req.sessionId, req.message, req.purpose, caller) };
+      return { commitments: node.genesis.frostCommit(req.epoch, req.sessionId, req.message, req.purpose, caller, req.publication) };
     },
     async FrostSign(req: SignReq, ctx: CallContext) {
       const node = guards.unsealed();
       const caller = guards.peer(req, ctx);
       if (req.commitments.length === 0 || req.commitments.length > 255) throw invalidArgument('commitments must list 1 to 255 signers');
-      return { signatureShare: node.genesis.frostSign(req.epoch, req.sessionId, req.message, req.commitments, req.purpose, caller) };
+      return { signatureShare: node.genesis.frostSign(req.epoch, req.sessionId, req.message, req.commitments, req.purpose, caller, req.publication) };
     },
     async GetRosterCertificate(req: EpochReq, ctx: CallContext) {
       const node = guards.unsealed();
       return node.genesis.serveCertificate(req.epoch, guards.peer(req, ctx));
+    },
+    async ProvidePartial(req: ProvisionRequest, ctx: CallContext) {
+      const node = guards.unsealed();
+      guards.member(node, guards.peer(req, ctx));
+      return node.contractKeys.providePartial(req);
+    },
+    async StoreContractKey(req: ContractKeyRow, ctx: CallContext) {
+      const node = guards.unsealed();
+      guards.member(node, guards.peer(req, ctx));
+      node.contractKeys.storeCertified(req);
+      return {};
     },
   };
 }

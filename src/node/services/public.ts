@@ -1,7 +1,6 @@
 // PublicService: what any client may ask. Public data only.
 import { decodeRoster } from '../../committee/roster.js';
-import { failedPrecondition, RpcError } from '../../rpc/errors.js';
-import { status } from '@grpc/grpc-js';
+import { failedPrecondition } from '../../rpc/errors.js';
 import type { CallContext } from '../../rpc/handler.js';
 import type { Guards } from './guard.js';
 
@@ -27,10 +26,10 @@ export function publicService(guards: Guards) {
         certificates: certs.map((c) => ({ epoch: c.epoch, rosterBytes: c.rosterBytes, signature: c.signature })),
       };
     },
-    async GetContractKey(_req: object, ctx: CallContext) {
+    async GetContractKey(req: { contractId: Uint8Array; version: number }, ctx: CallContext) {
       guards.rateLimit(ctx);
-      guards.unsealed();
-      throw new RpcError(status.UNIMPLEMENTED, 'contract keys are not served by this version yet');
+      const k = guards.unsealed().contractKeys.get(req.contractId, req.version);
+      return { contractId: k.contractId, version: k.version, generation: k.generation, publicKey: k.publicKey, certificate: k.certificate };
     },
   };
 }

@@ -1,0 +1,88 @@
+// Release policies (DESIGN §5, §6; docs/provisioning.md §6): which attested workers may receive the keys
+// of a contract namespace. Signed by m governance keys; each member checks every release against it.
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { parsePolicy, PolicyFormatError, type AttestationPolicy } from '../attestation/policy.js';
+import { verifyTagged } from '../crypto/identity.js';
+
+export interface ReleasePolicy {
+  id: string;
+  serial: number;
+  publicationQuorum: number;
+  attestation: AttestationPolicy;
+  namespaces: Record<string, Pick<AttestationPolicy, 'sgx' | 'tdx'>>;
+}
+
+export class ReleasePolicyError extends Error {
+  override name = 'ReleasePolicyError';
+  constructor(message: string, readonly kind: 'invalid' | 'unauthorized' = 'invalid') {
+    super(message);
+  }
+}
+
+const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const MEASUREMENT_FIELDS = ['sgx', 'tdx', 'reportData'];
+
+/** Parses the policy JSON bytes strictly. */
+export function parseReleasePolicy(bytes: Uint8Array): ReleasePolicy {
+  let o: unknown;
+  try {
+    o = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new ReleasePolicyError('the release policy is not valid UTF-8 JSON');
+  }
+  if (!o || typeof o !== 'object' || Array.isArray(o)) throw new ReleasePolicyError('the release policy must be a JSON object');
+  const r = o as Record<string, unknown>;
+  for (const k of Object.keys(r)) {
+    if (!['id', 'serial', 'publicationQuorum', 'attestation', 'namespaces'].includes(k)) throw new ReleasePolicyError(`unknown release policy field '${k}'`);
+  }
+  if (typeof r.id !== 'string' || !ID.test(r.id)) throw new ReleasePolicyError('id must be 1-64 lowercase letters, digits, ".", "_" or "-"');
+  if (!Number.isInteger(r.serial) || (r.serial as number) < 1 || (r.serial as number) > 0xffffffff) throw new ReleasePolicyError('serial must be a positive 32-bit integer');
+  const quorum = r.publicationQuorum ?? 0;
+  if (!Number.isInteger(quorum) || (quorum as number) < 0 || (quorum as number) > 255) throw new ReleasePolicyError('publicationQuorum must be an integer from 0 to 255');
+  const att = (r.attestation ?? {}) as Record<string, unknown>;
+  if (typeof att !== 'object' || Array.isArray(att)) throw new ReleasePolicyError('attestation must be an object');
+  for (const k of MEASUREMENT_FIELDS) {
+    if (k in att) throw new ReleasePolicyError(`attestation.${k} is not allowed: measurements belong to a namespace`);
+  }
+  let attestation: AttestationPolicy;
+  try { attestation = parsePolicy(att); } catch (err) { throw wrap(err, 'attestation'); }
+  if (!r.namespaces || typeof r.namespaces !== 'object' || Array.isArray(r.namespaces)) throw new ReleasePolicyError('namespaces must be an object');
+  const namespaces: ReleasePolicy['namespaces'] = {};
+  for (const [ns, v] of Object.entries(r.namespaces as Record<string, unknown>)) {
+    if (!ID.test(ns)) throw new ReleasePolicyError(`namespace '${ns}' must be 1-64 lowercase letters, digits, ".", "_" or "-"`);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ReleasePolicyError(`namespaces.${ns} must be an object`);
+    for (const k of Object.keys(v)) if (k !== 'sgx' && k !== 'tdx') throw new ReleasePolicyError(`namespaces.${ns}.${k}: only sgx and tdx measurements go here`);
+    let p: AttestationPolicy;
+    try { p = parsePolicy(v); } catch (err) { throw wrap(err, `namespaces.${ns}`); }
+    const hasList = !!(p.sgx?.mrEnclave?.length || p.sgx?.mrSigner?.length || p.tdx?.mrTd?.length);
+    if (!hasList) throw new ReleasePolicyError(`namespaces.${ns} must allow-list measurements (sgx.mrEnclave, sgx.mrSigner or tdx.mrTd)`);
+    namespaces[ns] = { sgx: p.sgx, tdx: p.tdx };
+  }
+  return { id: r.id, serial: r.serial as number, publicationQuorum: quorum as number, attestation, namespaces };
+}
+
+function wrap(err: unknown, where: string): ReleasePolicyError {
+  if (err instanceof PolicyFormatError) return new ReleasePolicyError(`${where}: ${err.message}`);
+  return new ReleasePolicyError(`${where}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+/** Checks that `threshold` distinct configured governance keys signed the policy bytes (tag "policy"). */
+export function verifyPolicySignatures(bytes: Uint8Array, signatures: { key: Uint8Array; signature: Uint8Array }[],
+  governanceKeys: string[], threshold: number): void {
+  const allowed = new Set(governanceKeys);
+  const good = new Set<string>();
+  for (const s of signatures) {
+    const k = bytesToHex(s.key);
+    if (allowed.has(k) && verifyTagged(s.key, 'policy', bytes, s.signature)) good.add(k);
+  }
+  if (governanceKeys.length === 0 || good.size < threshold) {
+    throw new ReleasePolicyError(`the policy carries ${good.size} valid governance signature(s); ${threshold} are required`, 'unauthorized');
+  }
+}
+
+/** The attestation policy a worker of `namespace` must meet, with its expected report_data. */
+export function attestationPolicyFor(policy: ReleasePolicy, namespace: string, reportData: Uint8Array): AttestationPolicy {
+  const ns = policy.namespaces[namespace];
+  if (!ns) throw new ReleasePolicyError(`release policy '${policy.id}' has no namespace '${namespace}'`);
+  return { ...policy.attestation, sgx: ns.sgx, tdx: ns.tdx, reportData: bytesToHex(reportData) };
+}
