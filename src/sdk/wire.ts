@@ -1,0 +1,49 @@
+// The byte strings that workers and clients sign, verify or bind (docs/provisioning.md §2–§4,
+// DESIGN §8). Independent implementations must produce the same bytes, so each builder is one line
+// of the spec and nothing else.
+import { sha512 } from '@noble/hashes/sha2.js';
+import { concatBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+
+function bytes(x: unknown, what: string, len?: number): Uint8Array {
+  if (!(x instanceof Uint8Array)) throw new TypeError(`${what} must be bytes`);
+  if (len !== undefined && x.length !== len) throw new RangeError(`${what} must be ${len} bytes, got ${x.length}`);
+  return x;
+}
+
+function contractId(cid: unknown): Uint8Array {
+  const c = bytes(cid, 'contract id');
+  if (c.length === 0 || c.length > 255) throw new RangeError(`contract id must be 1..255 bytes, got ${c.length}`);
+  return c;
+}
+
+/**
+ * docs/provisioning.md §2: report_data(64) = SHA-512("gatekeeper/v1/worker" || worker_hpke_key(65)
+ * || worker_signing_key(32) || nonce(32)).
+ */
+export function reportDataFor(workerHpkeKey: Uint8Array, workerSigningKey: Uint8Array, nonce: Uint8Array): Uint8Array {
+  return sha512(concatBytes(utf8('gatekeeper/v1/worker'), bytes(workerHpkeKey, 'worker HPKE key', 65),
+    bytes(workerSigningKey, 'worker signing key', 32), bytes(nonce, 'challenge nonce', 32)));
+}
+
+/** docs/provisioning.md §3: HPKE info of a sealed partial. */
+export function partialInfo(cid: Uint8Array, version: number, nodeId: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/partial'), lp(contractId(cid)), u32be(version), bytes(nodeId, 'node id', 16));
+}
+
+/** docs/provisioning.md §4: what the worker signs (tag "worker-publication") to publish pk_c. */
+export function publicationMessage(cid: Uint8Array, version: number, publicKey: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/publish'), lp(contractId(cid)), u32be(version), bytes(publicKey, 'contract public key', 33));
+}
+
+/** DESIGN §8: the contract key certificate message, BIP340-signed under CPK. */
+export function contractKeyCertificateMessage(cid: Uint8Array, version: number, generation: number, publicKey: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/contract-key'), lp(contractId(cid)), u32be(version), u32be(generation),
+    bytes(publicKey, 'contract public key', 33));
+}
+
+/** docs/provisioning.md §1: what a member signs (tag "challenge") when it issues a challenge. */
+export function challengeMessage(nonce: Uint8Array, expiresAtMs: bigint, issuerNodeId: Uint8Array): Uint8Array {
+  const exp = new Uint8Array(8);
+  new DataView(exp.buffer).setBigUint64(0, expiresAtMs, false);
+  return concatBytes(utf8('gatekeeper/v1/challenge'), bytes(nonce, 'nonce', 32), exp, bytes(issuerNodeId, 'issuer node id', 16));
+}
