@@ -2,4 +2,5 @@
 export * from './client.js';
 export * from './worker.js';
 export * from './errors.js';
+export { parseContractId } from './contract-id.js';
 export { challengeMessage, contractKeyCertificateMessage, partialInfo, publicationMessage } from './wire.js';

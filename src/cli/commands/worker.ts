@@ -1,0 +1,85 @@
+// `gatekeeper worker --config FILE`: the DEVELOPMENT worker (src/worker/). Provisions and publishes
+// each configured contract key, serves DemoContract, runs until SIGINT/SIGTERM.
+// Exit 0 after a clean stop, 1 if provisioning or serving failed, 2 bad usage or config.
+import fs from 'node:fs';
+import type { Command } from '../main.js';
+import { parseCommandArgs, requireOption, UsageError } from '../args.js';
+import { parseWorkerConfig, WorkerConfigError, type WorkerConfig } from '../../worker/config.js';
+import { startDevWorker } from '../../worker/dev-worker.js';
+import { TestPkiFileError } from '../../worker/test-pki-file.js';
+
+const USAGE = `usage: gatekeeper worker --config FILE
+
+DEVELOPMENT ONLY: a worker whose quotes come from a test PKI (no TEE). It makes fresh keys, gets each
+configured contract key from the committee, publishes its public key and serves
+gatekeeper.v1.DemoContract/Invoke.
+
+config (JSON):
+  {
+    "listen": "127.0.0.1:0",            host:port to serve on (port 0: any free port)
+    "gatekeeper": "127.0.0.1:7001",     host:port of any committee member
+    "committeeKey": "<hex32>",          the pinned committee key (CPK)
+    "contracts": [{ "id": "demo", "version": 1 }],   id: UTF-8 text, or hex:<bytes>
+    "testPki": "test-pki.json",         written by saveTestPki (required)
+    "tee": "SGX" | "TDX",
+    "measurements": { "mrEnclave": "<hex32>", "mrSigner": "<hex32>", "isvProdId": 1, "isvSvn": 0 }  (SGX)
+                  | { "mrTd": "<hex48>" }                                                           (TDX)
+    "readyFile": "worker.ready.json"    optional: {"endpoint", "contracts": [{id, version, publicKey}]} once serving
+  }
+Relative paths are taken from the config file's folder.
+
+exit status: 0 stopped cleanly, 1 provisioning or serving failed, 2 bad usage or config`;
+
+export type Out = (line: string) => void;
+
+/** Loads and checks the config file; bad config is a UsageError (exit 2). */
+export function loadWorkerConfig(file: string): WorkerConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read config '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  try {
+    return parseWorkerConfig(text, file);
+  } catch (err) {
+    if (err instanceof WorkerConfigError) throw new UsageError(`config '${file}': ${err.message}`);
+    throw err;
+  }
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => { process.off('SIGINT', on); process.off('SIGTERM', on); resolve(sig); };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** Runs the worker with `out` for log lines; `stop` resolves when it should shut down. */
+export async function runWorker(argv: string[], out: Out, stop: () => Promise<string> = waitForSignal): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) { out(USAGE); return 0; }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const config = loadWorkerConfig(requireOption(values, 'config'));
+  const log = (line: string) => out(`${new Date().toISOString()} dev-worker: ${line}`);
+  let worker;
+  try {
+    worker = await startDevWorker(config, log);
+  } catch (err) {
+    if (err instanceof TestPkiFileError) throw new UsageError(err.message);
+    log(`failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    return 1;
+  }
+  const sig = await stop();
+  log(`${sig}: stopping`);
+  await worker.close();
+  return 0;
+}
+
+const command: Command = {
+  summary: 'DEVELOPMENT worker: provision contract keys with test-PKI quotes and serve DemoContract',
+  run: (argv) => runWorker(argv, (line) => { process.stdout.write(line + '\n'); }),
+};
+
+export default command;

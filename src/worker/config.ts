@@ -1,0 +1,107 @@
+// The development worker's config file (JSON). Checked completely at load so a mistake is one
+// clear message before anything starts.
+import path from 'node:path';
+import { parseContractId } from '../sdk/contract-id.js';
+import type { Tee } from './test-pki-file.js';
+
+export class WorkerConfigError extends Error {
+  override name = 'WorkerConfigError';
+}
+
+export type Measurements =
+  | { tee: 'SGX'; mrEnclave: Uint8Array; mrSigner: Uint8Array; isvProdId: number; isvSvn: number }
+  | { tee: 'TDX'; mrTd: Uint8Array };
+
+export interface WorkerConfig {
+  /** host:port to serve DemoContract on (port 0: any free port). */
+  listen: string;
+  /** host:port of any committee member. */
+  gatekeeper: string;
+  /** The pinned committee key (CPK), 32 bytes. */
+  committeeKey: Uint8Array;
+  contracts: { id: Uint8Array; idText: string; version: number }[];
+  /** Absolute path of the saved test PKI (relative paths are taken from the config file's folder). */
+  testPki: string;
+  tee: Tee;
+  measurements: Measurements;
+  readyFile?: string;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+function hostPort(v: unknown, what: string, allowZero: boolean): string {
+  const m = typeof v === 'string' ? HOST_PORT.exec(v) : null;
+  const port = m ? Number(m[2]) : -1;
+  if (!m || port > 65535 || (!allowZero && port === 0)) throw new WorkerConfigError(`"${what}" must be host:port, got ${JSON.stringify(v)}`);
+  return v as string;
+}
+
+function hex(v: unknown, what: string, len: number): Uint8Array {
+  if (typeof v !== 'string' || !new RegExp(`^[0-9a-fA-F]{${2 * len}}$`).test(v)) throw new WorkerConfigError(`"${what}" must be ${len} bytes of hex`);
+  return Uint8Array.from(Buffer.from(v, 'hex'));
+}
+
+function u16(v: unknown, what: string): number {
+  if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffff) throw new WorkerConfigError(`"${what}" must be an integer 0..65535`);
+  return v as number;
+}
+
+function measurementsOf(tee: Tee, m: unknown): Measurements {
+  if (!m || typeof m !== 'object' || Array.isArray(m)) throw new WorkerConfigError('"measurements" must be an object');
+  const o = m as Record<string, unknown>;
+  if (tee === 'SGX') {
+    return { tee, mrEnclave: hex(o.mrEnclave, 'measurements.mrEnclave', 32), mrSigner: hex(o.mrSigner, 'measurements.mrSigner', 32),
+      isvProdId: u16(o.isvProdId, 'measurements.isvProdId'), isvSvn: u16(o.isvSvn, 'measurements.isvSvn') };
+  }
+  return { tee, mrTd: hex(o.mrTd, 'measurements.mrTd', 48) };
+}
+
+const KNOWN = new Set(['listen', 'gatekeeper', 'committeeKey', 'contracts', 'testPki', 'tee', 'measurements', 'readyFile']);
+
+/** Parses and checks the config text; `configFile` anchors relative paths. */
+export function parseWorkerConfig(text: string, configFile: string): WorkerConfig {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    throw new WorkerConfigError(`config is not JSON: ${(err as Error).message}`);
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new WorkerConfigError('config must be a JSON object');
+  const o = obj as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new WorkerConfigError(`unknown config field "${k}"`);
+  const base = path.dirname(path.resolve(configFile));
+  if (typeof o.testPki !== 'string' || o.testPki.length === 0) {
+    throw new WorkerConfigError('"testPki" is required: this is a DEVELOPMENT worker whose quotes come from a test PKI, and it does not start without one');
+  }
+  if (o.tee !== 'SGX' && o.tee !== 'TDX') throw new WorkerConfigError('"tee" must be "SGX" or "TDX"');
+  if (!Array.isArray(o.contracts) || o.contracts.length === 0) throw new WorkerConfigError('"contracts" must be a non-empty array');
+  const seen = new Set<string>();
+  const contracts = o.contracts.map((c: unknown, i: number) => {
+    const e = (c ?? {}) as Record<string, unknown>;
+    if (typeof e.id !== 'string') throw new WorkerConfigError(`contracts[${i}].id must be a string`);
+    let id: Uint8Array;
+    try {
+      id = parseContractId(e.id);
+    } catch (err) {
+      throw new WorkerConfigError(`contracts[${i}].id: ${(err as Error).message}`);
+    }
+    if (!Number.isInteger(e.version) || (e.version as number) < 1 || (e.version as number) > 0xffffffff) {
+      throw new WorkerConfigError(`contracts[${i}].version must be an integer >= 1`);
+    }
+    const key = `${Buffer.from(id).toString('hex')}/${e.version}`;
+    if (seen.has(key)) throw new WorkerConfigError(`contracts[${i}] is listed twice`);
+    seen.add(key);
+    return { id, idText: e.id, version: e.version as number };
+  });
+  if (o.readyFile !== undefined && (typeof o.readyFile !== 'string' || o.readyFile.length === 0)) throw new WorkerConfigError('"readyFile" must be a path');
+  return {
+    listen: hostPort(o.listen, 'listen', true),
+    gatekeeper: hostPort(o.gatekeeper, 'gatekeeper', false),
+    committeeKey: hex(o.committeeKey, 'committeeKey', 32),
+    contracts,
+    testPki: path.resolve(base, o.testPki),
+    tee: o.tee,
+    measurements: measurementsOf(o.tee, o.measurements),
+    ...(o.readyFile !== undefined ? { readyFile: path.resolve(base, o.readyFile as string) } : {}),
+  };
+}

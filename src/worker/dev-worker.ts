@@ -1,0 +1,105 @@
+// DEVELOPMENT worker (DESIGN §5): fresh keys in memory, quotes from a test PKI instead of a TEE,
+// provisioning and publication through the worker SDK, then DemoContract served with the keys.
+// It proves the protocol end to end on a laptop; it protects nothing, because its "enclave" is
+// this process.
+import fs from 'node:fs';
+import path from 'node:path';
+import type * as grpc from '@grpc/grpc-js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { generateTransportKeyPair } from '../crypto/hpke.js';
+import { generateIdentityKey } from '../crypto/identity.js';
+import { GatekeeperClient } from '../rpc/client.js';
+import { RpcError } from '../rpc/errors.js';
+import { status } from '@grpc/grpc-js';
+import { provisionContractKey, publishContractKey, type WorkerKeys } from '../sdk/worker.js';
+import type { WorkerConfig } from './config.js';
+import { DemoContract, type Log } from './demo-contract.js';
+import { testPkiQuoteMaker } from './quotes.js';
+import { loadTestPki } from './test-pki-file.js';
+
+/** The readyFile's content: what the devnet and tests need to reach the worker. */
+export interface ReadyFile {
+  endpoint: string;
+  contracts: { id: string; version: number; publicKey: string }[];
+}
+
+export interface DevWorker {
+  endpoint: string;
+  contracts: (ReadyFile['contracts'][number] & { generation: number; usedMembers: string[] })[];
+  close(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// A member that is still starting or between ceremonies answers UNAVAILABLE; worth a few retries.
+async function retrying<T>(what: string, log: Log, attempts: number, f: () => Promise<T>): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (err) {
+      if (!(err instanceof RpcError) || err.code !== status.UNAVAILABLE || i >= attempts) throw err;
+      log(`${what}: committee unavailable (${err.message}); retry ${i}/${attempts - 1} in 1 s`);
+      await sleep(1000);
+    }
+  }
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+/** Starts the development worker; rejects (nothing served) if any contract cannot be provisioned. */
+export async function startDevWorker(config: WorkerConfig, log: Log = () => {}, opts: { retries?: number } = {}): Promise<DevWorker> {
+  log('DEVELOPMENT worker: quotes are signed by a test PKI, not by a TEE; never use it for real secrets');
+  const pki = loadTestPki(config.testPki);
+  log(`test PKI loaded from ${config.testPki}; quoting as ${config.tee}`);
+  // Fresh per process and never written anywhere: a restarted worker is a new worker.
+  const keys: WorkerKeys = { hpke: generateTransportKeyPair(), signing: generateIdentityKey() };
+  log(`worker keys: hpke ${bytesToHex(keys.hpke.publicKey).slice(0, 16)}…, signing ${bytesToHex(keys.signing.publicKey)}`);
+  const makeQuote = testPkiQuoteMaker(pki, config.measurements);
+  const client = new GatekeeperClient(config.gatekeeper);
+  const demo = new DemoContract(log);
+  const contracts: DevWorker['contracts'] = [];
+  let server: grpc.Server | undefined;
+  try {
+    for (const c of config.contracts) {
+      const name = `contract ${JSON.stringify(c.idText)} v${c.version}`;
+      log(`${name}: provisioning through ${config.gatekeeper}`);
+      const got = await retrying(name, log, opts.retries ?? 10, () => provisionContractKey({
+        client, pinnedCommitteeKey: config.committeeKey, contractId: c.id, version: c.version, keys, makeQuote,
+      }));
+      log(`${name}: combined ${got.usedMembers.length} of ${got.committee.members.length} members' partials (epoch ${got.committee.epoch}, k=${got.committee.threshold}), generation ${got.generation}`);
+      for (const b of got.badMembers) log(`${name}: dropped member ${b.nodeId}: ${b.reason}`);
+      for (const r of got.refusals) log(`${name}: refusal: ${r}`);
+      const cert = await publishContractKey(client, {
+        pinnedCommitteeKey: config.committeeKey, contractId: c.id, version: c.version, publicKey: got.publicKey, signing: keys.signing,
+      });
+      log(`${name}: published ${bytesToHex(got.publicKey)}, certificate verifies under the pinned committee key (generation ${cert.generation})`);
+      demo.addKey(c.id, c.version, got.secretKey);
+      got.secretKey.fill(0);
+      contracts.push({ id: c.idText, version: c.version, publicKey: bytesToHex(got.publicKey), generation: cert.generation, usedMembers: got.usedMembers });
+    }
+    const served = await demo.serve(config.listen);
+    server = served.server;
+    log(`serving gatekeeper.v1.DemoContract on ${served.endpoint}`);
+    if (config.readyFile) {
+      const ready: ReadyFile = { endpoint: served.endpoint, contracts: contracts.map(({ id, version, publicKey }) => ({ id, version, publicKey })) };
+      writeAtomic(config.readyFile, JSON.stringify(ready) + '\n');
+      log(`ready: wrote ${config.readyFile}`);
+    }
+    const s = server;
+    return {
+      endpoint: served.endpoint, contracts,
+      close: async () => {
+        client.close();
+        await new Promise<void>((resolve) => s.tryShutdown(() => resolve()));
+      },
+    };
+  } catch (err) {
+    client.close();
+    server?.forceShutdown();
+    throw err;
+  }
+}
