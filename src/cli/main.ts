@@ -12,6 +12,7 @@ export interface Command {
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   election: async () => (await import('./commands/election.js')).default,
+  encrypt: async () => (await import('./commands/encrypt.js')).default,
   attestation: async () => (await import('./commands/attestation.js')).default,
   audit: async () => (await import('./commands/audit.js')).default,
   ceremony: async () => (await import('./commands/ceremony.js')).default,
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   node: async () => (await import('./commands/node.js')).default,
   status: async () => (await import('./commands/status.js')).default,
   unseal: async () => (await import('./commands/unseal.js')).default,
+  worker: async () => (await import('./commands/worker.js')).default,
 };
 
 function usage(): string {
