@@ -16,6 +16,11 @@ import { encodeMessage } from '../rpc/messages.js';
 import { protoDir } from '../rpc/proto.js';
 import { rosterCertificateMessage } from '../committee/roster.js';
 import { nodeIdOf } from '../node/identity.js';
+import { utf8 } from '../crypto/bytes.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { createTestPki, type TestPki } from '../attestation/test-pki/index.js';
+import { saveTestPki } from '../worker/test-pki-file.js';
+import { encryptForContract } from '../sdk/client.js';
 
 export interface DevnetOptions {
   dir: string;
@@ -23,12 +28,28 @@ export interface DevnetOptions {
   threshold: number;
   phaseTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Challenge lifetime on every node (default: the node default, 5 minutes). */
+  challengeTtlMs?: number;
+  /** Per-node advertised endpoint override (tests put a proxy in front of a member). */
+  advertise?: (index: number, endpoint: string) => string;
 }
+
+/** What the development worker's demo enclave measures as (its quotes claim these values). */
+export const DEMO_MEASUREMENTS = {
+  mrEnclave: 'de' + '00'.repeat(30) + '01',
+  mrSigner: 'de' + '00'.repeat(30) + '02',
+  isvProdId: 1,
+  isvSvn: 1,
+};
+export const DEMO_CONTRACT = 'demo';
+export const DEMO_POLICY_ID = 'demo-policy';
 
 export interface DevnetNode {
   index: number;
   name: string;
   endpoint: string;
+  /** host:port the node binds (differs from `endpoint` when a test proxies it). */
+  listen: string;
   /** host:port of the node's Prometheus metrics (GET /metrics). */
   metricsEndpoint: string;
   configFile: string;
@@ -71,7 +92,13 @@ export class Devnet {
   readonly operator = generateIdentityKey();
   readonly governance = [generateIdentityKey(), generateIdentityKey(), generateIdentityKey()];
   readonly governanceThreshold = 2;
+  worker?: { process: ChildProcess; endpoint: string; client: GatekeeperClient };
+  /** The development attestation PKI the nodes trust (after create()). */
+  pki?: TestPki;
   private readonly log: (line: string) => void;
+
+  get testPkiFile(): string { return path.join(this.opts.dir, 'test-pki.dev.json'); }
+  get testRootFile(): string { return path.join(this.opts.dir, 'test-pki-root.der'); }
 
   constructor(readonly opts: DevnetOptions) {
     this.log = opts.log ?? (() => undefined);
@@ -82,6 +109,11 @@ export class Devnet {
     const { dir } = this.opts;
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // A development attestation PKI: nodes trust its root only because their config names it.
+    const pki = await createTestPki();
+    this.pki = pki;
+    await saveTestPki(pki, this.testPkiFile);
+    fs.writeFileSync(this.testRootFile, pki.rootDer);
     fs.writeFileSync(path.join(dir, 'dev-keys.json'), JSON.stringify({
       note: 'development keys of a local devnet; never use them elsewhere',
       operatorSecretKey: bytesToHex(this.operator.secretKey),
@@ -91,15 +123,18 @@ export class Devnet {
       const name = `node-${i + 1}`;
       const nodeDir = path.join(dir, name);
       const port = await freePort();
-      const endpoint = `127.0.0.1:${port}`;
+      const listen = `127.0.0.1:${port}`;
+      const endpoint = this.opts.advertise?.(i, listen) ?? listen;
       const metricsEndpoint = `127.0.0.1:${await freePort()}`;
       const config = {
-        name, listen: endpoint, advertise: endpoint, dataDir: '.', metricsListen: metricsEndpoint,
+        name, listen, advertise: endpoint, dataDir: '.', metricsListen: metricsEndpoint,
         operatorKeys: [bytesToHex(this.operator.publicKey)],
         governance: { keys: this.governance.map((g) => bytesToHex(g.publicKey)), threshold: this.governanceThreshold },
         unseal: { shares: 3, threshold: 2 },
         phaseTimeoutMs: this.opts.phaseTimeoutMs ?? 60_000,
         logLevel: 'info',
+        attestation: { trustedRootFile: this.testRootFile },
+        ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
       };
       fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
       const configFile = path.join(nodeDir, 'config.json');
@@ -109,13 +144,15 @@ export class Devnet {
       new AuditLog(db).append('devnet', 'initialized', { nodeId: bytesToHex(pub.nodeId) });
       db.close();
       fs.writeFileSync(path.join(nodeDir, 'unseal-shares.dev.json'), JSON.stringify(unsealShares), { mode: 0o600 });
-      this.nodes.push({ index: i, name, endpoint, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: new GatekeeperClient(endpoint) });
+      this.nodes.push({ index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: new GatekeeperClient(listen) });
     }
   }
 
   /** Starts node i's process (logs to its folder) and waits until it answers. */
   async startNode(i: number): Promise<void> {
     const n = this.nodes[i]!;
+    n.client.close();
+    n.client = new GatekeeperClient(n.listen);
     const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
     n.process = spawn(process.execPath, [builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
@@ -222,9 +259,12 @@ export class Devnet {
     return file;
   }
 
-  /** Stops every node process (SIGTERM) and closes clients. */
+  /** Stops every node process and the worker (SIGTERM) and closes clients. */
   async stop(): Promise<void> {
-    await Promise.all(this.nodes.map(async (n) => {
+    const procs: { client: GatekeeperClient; process?: ChildProcess }[] = [...this.nodes];
+    if (this.worker) procs.push(this.worker);
+    this.worker = undefined;
+    await Promise.all(procs.map(async (n) => {
       n.client.close();
       const p = n.process;
       if (!p || p.exitCode !== null) return;
@@ -236,11 +276,72 @@ export class Devnet {
     }));
   }
 
+  /** The demo release policy: SGX, UpToDate, not debug, the demo enclave's measurements. */
+  demoPolicy(serial = 1, over: Record<string, unknown> = {}): Uint8Array {
+    return utf8(JSON.stringify({
+      id: DEMO_POLICY_ID, serial, publicationQuorum: this.opts.threshold,
+      attestation: { tees: ['SGX'], allowedStatuses: ['UpToDate'], allowDebug: false },
+      namespaces: { demo: { sgx: { mrEnclave: [DEMO_MEASUREMENTS.mrEnclave], mrSigner: [DEMO_MEASUREMENTS.mrSigner], isvProdId: 1, minIsvSvn: 1 } } },
+      ...over,
+    }));
+  }
+
+  signPolicy(policyJson: Uint8Array): Record<string, unknown> {
+    const signatures = this.governance.slice(0, this.governanceThreshold).map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'policy', policyJson) }));
+    return { policyJson, signatures };
+  }
+
+  /** Installs the demo policy and registers the demo contract on every member. */
+  async registerDemoContract(): Promise<void> {
+    const signed = this.signPolicy(this.demoPolicy());
+    for (let i = 0; i < this.nodes.length; i++) {
+      await this.operatorCall(i, 'SetReleasePolicy', signed);
+      await this.operatorCall(i, 'RegisterContract', { contractId: utf8(DEMO_CONTRACT), namespace: 'demo', policyId: DEMO_POLICY_ID });
+    }
+  }
+
+  /** Starts the development worker for the demo contract and waits until it serves. */
+  async startWorker(committeeKey: Uint8Array, endpointIndex = 0): Promise<{ endpoint: string; publicKey: string }> {
+    const dir = path.join(this.opts.dir, 'worker');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const readyFile = path.join(dir, 'ready.json');
+    fs.rmSync(readyFile, { force: true });
+    const configFile = path.join(dir, 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify({
+      listen: '127.0.0.1:0', gatekeeper: this.nodes[endpointIndex]!.endpoint, committeeKey: bytesToHex(committeeKey),
+      contracts: [{ id: DEMO_CONTRACT, version: 1 }], testPki: this.testPkiFile, tee: 'SGX',
+      measurements: DEMO_MEASUREMENTS, readyFile,
+    }, null, 2));
+    const out = fs.openSync(path.join(dir, 'worker.log'), 'a');
+    const proc = spawn(process.execPath, [builtCli(), 'worker', '--config', configFile], { stdio: ['ignore', out, out] });
+    fs.closeSync(out);
+    const deadline = Date.now() + 60_000;
+    while (!fs.existsSync(readyFile)) {
+      if (proc.exitCode !== null) throw new Error(`the worker exited with code ${proc.exitCode}; see ${dir}/worker.log`);
+      if (Date.now() > deadline) throw new Error(`the worker did not become ready; see ${dir}/worker.log`);
+      await sleep(100);
+    }
+    await sleep(50);
+    const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as { endpoint: string; contracts: { id: string; version: number; publicKey: string }[] };
+    this.worker = { process: proc, endpoint: ready.endpoint, client: new GatekeeperClient(ready.endpoint) };
+    return { endpoint: ready.endpoint, publicKey: ready.contracts[0]!.publicKey };
+  }
+
+  /** A client encrypts to the demo contract with the certified key; the worker answers the digest. */
+  async invokeDemo(committeeKey: Uint8Array, message: Uint8Array, nodeIndex = 1): Promise<{ digest: Uint8Array; expected: Uint8Array; length: number }> {
+    if (!this.worker) throw new Error('the worker is not running');
+    const { envelope } = await encryptForContract(this.nodes[nodeIndex]!.client, committeeKey, utf8(DEMO_CONTRACT), message, { version: 1 });
+    const res = await this.worker.client.call<{ plaintextSha256: Uint8Array; length: string }>('DemoContract', 'Invoke', { envelope });
+    return { digest: new Uint8Array(res.plaintextSha256), expected: sha256(message), length: Number(res.length) };
+  }
+
   /** The whole flow: create, start, unseal, genesis, check. */
   async genesis(): Promise<CommitteeView> {
     const { nodes, threshold } = this.opts;
-    this.log(`creating ${nodes} nodes (k = ${threshold}) under ${this.opts.dir}`);
-    await this.create();
+    if (this.nodes.length === 0) {
+      this.log(`creating ${nodes} nodes (k = ${threshold}) under ${this.opts.dir}`);
+      await this.create();
+    }
     this.log('starting node processes');
     await Promise.all(this.nodes.map((_, i) => this.startNode(i)));
     for (const n of this.nodes) this.log(`  ${n.name} listening on ${n.endpoint} (sealed)`);

@@ -32,6 +32,8 @@ export interface NodeConfig {
   clockSkewMs: number;
   /** Public calls allowed per second per client address (token bucket). */
   publicRateLimitPerSecond: number;
+  /** How long a worker challenge nonce stays valid, in milliseconds. */
+  challengeTtlMs: number;
   /** Log level: fatal, error, warn, info, debug, trace. */
   logLevel: string;
   /** Attestation trust: a DER root to pin instead of Intel's SGX Root CA (development test PKI only). */
@@ -53,6 +55,7 @@ const DEFAULTS = {
   maxMessageBytes: 4 * 1024 * 1024,
   clockSkewMs: 60_000,
   publicRateLimitPerSecond: 1000,
+  challengeTtlMs: 300_000,
   logLevel: 'info',
   attestation: { trustedRootFile: '' },
 };
@@ -134,7 +137,7 @@ function validate(cfg: NodeConfig): NodeConfig {
   if (!Number.isInteger(u?.shares) || !Number.isInteger(u?.threshold) || u.threshold < 1 || u.threshold > u.shares || u.shares > 255) {
     throw new ConfigError('config field unseal must have 1 <= threshold <= shares <= 255');
   }
-  for (const n of ['phaseTimeoutMs', 'maxMessageBytes', 'clockSkewMs', 'publicRateLimitPerSecond'] as const) {
+  for (const n of ['phaseTimeoutMs', 'maxMessageBytes', 'clockSkewMs', 'publicRateLimitPerSecond', 'challengeTtlMs'] as const) {
     if (!Number.isInteger(cfg[n]) || cfg[n] <= 0) throw new ConfigError(`config field '${n}' must be a positive integer`);
   }
   if (typeof cfg.attestation !== 'object' || cfg.attestation === null || typeof cfg.attestation.trustedRootFile !== 'string'

@@ -23,8 +23,6 @@ import {
 } from '../rpc/errors.js';
 import type { NodeContext } from './context.js';
 
-export const CHALLENGE_TTL_MS = 5 * 60_000;
-
 export interface ProvisionRequest {
   contractId: Uint8Array; version: number; quote: Uint8Array; collateralJson: string; workerHpkeKey: Uint8Array;
   workerSigningKey: Uint8Array; nonce: Uint8Array; challengeExpiresAtMs: string; challengeIssuerNodeId: Uint8Array;
@@ -128,7 +126,7 @@ export class ContractKeys {
   challenge(): { nonce: Uint8Array; expiresAtMs: string; issuerNodeId: Uint8Array; signature: Uint8Array } {
     this.committee();
     const nonce = new Uint8Array(randomBytes(32));
-    const expires = this.ctx.now() + CHALLENGE_TTL_MS;
+    const expires = this.ctx.now() + this.ctx.config.challengeTtlMs;
     this.store.issueChallenge(nonce, expires);
     const signature = signTagged(this.ctx.keys.identitySecret, 'challenge', challengeMessage(nonce, BigInt(expires), this.ctx.self.nodeId));
     return { nonce, expiresAtMs: String(expires), issuerNodeId: this.ctx.self.nodeId, signature };

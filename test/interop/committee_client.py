@@ -99,6 +99,7 @@ def main():
     parser.add_argument("--endpoint", required=True, help="host:port of a Gatekeeper node")
     parser.add_argument("--proto-root", default=os.path.join(REPO_ROOT, "proto"))
     parser.add_argument("--health-proto-root", default=os.path.join(REPO_ROOT, "node_modules", "grpc-health-check", "proto"))
+    parser.add_argument("--contract-id", help="also call GetContractKey for this contract id (hex), latest version")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="gk-pystubs-") as out_dir:
@@ -119,6 +120,12 @@ def main():
                 result["committee"] = to_json(committee)
             except grpc.RpcError as err:
                 result["committee_error"] = rpc_error(err)
+            if args.contract_id is not None:
+                request = m["gatekeeper.v1.public_pb2"].GetContractKeyRequest(contract_id=bytes.fromhex(args.contract_id), version=0)
+                try:
+                    result["contract_key"] = to_json(public.GetContractKey(request, timeout=RPC_TIMEOUT_S))
+                except grpc.RpcError as err:
+                    result["contract_key_error"] = rpc_error(err)
     json.dump(result, sys.stdout, indent=2, sort_keys=True)
     sys.stdout.write("\n")
 

@@ -70,9 +70,6 @@ describe('genesis with n = 4, k = 3', () => {
 
   test('restarted with the same database and unseal shares, every node comes back with the same committee', async () => {
     await devnet.stop();
-    for (let i = 0; i < devnet.nodes.length; i++) {
-      devnet.nodes[i]!.client = new (devnet.nodes[i]!.client.constructor as typeof import('../../src/rpc/client.js').GatekeeperClient)(devnet.nodes[i]!.endpoint);
-    }
     await Promise.all(devnet.nodes.map((_, i) => devnet.startNode(i)));
     const sealed = await devnet.status(0);
     expect(sealed.sealed).toBe(true);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, UsageError } from '../args.js';
-import { Devnet } from '../../devnet/devnet.js';
+import { Devnet, DEMO_CONTRACT } from '../../devnet/devnet.js';
 
 const command: Command = {
   summary: 'run a local committee on loopback (N node processes, genesis election and DKG)',
@@ -33,7 +33,7 @@ const command: Command = {
     const devnet = new Devnet({ dir: path.resolve(values.dir!), nodes, threshold, log: say });
     try {
       const view = await devnet.genesis();
-      const manifest = devnet.writeManifest(view);
+      let manifest = devnet.writeManifest(view);
       say('committee summary:');
       say(`  epoch          ${view.epoch}`);
       say(`  threshold      ${view.threshold} of ${view.members.length}`);
@@ -41,6 +41,22 @@ const command: Command = {
       say(`  master pubkey  ${bytesToHex(view.masterPublicKey)}`);
       for (const m of view.members) say(`  member ${bytesToHex(m.nodeId)} at ${m.endpoint}`);
       say(`  roster certificate verifies under the committee key (BIP340)`);
+      say(`wrote ${manifest}`);
+
+      say(`installing the governance-signed demo release policy and registering contract '${DEMO_CONTRACT}' on every member`);
+      await devnet.registerDemoContract();
+      say('starting the development worker (test PKI quotes): it provisions its key from the committee and publishes pk_c');
+      const worker = await devnet.startWorker(view.committeeKey);
+      say(`  worker serving DemoContract at ${worker.endpoint}; certified contract key ${worker.publicKey}`);
+      const message = new TextEncoder().encode(`hello from a Gatekeeper client at ${new Date().toISOString()}`);
+      say(`a client fetches the certified key from another member, verifies it against the committee key, and encrypts ${message.length} bytes`);
+      const res = await devnet.invokeDemo(view.committeeKey, message);
+      const ok = Buffer.compare(res.digest, res.expected) === 0 && res.length === message.length;
+      say(`  the worker opened the envelope: sha256 ${bytesToHex(res.digest)} (${ok ? 'matches' : 'DOES NOT MATCH'} the client's), length ${res.length}`);
+      if (!ok) throw new Error("the worker's digest does not match the plaintext");
+      manifest = devnet.writeManifest(view, { worker: { endpoint: worker.endpoint }, demoContract: DEMO_CONTRACT });
+      for (const n of devnet.nodes) say(`  node ${n.name} at ${n.endpoint}`);
+      say(`  worker at ${worker.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
       say(`wrote ${manifest}`);
       if (values.once) return 0;
       say('serving; press Ctrl-C to stop');
