@@ -30,6 +30,8 @@ export interface DevnetOptions {
   log?: (line: string) => void;
   /** Challenge lifetime on every node (default: the node default, 5 minutes). */
   challengeTtlMs?: number;
+  /** Extra node config fields for every node (benchmarks raise publicRateLimitPerSecond, for example). */
+  nodeConfig?: Record<string, unknown>;
   /** Per-node advertised endpoint override (tests put a proxy in front of a member). */
   advertise?: (index: number, endpoint: string) => string;
 }
@@ -135,6 +137,7 @@ export class Devnet {
         logLevel: 'info',
         attestation: { trustedRootFile: this.testRootFile },
         ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
+        ...this.opts.nodeConfig,
       };
       fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
       const configFile = path.join(nodeDir, 'config.json');
