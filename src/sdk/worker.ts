@@ -9,11 +9,11 @@ import { equalBytes, plain } from '../crypto/bytes.js';
 import { combineGoodPartials, decodePartial, deriveContractKey, NotEnoughPartialsError, verifyPartial,
   type Partial } from '../crypto/contract-key.js';
 import { hpkeOpen, N_ENC } from '../crypto/hpke.js';
-import { signTagged } from '../crypto/identity.js';
+import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { GatekeeperClient } from '../rpc/client.js';
 import { assertPinnedKey, checkContractKey, fetchCommittee, type Committee, type ContractKey, type RpcCaller } from './client.js';
 import { ProvisioningError, PublicationError, type BadMember } from './errors.js';
-import { partialInfo, publicationMessage, reportDataFor } from './wire.js';
+import { challengeMessage, partialInfo, publicationMessage, reportDataFor } from './wire.js';
 
 export { reportDataFor } from './wire.js';
 
@@ -120,10 +120,23 @@ export async function openSealedPartial(sp: SealedPartialMsg, committee: Committ
   return { nodeId, partial };
 }
 
+// docs/provisioning.md §1: the quote is made only over a nonce that a certified member signed, so
+// an endpoint outside the committee cannot collect quotes over nonces of its choosing.
+function checkChallenge(c: ChallengeResponse, nonce: Uint8Array, committee: Committee): void {
+  const issuer = c.issuerNodeId instanceof Uint8Array ? plain(c.issuerNodeId) : new Uint8Array();
+  const member = committee.members.find((m) => equalBytes(m.nodeId, issuer));
+  if (!member) throw new ProvisioningError(`the challenge was issued by ${bytesToHex(issuer)}, not a member of the certified committee`);
+  if (typeof c.expiresAtMs !== 'string' || !/^[0-9]{1,20}$/.test(c.expiresAtMs)) throw new ProvisioningError('the challenge has no expiry');
+  const signature = c.signature instanceof Uint8Array ? plain(c.signature) : new Uint8Array();
+  if (!verifyTagged(member.identityKey, 'challenge', challengeMessage(nonce, BigInt(c.expiresAtMs), issuer), signature)) {
+    throw new ProvisioningError(`the challenge signature does not verify under member ${member.nodeIdHex}'s identity key`);
+  }
+}
+
 /**
- * The whole provisioning of DESIGN §5 steps 1–3: challenge, quote over report_data, one
- * ProvisionContractKey call, then the certified committee, every sealed partial opened and checked,
- * k good ones combined and sk_c derived. Throws ProvisioningError (naming every bad member and the
+ * The whole provisioning of DESIGN §5 steps 1–3: the certified committee, a challenge signed by one
+ * of its members, a quote over report_data, one ProvisionContractKey call, every sealed partial
+ * opened and checked, k good ones combined and sk_c derived. Throws ProvisioningError (naming every bad member and the
  * committee's refusals) when fewer than k partials are good.
  */
 export async function provisionContractKey(opts: ProvisionOptions): Promise<ProvisionedKey> {
@@ -133,9 +146,12 @@ export async function provisionContractKey(opts: ProvisionOptions): Promise<Prov
   if (typeof opts.makeQuote !== 'function') throw new TypeError('makeQuote must be a function');
   const { contractId, version, keys } = opts;
   return withClient(opts, async (client) => {
+    // The committee is fetched from the same endpoint but trusted only through the pinned CPK.
+    const committee = await fetchCommittee(client, opts.pinnedCommitteeKey);
     const challenge = await client.call<ChallengeResponse>('WorkerService', 'GetChallenge', {});
     const nonce = challenge.nonce instanceof Uint8Array ? plain(challenge.nonce) : new Uint8Array();
     if (nonce.length !== 32) throw new ProvisioningError(`the challenge nonce must be 32 bytes, got ${nonce.length}`);
+    checkChallenge(challenge, nonce, committee);
     const { quote, collateralJson } = await opts.makeQuote(reportDataFor(keys.hpke.publicKey, keys.signing.publicKey, nonce));
     const res = await client.call<ProvisionResponse>('WorkerService', 'ProvisionContractKey', {
       contractId, version, quote, collateralJson,
@@ -143,8 +159,6 @@ export async function provisionContractKey(opts: ProvisionOptions): Promise<Prov
       challengeExpiresAtMs: challenge.expiresAtMs ?? '0', challengeIssuerNodeId: challenge.issuerNodeId ?? new Uint8Array(),
       challengeSignature: challenge.signature ?? new Uint8Array(),
     }, { timeoutMs: opts.timeoutMs ?? 30_000 });
-    // The committee is fetched from the same endpoint but trusted only through the pinned CPK.
-    const committee = await fetchCommittee(client, opts.pinnedCommitteeKey);
     const refusals = res.refusals ?? [];
     const badMembers: BadMember[] = [];
     const good: Partial[] = [];

@@ -62,6 +62,7 @@ export class SimCommittee {
   tamperCommittee: (res: Record<string, unknown>) => Record<string, unknown> = (r) => r;
   tamperContractKey: (res: Record<string, unknown>) => Record<string, unknown> = (r) => r;
   tamperPublish: (res: Record<string, unknown>) => Record<string, unknown> = (r) => r;
+  tamperChallenge: (res: Record<string, unknown>) => Record<string, unknown> = (r) => r;
   readonly keys = new Map<string, { contractId: Uint8Array; version: number; generation: number; publicKey: Uint8Array; certificate: Uint8Array }>();
   readonly generation = 1;
   private readonly challenges = new Map<string, bigint>();
@@ -182,7 +183,7 @@ export class SimCommittee {
         const expiresAtMs = BigInt(Date.now() + 300_000);
         this.challenges.set(bytesToHex(nonce), expiresAtMs);
         const signature = signTagged(issuer.identity.secretKey, 'challenge', challengeMessage(nonce, expiresAtMs, issuer.nodeId));
-        return { nonce, expiresAtMs: expiresAtMs.toString(), issuerNodeId: issuer.nodeId, signature };
+        return this.tamperChallenge({ nonce, expiresAtMs: expiresAtMs.toString(), issuerNodeId: issuer.nodeId, signature });
       },
       ProvisionContractKey: async (req: ProvisionRequest) => {
         const nonceHex = bytesToHex(plain(req.nonce));

@@ -5,7 +5,7 @@ import { schnorr } from '@noble/curves/secp256k1.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { combinePartials, deriveContractKey } from '../../src/crypto/contract-key.js';
-import { generateIdentityKey } from '../../src/crypto/identity.js';
+import { generateIdentityKey, signTagged } from '../../src/crypto/identity.js';
 import { generateTransportKeyPair } from '../../src/crypto/hpke.js';
 import { GatekeeperClient } from '../../src/rpc/client.js';
 import { RpcError } from '../../src/rpc/errors.js';
@@ -33,6 +33,7 @@ afterEach(() => {
   sim.checkProvision = async () => undefined;
   sim.tamperCommittee = (r) => r;
   sim.tamperPublish = (r) => r;
+  sim.tamperChallenge = (r) => r;
 });
 
 /** The key as combining the honest partials of the members at `indices` gives it. */
@@ -138,6 +139,21 @@ describe('provisionContractKey', () => {
     await expect(provisionContractKey({
       endpoint, pinnedCommitteeKey: sim.committeeKey, contractId: cid, version: 1, keys: workerKeys(), makeQuote: fakeQuote,
     })).rejects.toThrow(/0 good partials arrived/);
+  });
+
+  test('makes no quote over a challenge that no certified member signed', async () => {
+    let quotes = 0;
+    const makeQuote = async (rd: Uint8Array) => { quotes++; return fakeQuote(rd); };
+    const base = { endpoint, pinnedCommitteeKey: sim.committeeKey, contractId: cid, version: 1, keys: workerKeys(), makeQuote };
+    const stranger = generateIdentityKey();
+    sim.tamperChallenge = (r) => ({ ...r, signature: signTagged(stranger.secretKey, 'challenge',
+      challengeMessage(r.nonce as Uint8Array, BigInt(r.expiresAtMs as string), r.issuerNodeId as Uint8Array)) });
+    await expect(provisionContractKey(base)).rejects.toThrow(/challenge signature does not verify under member/);
+    sim.tamperChallenge = (r) => ({ ...r, expiresAtMs: String(BigInt(r.expiresAtMs as string) + 1n) });
+    await expect(provisionContractKey(base)).rejects.toThrow(ProvisioningError);
+    sim.tamperChallenge = (r) => ({ ...r, issuerNodeId: randomBytes(16) });
+    await expect(provisionContractKey(base)).rejects.toThrow(/not a member of the certified committee/);
+    expect(quotes).toBe(0);
   });
 
   test('refuses a committee that does not match its certificate', async () => {
