@@ -377,6 +377,19 @@ function checkOthers(state: DkgState, others: DkgRound1Package[]): void {
  * member's key package. `others` must be the same round-1 packages passed to round 2.
  * Throws DkgBlameError naming senders whose share does not match their commitment.
  */
+function shareMatchesCommitment(impl: FROST, state: DkgState, r: DkgRound2Package, r1: DkgRound1Package): boolean {
+  try {
+    decodeScalar(r.signingShare, 'round-2 share');
+    impl.validateSecret(
+      { identifier: state.identifier, signingShare: r.signingShare },
+      { signers: { min: state.threshold, max: state.participants }, commitments: r1.commitment, verifyingShares: {} },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function dkgRound3(state: DkgState, others: DkgRound1Package[], received: DkgRound2Package[]): KeyPackage {
   checkOthers(state, others);
   if (!Array.isArray(received) || received.length !== others.length)
@@ -384,25 +397,13 @@ export function dkgRound3(state: DkgState, others: DkgRound1Package[], received:
   const impl = frostSuite(state.suite);
   const bySender = new Map(others.map((p) => [p.identifier, p]));
   const seen = new Set<string>();
-  const bad: Identifier[] = [];
   for (const r of received) {
     assertIdentifier(r?.sender, 'round-2 sender');
     if (r.recipient !== state.identifier) throw new FrostError(`round-2 package from ${r.sender} is addressed to another member`);
-    const r1 = bySender.get(r.sender);
-    if (!r1) throw new DkgBlameError('round-2 package from a non-member', [r.sender]);
+    if (!bySender.has(r.sender)) throw new DkgBlameError('round-2 package from a non-member', [r.sender]);
     if (seen.has(r.sender)) throw new DkgBlameError('duplicate round-2 sender', [r.sender]);
     seen.add(r.sender);
-    try {
-      decodeScalar(r.signingShare, 'round-2 share');
-      impl.validateSecret(
-        { identifier: state.identifier, signingShare: r.signingShare },
-        { signers: { min: state.threshold, max: state.participants }, commitments: r1.commitment, verifyingShares: {} },
-      );
-    } catch {
-      bad.push(r.sender);
-    }
   }
-  if (bad.length) throw new DkgBlameError('round-2 share does not match the sender\'s commitment', bad);
   let key;
   try {
     key = impl.DKG.round3(
@@ -411,6 +412,10 @@ export function dkgRound3(state: DkgState, others: DkgRound1Package[], received:
       received.map((r) => ({ identifier: r.sender, signingShare: r.signingShare })),
     );
   } catch (e) {
+    // noble checks every share against its sender's commitment; only when that fails do we pay for
+    // checking them one by one, to name the senders at fault.
+    const bad = received.filter((r) => !shareMatchesCommitment(impl, state, r, bySender.get(r.sender)!)).map((r) => r.sender);
+    if (bad.length) throw new DkgBlameError('round-2 share does not match the sender\'s commitment', bad);
     throw new FrostError(`DKG round 3 failed: ${(e as Error).message}`);
   }
   return fromNoble(state.suite, key.public, key.secret);

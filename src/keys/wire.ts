@@ -1,7 +1,20 @@
 // Byte strings of worker provisioning, publication and the contract key certificate
-// (docs/provisioning.md, DESIGN §5 and §8). One definition, used by members, workers and clients.
+// (docs/provisioning.md, DESIGN §5 and §8). One definition, used by members, workers and clients;
+// each builder is one line of the spec, with its inputs' lengths checked at the boundary.
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { concatBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+
+function bytes(x: unknown, what: string, len?: number): Uint8Array {
+  if (!(x instanceof Uint8Array)) throw new TypeError(`${what} must be bytes`);
+  if (len !== undefined && x.length !== len) throw new RangeError(`${what} must be ${len} bytes, got ${x.length}`);
+  return x;
+}
+
+function contractId(cid: unknown): Uint8Array {
+  const c = bytes(cid, 'contract id');
+  if (c.length === 0 || c.length > 255) throw new RangeError(`contract id must be 1..255 bytes, got ${c.length}`);
+  return c;
+}
 
 function u64be(v: bigint): Uint8Array {
   const out = new Uint8Array(8);
@@ -9,29 +22,31 @@ function u64be(v: bigint): Uint8Array {
   return out;
 }
 
-/** Signed by the issuing member, tag "challenge". */
+/** §1: what a member signs (tag "challenge") when it issues a challenge. */
 export function challengeMessage(nonce: Uint8Array, expiresAtMs: bigint, issuerNodeId: Uint8Array): Uint8Array {
-  return concatBytes(utf8('gatekeeper/v1/challenge'), nonce, u64be(expiresAtMs), issuerNodeId);
+  return concatBytes(utf8('gatekeeper/v1/challenge'), bytes(nonce, 'nonce', 32), u64be(expiresAtMs), bytes(issuerNodeId, 'issuer node id', 16));
 }
 
-/** report_data = SHA-512("gatekeeper/v1/worker" || worker_hpke_key || worker_signing_key || nonce). */
+/** §2: report_data(64) = SHA-512("gatekeeper/v1/worker" || worker_hpke_key(65) || worker_signing_key(32) || nonce(32)). */
 export function workerReportData(workerHpkeKey: Uint8Array, workerSigningKey: Uint8Array, nonce: Uint8Array): Uint8Array {
-  return sha512(concatBytes(utf8('gatekeeper/v1/worker'), workerHpkeKey, workerSigningKey, nonce));
+  return sha512(concatBytes(utf8('gatekeeper/v1/worker'), bytes(workerHpkeKey, 'worker HPKE key', 65),
+    bytes(workerSigningKey, 'worker signing key', 32), bytes(nonce, 'challenge nonce', 32)));
 }
 
-/** HPKE info of one member's sealed partial. */
-export function partialInfo(contractId: Uint8Array, version: number, nodeId: Uint8Array): Uint8Array {
-  return concatBytes(utf8('gatekeeper/v1/partial'), lp(contractId), u32be(version), nodeId);
+/** §3: HPKE info of one member's sealed partial. */
+export function partialInfo(cid: Uint8Array, version: number, nodeId: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/partial'), lp(contractId(cid)), u32be(version), bytes(nodeId, 'node id', 16));
 }
 
-/** Signed by the worker's signing key, tag "worker-publication". */
-export function publicationMessage(contractId: Uint8Array, version: number, publicKey: Uint8Array): Uint8Array {
-  return concatBytes(utf8('gatekeeper/v1/publish'), lp(contractId), u32be(version), publicKey);
+/** §4: what the worker signs (tag "worker-publication") to publish pk_c. */
+export function publicationMessage(cid: Uint8Array, version: number, publicKey: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/publish'), lp(contractId(cid)), u32be(version), bytes(publicKey, 'contract public key', 33));
 }
 
 /** DESIGN §8: what CPK signs for a contract key. */
-export function contractKeyCertificateMessage(contractId: Uint8Array, version: number, generation: number, publicKey: Uint8Array): Uint8Array {
-  return concatBytes(utf8('gatekeeper/v1/contract-key'), lp(contractId), u32be(version), u32be(generation), publicKey);
+export function contractKeyCertificateMessage(cid: Uint8Array, version: number, generation: number, publicKey: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/contract-key'), lp(contractId(cid)), u32be(version), u32be(generation),
+    bytes(publicKey, 'contract public key', 33));
 }
 
 /** A short stable name for a measurement or key in logs and the audit log (not secret). */

@@ -29,7 +29,7 @@ export interface NodeContext {
 /** Keeps one client per peer endpoint and signs every call with the node's identity key. */
 export class PeerClients {
   private readonly clients = new Map<string, GatekeeperClient>();
-  constructor(private readonly identitySecret: () => Uint8Array) {}
+  constructor(private readonly identitySecret: Uint8Array, private readonly identityKey: Uint8Array) {}
 
   call<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res> {
     let c = this.clients.get(endpoint);
@@ -38,7 +38,7 @@ export class PeerClients {
       c = new GatekeeperClient(endpoint, undefined, { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 });
       this.clients.set(endpoint, c);
     }
-    const opts: CallOptions = { sign: { role: 'peer', secretKey: this.identitySecret() }, timeoutMs, waitForReady: true };
+    const opts: CallOptions = { sign: { role: 'peer', secretKey: this.identitySecret, publicKey: this.identityKey }, timeoutMs, waitForReady: true };
     return c.call<Res>('PeerService', method, request, opts);
   }
 

@@ -15,7 +15,9 @@ import {
   verifyGroupSignature, type DkgRound1Package, type DkgRound2Package, type DkgState, type KeyPackage,
   type PublicKeyPackage, type Suite,
 } from '../crypto/frost.js';
-import { electFromSnapshot, verifyGovernance, SnapshotError, type SignedSnapshotMsg } from '../committee/snapshot.js';
+import {
+  electFromSnapshot, snapshotHash, verifyGovernance, SnapshotError, type ElectionOutcome, type SignedSnapshotMsg,
+} from '../committee/snapshot.js';
 import { decodeMessage, encodeMessage } from '../rpc/messages.js';
 import {
   deadlinePassed, isTerminal, transition, type CeremonyState,
@@ -61,7 +63,10 @@ export interface AcceptResult { epoch: number; snapshotHash: Uint8Array; elected
 export class GenesisCeremony {
   private ticking = false;
   private readonly backoff = new Map<string, { next: number; delay: number }>();
-  private readonly lastSeen = new Map<string, number>();
+  /** When a member last refused a connection; a member counts as down only on such evidence. */
+  private readonly unreachableSince = new Map<string, number>();
+  private readonly publicKeyCache = new Map<number, PublicKeys>();
+  private readonly elections = new Map<string, ElectionOutcome>();
   private lastSigningAttempt = 0;
   /** What a member checks before it signs, per signing purpose; a check throws to refuse. */
   private readonly purposes = new Map<string, SigningCheck>();
@@ -91,6 +96,18 @@ export class GenesisCeremony {
 
   // ---- accepting a snapshot (operator SubmitGenesis, peer OfferSnapshot) ----
 
+  /** electFromSnapshot, remembered per snapshot hash: the same bytes always elect the same roster. */
+  elect(snapshotBytes: Uint8Array): ElectionOutcome {
+    const key = bytesToHex(snapshotHash(snapshotBytes));
+    let outcome = this.elections.get(key);
+    if (!outcome) {
+      outcome = electFromSnapshot(snapshotBytes);
+      if (this.elections.size > 16) this.elections.clear();
+      this.elections.set(key, outcome);
+    }
+    return outcome;
+  }
+
   /** Verifies and records a snapshot (this node's one vote for the epoch), and starts round 1 if elected. */
   async accept(signed: SignedSnapshotMsg, source: string, forward: boolean): Promise<AcceptResult> {
     const { ctx } = this;
@@ -102,7 +119,7 @@ export class GenesisCeremony {
     }
     let outcome;
     try {
-      outcome = electFromSnapshot(signed.snapshot);
+      outcome = this.elect(signed.snapshot);
     } catch (err) {
       if (err instanceof SnapshotError) throw invalidArgument(err.message);
       throw err;
@@ -160,7 +177,7 @@ export class GenesisCeremony {
     const self = this.ctx.config.advertise;
     const results = await Promise.allSettled(endpoints.filter((e) => e !== self).map(async (e) => {
       try {
-        await this.ctx.peerCall(e, 'OfferSnapshot', { snapshot: signed }, 5000);
+        await this.ctx.peerCall(e, 'OfferSnapshot', { snapshot: signed }, 20_000);
       } catch (err) {
         throw new Error(`${e}: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -282,14 +299,16 @@ export class GenesisCeremony {
       try {
         const res = await this.ctx.peerCall<T>(m.endpoint, method, { epoch }, 3000);
         this.backoff.delete(key);
-        this.lastSeen.set(m.endpoint, this.ctx.now());
+        this.unreachableSince.delete(m.endpoint);
         out.push({ m, res });
       } catch (err) {
         const delay = Math.min(1000, (b?.delay ?? 100) * 2);
         this.backoff.set(key, { next: this.ctx.now() + delay, delay });
-        // Any answer but "unreachable" shows the member is up.
-        if (err instanceof RpcError && err.code !== status.UNAVAILABLE && err.code !== status.DEADLINE_EXCEEDED) {
-          this.lastSeen.set(m.endpoint, this.ctx.now());
+        // Only a refused connection is evidence that a member is down; a slow answer is not.
+        if (err instanceof RpcError && err.code === status.UNAVAILABLE) {
+          if (!this.unreachableSince.has(m.endpoint)) this.unreachableSince.set(m.endpoint, this.ctx.now());
+        } else {
+          this.unreachableSince.delete(m.endpoint);
         }
       }
     }));
@@ -412,11 +431,16 @@ export class GenesisCeremony {
 
   // ---- keys and the roster certificate ----
 
+  /** The committee's public key packages of an epoch (decoded once: they never change). */
   publicKeys(epoch: number): PublicKeys | undefined {
+    const hit = this.publicKeyCache.get(epoch);
+    if (hit) return hit;
     const row = this.ctx.ceremonies.keyShares(epoch);
     if (!row) return undefined;
     const o = JSON.parse(row.publicJson) as { derivation: unknown; signing: unknown };
-    return { derivation: decodePublicKeyPackage(o.derivation), signing: decodePublicKeyPackage(o.signing) };
+    const keys = { derivation: decodePublicKeyPackage(o.derivation), signing: decodePublicKeyPackage(o.signing) };
+    this.publicKeyCache.set(epoch, keys);
+    return keys;
   }
 
   /** This member's key packages (secret; used inside signing and, later, derivation). */
@@ -453,24 +477,36 @@ export class GenesisCeremony {
     this.ctx.metrics.epoch.set(c.epoch);
   }
 
+  /**
+   * The coordinator of a signing: the first member in roster order that is not known to be down (it
+   * refused connections for over 3 s). Every member computes the same one unless members crash, so
+   * every member ends up with the same certificate bytes.
+   */
+  private coordinator(c: CeremonyRecord): RosterEntryJson {
+    const now = this.ctx.now();
+    const me = bytesToHex(this.selfId);
+    return c.roster.find((m) => m.nodeId === me || now - (this.unreachableSince.get(m.endpoint) ?? now) < 3000)!;
+  }
+
   private async finishCertificate(c: CeremonyRecord): Promise<void> {
     const roster = this.localRoster(c);
     if (!roster) throw new Error(`KEYED without key shares for epoch ${c.epoch}`);
     const rosterBytes = encodeRoster(roster);
     const message = rosterCertificateMessage(c.epoch, rosterBytes);
-    // Someone may have signed already.
-    for (const { res } of await this.fetchAll<CertificateWire>(this.others(c), 'GetRosterCertificate', c.epoch)) {
-      if (equalBytes(res.rosterBytes, rosterBytes) && verifyGroupSignature(roster.committeeKey, message, res.signature)) {
-        this.completeWith(c, rosterBytes, res.signature, 'fetched');
-        return;
+    const leader = this.coordinator(c);
+    if (leader.nodeId !== bytesToHex(this.selfId)) {
+      // Ask the coordinator (and, once it is known to be down, the others) for the certificate.
+      const ask = this.unreachableSince.has(leader.endpoint) ? this.others(c) : [leader];
+      for (const { res } of await this.fetchAll<CertificateWire>(ask, 'GetRosterCertificate', c.epoch)) {
+        if (equalBytes(res.rosterBytes, rosterBytes) && verifyGroupSignature(roster.committeeKey, message, res.signature)) {
+          this.completeWith(c, rosterBytes, res.signature, 'fetched');
+          return;
+        }
       }
+      return;
     }
-    // One coordinator: the first member in roster order that is up (answered within 3 s), so that
-    // every member ends up with the same certificate bytes.
     const now = this.ctx.now();
-    const me = bytesToHex(this.selfId);
-    const leader = c.roster.find((m) => m.nodeId === me || now - (this.lastSeen.get(m.endpoint) ?? 0) < 3000);
-    if (leader?.nodeId !== me || now - this.lastSigningAttempt < 1000) return;
+    if (now - this.lastSigningAttempt < 1000) return;
     this.lastSigningAttempt = now;
     const signature = await this.coordinateSignature(c, message, 'roster');
     if (signature) this.completeWith(c, rosterBytes, signature, 'signed');
@@ -610,7 +646,7 @@ export class GenesisCeremony {
 
   private isCandidate(c: CeremonyRecord, key: Uint8Array): boolean {
     try {
-      return electFromSnapshot(this.snapshotBytes(c)).candidates.some((x) => equalBytes(x.identityKey, key));
+      return this.elect(this.snapshotBytes(c)).candidates.some((x) => equalBytes(x.identityKey, key));
     } catch {
       return false;
     }

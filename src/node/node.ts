@@ -58,7 +58,7 @@ export class GatekeeperNode implements NodeRuntime {
     this.db = openDatabase(databaseFile(config));
     this.audit = new AuditLog(this.db);
     this.unsealer = new Unsealer(this.db);
-    this.nonces = new NonceRegistry(this.db, config.clockSkewMs);
+    this.nonces = new NonceRegistry(config.clockSkewMs);
     this.pub = readNodePublic(this.db);
     this.metrics.sealed.set(1);
     this.server = new grpc.Server({
@@ -142,7 +142,7 @@ export class GatekeeperNode implements NodeRuntime {
       throw err;
     }
     if (!keys) return;
-    const peers = new PeerClients(() => keys.identitySecret);
+    const peers = new PeerClients(keys.identitySecret, this.pub.identityKey);
     const ctx = {
       config: this.config, db: this.db, self: this.pub, keys, audit: this.audit, log: this.log, metrics: this.metrics,
       ceremonies: new CeremonyStore(this.db), now: () => Date.now(),

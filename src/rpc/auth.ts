@@ -1,14 +1,14 @@
 // Signed calls (docs/auth.md). The caller signs, with BIP340 under a per-role tag, the method path, a
 // millisecond timestamp, a random nonce and the SHA-256 of the exact request bytes. The server refuses
-// stale timestamps and any (key, nonce) pair it has seen inside the skew window, so a captured call
-// cannot be replayed, and a signature cannot be moved to another method or request.
+// stale timestamps, timestamps from before it started, and any (key, nonce) pair it has seen since, so a
+// captured call cannot be replayed (not even across a restart), and a signature cannot be moved to
+// another method or request.
 import { randomBytes } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { concatBytes, lp, utf8 } from '../crypto/bytes.js';
 import { identityPublicKey, signTagged, verifyTagged } from '../crypto/identity.js';
-import type { Db } from '../store/database.js';
 import { unauthenticated } from './errors.js';
 
 export type CallRole = 'operator' | 'peer';
@@ -33,11 +33,12 @@ export function callMessage(method: string, timestampMs: bigint, nonce: Uint8Arr
 }
 
 /** Metadata that authenticates one call of `method` carrying `request` (its serialized bytes). */
-export function signCall(role: CallRole, secretKey: Uint8Array, method: string, request: Uint8Array, nowMs = Date.now()): Metadata {
+export function signCall(role: CallRole, secretKey: Uint8Array, method: string, request: Uint8Array, nowMs = Date.now(),
+  publicKey: Uint8Array = identityPublicKey(secretKey)): Metadata {
   const nonce = new Uint8Array(randomBytes(NONCE_BYTES));
   const ts = BigInt(nowMs);
   const md = new Metadata();
-  md.set(AUTH_HEADERS.key, bytesToHex(identityPublicKey(secretKey)));
+  md.set(AUTH_HEADERS.key, bytesToHex(publicKey));
   md.set(AUTH_HEADERS.timestamp, ts.toString());
   md.set(AUTH_HEADERS.nonce, bytesToHex(nonce));
   md.set(AUTH_HEADERS.signature, bytesToHex(signTagged(secretKey, role, callMessage(method, ts, nonce, request))));
@@ -51,19 +52,29 @@ function header(md: Metadata, name: string, pattern: RegExp): string {
   return v[0];
 }
 
-/** Remembers (key, nonce) pairs for the skew window, in SQLite so a restart does not reopen replays. */
+/**
+ * Remembers (key, nonce) pairs for the skew window. In memory: calls stamped before this registry was
+ * created are refused, so a call captured before a restart cannot be replayed after it either.
+ */
 export class NonceRegistry {
+  private seen = new Map<string, number>();
   private lastPrune = 0;
-  constructor(private readonly db: Db, private readonly windowMs: number) {}
+  readonly notBeforeMs: number;
+
+  constructor(private readonly windowMs: number, nowMs = Date.now()) {
+    this.notBeforeMs = nowMs;
+  }
 
   /** Records the pair; false if it was already seen. */
   claim(key: Uint8Array, nonce: Uint8Array, nowMs: number): boolean {
     if (nowMs - this.lastPrune > this.windowMs) {
-      this.db.prepare('DELETE FROM rpc_nonces WHERE time_ms < ?').run(nowMs - 2 * this.windowMs);
+      for (const [k, t] of this.seen) if (t < nowMs - 2 * this.windowMs) this.seen.delete(k);
       this.lastPrune = nowMs;
     }
-    const r = this.db.prepare('INSERT OR IGNORE INTO rpc_nonces (key, nonce, time_ms) VALUES (?, ?, ?)').run(key, nonce, nowMs);
-    return r.changes === 1;
+    const id = bytesToHex(key) + bytesToHex(nonce);
+    if (this.seen.has(id)) return false;
+    this.seen.set(id, nowMs);
+    return true;
   }
 }
 
@@ -82,6 +93,7 @@ export function verifyCall(role: CallRole, md: Metadata, method: string, request
   if (Math.abs(Number(ts) - nowMs) > skewMs) {
     throw unauthenticated(`the call's timestamp is more than ${Math.round(skewMs / 1000)} s from this node's clock`);
   }
+  if (Number(ts) < nonces.notBeforeMs) throw unauthenticated('the call was signed before this node started; sign it again');
   if (!verifyTagged(key, role, callMessage(method, ts, nonce, request), sig)) {
     throw unauthenticated('the call signature does not verify for this method and request');
   }

@@ -8,7 +8,7 @@ import { RpcError } from './errors.js';
 
 export interface CallOptions {
   /** Sign the call with this key under this role (operator or peer calls). */
-  sign?: { role: CallRole; secretKey: Uint8Array };
+  sign?: { role: CallRole; secretKey: Uint8Array; publicKey?: Uint8Array };
   /** Deadline in milliseconds from now (default 10 s). */
   timeoutMs?: number;
   /** Wait for the channel to connect (until the deadline) instead of failing fast while it reconnects. */
@@ -62,7 +62,7 @@ export class GatekeeperClient {
   /** Sends already-encoded request bytes (tests use it to send malformed input). */
   callRaw<Res>(service: ServiceName, method: string, bytes: Uint8Array, opts: CallOptions = {}): Promise<Res> {
     const path = `/gatekeeper.v1.${service}/${method}`;
-    const md = opts.sign ? signCall(opts.sign.role, opts.sign.secretKey, path, bytes) : new grpc.Metadata();
+    const md = opts.sign ? signCall(opts.sign.role, opts.sign.secretKey, path, bytes, Date.now(), opts.sign.publicKey) : new grpc.Metadata();
     if (opts.waitForReady) md.setOptions({ waitForReady: true });
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     const c = this.client(service) as unknown as Record<string, (req: Buffer, md: grpc.Metadata, o: grpc.CallOptions,

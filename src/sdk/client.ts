@@ -10,7 +10,7 @@ import { certificateHash, decodeRoster, rosterCertificateMessage, type Roster } 
 import type { CallOptions } from '../rpc/client.js';
 import type { ServiceName } from '../rpc/proto.js';
 import { CommitteeMismatchError, CommitteeVerificationError, ContractKeyCertificateError } from './errors.js';
-import { contractKeyCertificateMessage } from './wire.js';
+import { contractKeyCertificateMessage } from '../keys/wire.js';
 
 /** What the SDK needs of a client: GatekeeperClient fits, and so does a test double. */
 export interface RpcCaller {

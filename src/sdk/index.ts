@@ -3,4 +3,4 @@ export * from './client.js';
 export * from './worker.js';
 export * from './errors.js';
 export { parseContractId } from './contract-id.js';
-export { challengeMessage, contractKeyCertificateMessage, partialInfo, publicationMessage } from './wire.js';
+export { challengeMessage, contractKeyCertificateMessage, partialInfo, publicationMessage } from '../keys/wire.js';

@@ -13,9 +13,9 @@ import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { GatekeeperClient } from '../rpc/client.js';
 import { assertPinnedKey, checkContractKey, fetchCommittee, type Committee, type ContractKey, type RpcCaller } from './client.js';
 import { ProvisioningError, PublicationError, type BadMember } from './errors.js';
-import { challengeMessage, partialInfo, publicationMessage, reportDataFor } from './wire.js';
+import { challengeMessage, partialInfo, publicationMessage, workerReportData as reportDataFor } from '../keys/wire.js';
 
-export { reportDataFor } from './wire.js';
+export { workerReportData as reportDataFor } from '../keys/wire.js';
 
 export interface KeyPair { secretKey: Uint8Array; publicKey: Uint8Array }
 

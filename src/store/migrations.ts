@@ -1,7 +1,7 @@
 // Schema migrations, applied in order; PRAGMA user_version records how many have run. Never edit a
 // shipped migration: add a new one. Columns named sealed_* hold sealAtRest output, never plaintext.
 export const MIGRATIONS: string[] = [
-  // 1: node identity, unseal parameters, anti-replay, ceremonies, DKG transcript, shares, certificates, audit.
+  // 1: node identity, unseal parameters, ceremonies, DKG transcript, shares, certificates, audit.
   `
   CREATE TABLE node (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -15,13 +15,6 @@ export const MIGRATIONS: string[] = [
     unseal_threshold INTEGER NOT NULL,
     created_ms INTEGER NOT NULL
   );
-  CREATE TABLE rpc_nonces (
-    key BLOB NOT NULL,
-    nonce BLOB NOT NULL,
-    time_ms INTEGER NOT NULL,
-    PRIMARY KEY (key, nonce)
-  );
-  CREATE INDEX rpc_nonces_time ON rpc_nonces (time_ms);
   CREATE TABLE ceremonies (
     epoch INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,

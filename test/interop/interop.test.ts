@@ -50,11 +50,13 @@ interface PyResult {
     members: PyMember[]; certificates: { epoch: number; roster_bytes: string; signature: string }[];
   };
   committee_error?: { code: string; details: string };
+  contract_key?: { contract_id: string; version: number; generation: number; public_key: string; certificate: string };
+  contract_key_error?: { code: string; details: string };
 }
 
-async function pythonClient(endpoint: string): Promise<PyResult> {
+async function pythonClient(endpoint: string, contractIdHex?: string): Promise<PyResult> {
   await requirePythonGrpc();
-  const r = await run(PYTHON, [CLIENT, '--endpoint', endpoint]);
+  const r = await run(PYTHON, [CLIENT, '--endpoint', endpoint, ...(contractIdHex ? ['--contract-id', contractIdHex] : [])]);
   if (r.code === 3) throw new Error(`the Python client lacks its packages: ${INSTALL_HINT}\n${r.stderr}`);
   if (r.code !== 0) throw new Error(`the Python client exited with ${r.code}:\n${r.stderr}`);
   return JSON.parse(r.stdout) as PyResult;

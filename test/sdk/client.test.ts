@@ -9,7 +9,7 @@ import {
   CommitteeMismatchError, CommitteeVerificationError, ContractKeyCertificateError, encryptForContract, fetchCommittee,
   getContractKey,
 } from '../../src/sdk/index.js';
-import { contractKeyCertificateMessage } from '../../src/sdk/wire.js';
+import { contractKeyCertificateMessage } from '../../src/keys/wire.js';
 import { SimCommittee } from './sim-committee.js';
 
 let sim: SimCommittee;

@@ -17,7 +17,7 @@ import { nodeIdOf } from '../../src/node/identity.js';
 import { serviceDefinition } from '../../src/rpc/proto.js';
 import { unary } from '../../src/rpc/handler.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied } from '../../src/rpc/errors.js';
-import { challengeMessage, contractKeyCertificateMessage, partialInfo, publicationMessage } from '../../src/sdk/wire.js';
+import { challengeMessage, contractKeyCertificateMessage, partialInfo, publicationMessage } from '../../src/keys/wire.js';
 
 export type Behaviour = 'honest' | 'wrong-point' | 'bad-proof' | 'unopenable' | 'wrong-identifier' | 'refuse' | 'silent';
 

@@ -9,12 +9,11 @@ import { generateIdentityKey, signTagged } from '../../src/crypto/identity.js';
 import { generateTransportKeyPair } from '../../src/crypto/hpke.js';
 import { GatekeeperClient } from '../../src/rpc/client.js';
 import { RpcError } from '../../src/rpc/errors.js';
-import * as nodeWire from '../../src/keys/wire.js';
 import {
   CommitteeMismatchError, getContractKey, provisionContractKey, ProvisioningError, publishContractKey, PublicationError,
   reportDataFor, type WorkerKeys,
 } from '../../src/sdk/index.js';
-import { challengeMessage, contractKeyCertificateMessage, partialInfo, publicationMessage } from '../../src/sdk/wire.js';
+import { challengeMessage, contractKeyCertificateMessage, partialInfo, publicationMessage } from '../../src/keys/wire.js';
 import { SimCommittee, type Behaviour } from './sim-committee.js';
 
 const cid = utf8('demo');
@@ -59,20 +58,6 @@ describe('reportDataFor', () => {
     expect(() => reportDataFor(hpke.subarray(1), sig, randomBytes(32))).toThrow(/65 bytes/);
     expect(() => reportDataFor(hpke, hpke, randomBytes(32))).toThrow(/32 bytes/);
     expect(() => reportDataFor(hpke, sig, randomBytes(16))).toThrow(/nonce must be 32 bytes/);
-  });
-
-  test('the SDK byte strings equal the node\'s (two implementations of docs/provisioning.md)', () => {
-    const hpke = generateTransportKeyPair().publicKey;
-    const sig = generateIdentityKey().publicKey;
-    const nonce = randomBytes(32);
-    const node = randomBytes(16);
-    const pk = generateTransportKeyPair().publicKey.slice(0, 33);
-    pk[0] = 2;
-    expect(reportDataFor(hpke, sig, nonce)).toEqual(nodeWire.workerReportData(hpke, sig, nonce));
-    expect(partialInfo(cid, 7, node)).toEqual(nodeWire.partialInfo(cid, 7, node));
-    expect(publicationMessage(cid, 7, pk)).toEqual(nodeWire.publicationMessage(cid, 7, pk));
-    expect(contractKeyCertificateMessage(cid, 7, 3, pk)).toEqual(nodeWire.contractKeyCertificateMessage(cid, 7, 3, pk));
-    expect(challengeMessage(nonce, 1234567890123n, node)).toEqual(nodeWire.challengeMessage(nonce, 1234567890123n, node));
   });
 });
 

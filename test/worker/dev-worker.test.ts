@@ -17,7 +17,7 @@ import { runEncrypt } from '../../src/cli/commands/encrypt.js';
 import { runWorker } from '../../src/cli/commands/worker.js';
 import { GatekeeperClient } from '../../src/rpc/client.js';
 import { RpcError } from '../../src/rpc/errors.js';
-import { reportDataFor } from '../../src/sdk/wire.js';
+import { workerReportData as reportDataFor } from '../../src/keys/wire.js';
 import { saveTestPki } from '../../src/worker/test-pki-file.js';
 import { SimCommittee, type ProvisionRequest } from '../sdk/sim-committee.js';
 

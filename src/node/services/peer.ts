@@ -3,7 +3,6 @@ import { equalBytes } from '../../crypto/bytes.js';
 import { invalidArgument, permissionDenied } from '../../rpc/errors.js';
 import type { CallContext } from '../../rpc/handler.js';
 import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
-import { electFromSnapshot } from '../../committee/snapshot.js';
 import type { Guards } from './guard.js';
 import type { ProvisionRequest } from '../contract-keys.js';
 import type { ContractKeyRow } from '../../store/contract-store.js';
@@ -20,7 +19,7 @@ export function peerService(guards: Guards) {
       if (!req.snapshot || req.snapshot.snapshot.length === 0) throw invalidArgument('snapshot is required');
       let candidates;
       try {
-        candidates = electFromSnapshot(req.snapshot.snapshot).candidates;
+        candidates = node.genesis.elect(req.snapshot.snapshot).candidates;
       } catch (err) {
         throw invalidArgument(err instanceof Error ? err.message : String(err));
       }
