@@ -6,7 +6,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { Devnet, type CommitteeView } from '../../src/devnet/devnet.js';
+import { Devnet, DEMO_CONTRACT, type CommitteeView } from '../../src/devnet/devnet.js';
+import { getContractKey } from '../../src/sdk/client.js';
+import { utf8 } from '../../src/crypto/bytes.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { tempDir } from '../helpers/node.js';
 import { fileContainingSymbol, listServices, resolveType, type ReflectionVersion } from './reflection-client.js';
@@ -86,6 +88,10 @@ describe('a 4-node devnet (k = 3) through other gRPC stacks', () => {
     // A second, one-node devnet started but never unsealed: its health must say NOT_SERVING.
     sealed = new Devnet({ dir: tempDir('interop-sealed'), nodes: 1, threshold: 1 });
     await Promise.all([devnet.genesis(), sealed.create().then(() => sealed.startNode(0))]);
+    // A published contract key, so GetContractKey can be compared across stacks too.
+    const view = await devnet.committee(0);
+    await devnet.registerDemoContract();
+    await devnet.startWorker(view.committeeKey);
   });
   afterAll(async () => {
     await Promise.all([devnet?.stop(), sealed?.stop()]);
@@ -115,6 +121,19 @@ describe('a 4-node devnet (k = 3) through other gRPC stacks', () => {
     expect(got.members.map((m) => m.endpoint).sort()).toEqual(devnet.nodes.map((n) => n.endpoint).sort());
     expect(got.certificates.map((c) => c.roster_bytes)).toEqual(want.certificates.map((c) => c.roster_bytes));
     expect(got.certificates.map((c) => c.signature)).toEqual(want.certificates.map((c) => c.signature));
+  });
+
+  test('Python grpcio gets the same contract key and certificate bytes as the TypeScript SDK', async () => {
+    const view = await devnet.committee(1);
+    const ts = await getContractKey(devnet.nodes[1]!.client, view.committeeKey, utf8(DEMO_CONTRACT), 0);
+    const py = await pythonClient(devnet.nodes[1]!.endpoint, bytesToHex(utf8(DEMO_CONTRACT)));
+    expect(py.contract_key_error).toBeUndefined();
+    expect(py.contract_key).toEqual({
+      contract_id: bytesToHex(utf8(DEMO_CONTRACT)), version: 1, generation: ts.generation,
+      public_key: bytesToHex(ts.publicKey), certificate: bytesToHex(ts.certificate),
+    });
+    const unknown = await pythonClient(devnet.nodes[1]!.endpoint, bytesToHex(utf8('nobody')));
+    expect(unknown.contract_key_error?.code).toBe('NOT_FOUND');
   });
 
   test('Python grpcio sees NOT_SERVING on a sealed node, and GetCommittee refused with a gRPC status', async () => {
