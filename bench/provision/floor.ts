@@ -126,7 +126,7 @@ export async function measureFloor(inp: FloorInputs): Promise<Floor> {
   const tOpen = await add('worker', 'hpkeOpen of one partial', () => hpkeOpen(worker.hpke.secretKey, sealed[0]!.enc, sealed[0]!.info, sealed[0]!.ciphertext), `n = ${n} per provisioning`);
   const tDleq = await add('worker', 'verifyPartial (h2c + DLEQ verify)', () => {
     if (!verifyPartial(partials[0]!, verifyingShares[shares[0]!.identifier]!, cid, version)) throw new Error('bench partial refused');
-  }, `k = ${k} needed (the SDK does ${2 * n}: openSealedPartial and combineGoodPartials each check all n)`);
+  }, `k = ${k} needed (the SDK does ${2 * n}: openSealedPartial and combineGoodPartials each check all n); includes finalize's unblinding by 1`);
   const chosen = partials.slice(0, k);
   const tCombine = await add('worker', `combination (Lagrange + MSM of ${k} points)`, () => {
     const lambdas = lagrangeAtZero(chosen.map((p) => p.identifier));
