@@ -156,7 +156,7 @@ export async function measureFloor(inp: FloorInputs): Promise<Floor> {
   await add('primitive', 'P·a unsafe (variable base, variable time)', () => P.multiplyUnsafe(a), '');
   await add('primitive', 'mulAddUnsafe 2 terms (P·a + Q·b)', () => mulAddUnsafe(Point, [P, Q], [a, b]), 'DLEQ verify does 2 of these');
   const Pp = Point.BASE.multiply(randomScalar()).precompute(8, false);
-  await add('primitive', 'P·a with P.precompute(8) table', () => Pp.multiply(a), 'only pays off for a point reused ~10+ times');
+  await add('primitive', 'P·a with P.precompute(8) table', () => Pp.multiply(a), 'pays off only for a point multiplied more than (table cost / saving per multiply), ~35 times here');
   await add('primitive', 'building that table: P.precompute(8, false)', () => Point.BASE.multiply(a).precompute(8, false), 'includes one G·a; once per cached point');
   await add('primitive', 'secp256k1.getSharedSecret (the HPKE DH)', () => secp256k1.getSharedSecret(worker.hpke.secretKey, P.toBytes(false)), 'inside every hpkeSeal and hpkeOpen');
   await add('primitive', 'hash_to_curve (contractPoint)', () => contractPoint(cid, version), 'evaluatePartial 1, verifyPartial 1 each, combine 1, derive 1');
