@@ -203,6 +203,24 @@ export function combineGoodPartials(partials: Partial[], verifyingShares: Record
 }
 
 /**
+ * Combination of partials the caller has already checked one by one with verifyPartial (a worker
+ * that names each bad member as it opens them): the first k by identifier, without checking the
+ * proofs a second time. Duplicate identifiers are still refused.
+ */
+export function combineVerifiedPartials(partials: Partial[], threshold: number): { Y: Uint8Array; used: Identifier[] } {
+  checkThreshold(threshold);
+  const byId = new Map<Identifier, Partial>();
+  for (const p of partials) {
+    const id = assertIdentifier(p?.identifier, 'partial identifier');
+    if (byId.has(id)) throw new BadPartialError([{ identifier: id, fault: 'duplicate' }]);
+    byId.set(id, p);
+  }
+  if (byId.size < threshold) throw new NotEnoughPartialsError(byId.size, threshold);
+  const chosen = [...byId.keys()].sort().slice(0, threshold).map((id) => byId.get(id)!);
+  return { Y: interpolate(chosen), used: chosen.map((p) => p.identifier) };
+}
+
+/**
  * sk_c = hash_to_field(HKDF-SHA256(ikm = Y || h, info = CONTRACT_KEY_INFO || lp(cid) || u32be(v)))
  * and pk_c = sk_c·G. hash_to_field is RFC 9380 §5.2 (noble `hash_to_field`, expand_message_xmd
  * SHA-256, L = 48, DST CONTRACT_KEY_FIELD_DST) over the 48-byte HKDF output; noble's

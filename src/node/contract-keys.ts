@@ -16,7 +16,7 @@ import {
   challengeMessage, contractKeyCertificateMessage, fingerprint, partialInfo, publicationMessage, workerReportData,
 } from '../keys/wire.js';
 import { attestationPolicyFor, parseReleasePolicy, verifyPolicySignatures, ReleasePolicyError, type ReleasePolicy } from '../keys/release-policy.js';
-import { ContractStore } from '../store/contract-store.js';
+import { ContractStore, type ContractKeyRow } from '../store/contract-store.js';
 import type { CeremonyRecord } from '../store/ceremony-store.js';
 import {
   alreadyExists, expectBytes, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError, unavailable,
@@ -49,6 +49,7 @@ export class ContractKeys {
   readonly store: ContractStore;
   private readonly cache = new VerificationCache();
   private readonly trustedRoot: Uint8Array;
+  private readonly certified = new Map<string, ContractKeyRow>();
 
   constructor(private readonly ctx: NodeContext) {
     this.store = new ContractStore(ctx.db);
@@ -216,8 +217,8 @@ export class ContractKeys {
     if (revokedM !== undefined) throw permissionDenied(`this worker's measurement is revoked: ${revokedM}`);
 
     // Consume the nonce and record the release before the partial leaves this member.
-    const keys = this.ctx.genesis.memberKeys(c.epoch);
-    if (!keys) throw failedPrecondition('this member has no key shares');
+    const share = this.ctx.genesis.derivationShare(c.epoch);
+    if (!share) throw failedPrecondition('this member has no key shares');
     try {
       this.ctx.db.transaction(() => {
         if (!this.store.useChallenge(req.nonce, this.ctx.now())) throw permissionDenied('replayed challenge: this nonce was already used');
@@ -228,16 +229,15 @@ export class ContractKeys {
           measurement: bytesToHex(measurement), status: verdict.status, worker: fingerprint(req.workerSigningKey),
         });
       })();
-      const partial = evaluatePartial(keys.derivation, req.contractId, req.version);
+      const partial = evaluatePartial(share, req.contractId, req.version);
       const plaintext = utf8(JSON.stringify(encodePartial(partial)));
       const { enc, ciphertext } = await hpkeSeal(req.workerHpkeKey, partialInfo(req.contractId, req.version, this.ctx.self.nodeId), plaintext);
       const sealed = new Uint8Array(enc.length + ciphertext.length);
       sealed.set(enc);
       sealed.set(ciphertext, enc.length);
-      return { nodeId: this.ctx.self.nodeId, shareIdentifier: hexToBytes(keys.derivation.identifier), sealed };
+      return { nodeId: this.ctx.self.nodeId, shareIdentifier: hexToBytes(share.identifier), sealed };
     } finally {
-      keys.derivation.signingShare.fill(0);
-      keys.signing.signingShare.fill(0);
+      share.signingShare.fill(0);
     }
   }
 
@@ -325,12 +325,19 @@ export class ContractKeys {
     this.store.putContractKey(r, this.ctx.now());
   }
 
-  /** PublicService.GetContractKey. */
+  /** PublicService.GetContractKey. A certified key never changes, so specific versions are cached. */
   get(contractIdRaw: unknown, versionRaw: unknown) {
     const contractId = checkContractId(contractIdRaw);
     const version = checkVersion(versionRaw, true);
+    const cacheKey = `${bytesToHex(contractId)}/${version}`;
+    const hit = version === 0 ? undefined : this.certified.get(cacheKey);
+    if (hit) return hit;
     if (!this.store.contract(contractId)) throw notFound('unknown contract');
     const k = this.store.contractKey(contractId, version);
+    if (k && version !== 0) {
+      if (this.certified.size > 100_000) this.certified.clear();
+      this.certified.set(cacheKey, k);
+    }
     if (!k) {
       throw failedPrecondition(version === 0
         ? 'the contract is registered but no key of it is published yet'

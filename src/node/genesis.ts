@@ -452,6 +452,15 @@ export class GenesisCeremony {
     return { derivation: decodeKeyPackage(o.derivation), signing: decodeKeyPackage(o.signing) };
   }
 
+  /** This member's derivation share s_i alone (what a partial evaluation needs; secret, zero it after use). */
+  derivationShare(epoch: number): { identifier: string; signingShare: Uint8Array } | undefined {
+    const row = this.ctx.ceremonies.keyShares(epoch);
+    if (!row) return undefined;
+    const o = JSON.parse(dec.decode(this.ctx.keys.box.open('key-shares', `epoch/${epoch}`, row.sealedShares))) as
+      { derivation: { identifier: string; signingShare: string } };
+    return { identifier: o.derivation.identifier, signingShare: hexToBytes(o.derivation.signingShare) };
+  }
+
   /** The roster this member computes itself from the ceremony and its DKG output. */
   localRoster(c: CeremonyRecord): Roster | undefined {
     const pub = this.publicKeys(c.epoch);

@@ -6,7 +6,7 @@
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { equalBytes, plain } from '../crypto/bytes.js';
-import { combineGoodPartials, decodePartial, deriveContractKey, NotEnoughPartialsError, verifyPartial,
+import { combineVerifiedPartials, decodePartial, deriveContractKey, verifyPartial,
   type Partial } from '../crypto/contract-key.js';
 import { hpkeOpen, N_ENC } from '../crypto/hpke.js';
 import { signTagged, verifyTagged } from '../crypto/identity.js';
@@ -177,15 +177,8 @@ export async function provisionContractKey(opts: ProvisionOptions): Promise<Prov
       + (refusals.length ? `; refusals: ${refusals.join('; ')}` : ''),
       { good: good.length, need: k, badMembers, refusals });
     if (good.length < k) throw fail();
-    // Duplicated members were already dropped above, so screening here can only agree with ours.
-    const verifyingShares = Object.fromEntries(committee.members.map((m) => [m.shareIdentifier, m.derivationVerifyingShare]));
-    let combined;
-    try {
-      combined = combineGoodPartials(good, verifyingShares, k, contractId, version);
-    } catch (err) {
-      if (err instanceof NotEnoughPartialsError) throw fail();
-      throw err;
-    }
+    // Every partial in `good` passed verifyPartial in openSealedPartial, and duplicates were dropped.
+    const combined = combineVerifiedPartials(good, k);
     const { secretKey, publicKey } = deriveContractKey(combined.Y, contractId, version);
     const byIdentifier = new Map(committee.members.map((m) => [m.shareIdentifier, m.nodeIdHex]));
     return {

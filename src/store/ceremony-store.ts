@@ -1,6 +1,6 @@
 // Persistence of ceremonies, the DKG transcript, key shares and roster certificates. Secret values go
 // through the SecretBox (sealed columns); everything else here is public protocol data.
-import type { Db } from './database.js';
+import { statementCache, type Db } from './database.js';
 import type { CeremonyState } from '../committee/genesis-state.js';
 
 export interface RosterEntryJson {
@@ -37,26 +37,30 @@ export interface Round1Row { sender: Uint8Array; derivation: Uint8Array; signing
 export interface Round2Row { sender: Uint8Array; recipient: Uint8Array; sealed: Uint8Array; signature: Uint8Array }
 
 export class CeremonyStore {
-  constructor(readonly db: Db) {}
+  private readonly sql: ReturnType<typeof statementCache>;
+
+  constructor(readonly db: Db) {
+    this.sql = statementCache(db);
+  }
 
   get(epoch: number): CeremonyRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM ceremonies WHERE epoch = ?').get(epoch) as CeremonyRow | undefined;
+    const r = this.sql('SELECT * FROM ceremonies WHERE epoch = ?').get(epoch) as CeremonyRow | undefined;
     return r ? toRecord(r) : undefined;
   }
 
   latest(): CeremonyRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM ceremonies ORDER BY epoch DESC LIMIT 1').get() as CeremonyRow | undefined;
+    const r = this.sql('SELECT * FROM ceremonies ORDER BY epoch DESC LIMIT 1').get() as CeremonyRow | undefined;
     return r ? toRecord(r) : undefined;
   }
 
   /** Ceremonies not yet COMPLETE or ABORTED (resumed after a restart). */
   running(): CeremonyRecord[] {
-    const rows = this.db.prepare(`SELECT * FROM ceremonies WHERE state NOT IN ('COMPLETE', 'ABORTED') ORDER BY epoch`).all() as CeremonyRow[];
+    const rows = this.sql(`SELECT * FROM ceremonies WHERE state NOT IN ('COMPLETE', 'ABORTED') ORDER BY epoch`).all() as CeremonyRow[];
     return rows.map(toRecord);
   }
 
   insert(c: CeremonyRecord): void {
-    this.db.prepare(`INSERT INTO ceremonies (epoch, kind, state, snapshot, snapshot_hash, roster_json, threshold,
+    this.sql(`INSERT INTO ceremonies (epoch, kind, state, snapshot, snapshot_hash, roster_json, threshold,
         phase_deadline_ms, phase_timeout_ms, error, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(c.epoch, c.kind, c.state, c.snapshot, c.snapshotHash, JSON.stringify(c.roster), c.threshold,
         c.phaseDeadlineMs, c.phaseTimeoutMs, c.error, c.updatedMs);
@@ -64,42 +68,42 @@ export class CeremonyStore {
 
   /** Saves a state change; refuses to overwrite a state another writer changed meanwhile. */
   update(c: CeremonyRecord, expectedState: CeremonyState): void {
-    const r = this.db.prepare(`UPDATE ceremonies SET state = ?, phase_deadline_ms = ?, error = ?, updated_ms = ?
+    const r = this.sql(`UPDATE ceremonies SET state = ?, phase_deadline_ms = ?, error = ?, updated_ms = ?
         WHERE epoch = ? AND state = ?`).run(c.state, c.phaseDeadlineMs, c.error, c.updatedMs, c.epoch, expectedState);
     if (r.changes !== 1) throw new Error(`ceremony ${c.epoch} changed state concurrently (expected ${expectedState})`);
   }
 
   saveLocalDkg(epoch: number, sealedState: Uint8Array): void {
-    this.db.prepare('INSERT OR REPLACE INTO dkg_local (epoch, sealed_state) VALUES (?, ?)').run(epoch, sealedState);
+    this.sql('INSERT OR REPLACE INTO dkg_local (epoch, sealed_state) VALUES (?, ?)').run(epoch, sealedState);
   }
 
   localDkg(epoch: number): Uint8Array | undefined {
-    const r = this.db.prepare('SELECT sealed_state FROM dkg_local WHERE epoch = ?').get(epoch) as { sealed_state: Buffer } | undefined;
+    const r = this.sql('SELECT sealed_state FROM dkg_local WHERE epoch = ?').get(epoch) as { sealed_state: Buffer } | undefined;
     return r ? new Uint8Array(r.sealed_state) : undefined;
   }
 
   eraseLocalDkg(epoch: number): void {
-    this.db.prepare('DELETE FROM dkg_local WHERE epoch = ?').run(epoch);
+    this.sql('DELETE FROM dkg_local WHERE epoch = ?').run(epoch);
   }
 
   putRound1(epoch: number, row: Round1Row): void {
-    this.db.prepare('INSERT OR IGNORE INTO dkg_round1 (epoch, sender, derivation, signing, signature) VALUES (?, ?, ?, ?, ?)')
+    this.sql('INSERT OR IGNORE INTO dkg_round1 (epoch, sender, derivation, signing, signature) VALUES (?, ?, ?, ?, ?)')
       .run(epoch, row.sender, row.derivation, row.signing, row.signature);
   }
 
   round1(epoch: number): Round1Row[] {
-    const rows = this.db.prepare('SELECT sender, derivation, signing, signature FROM dkg_round1 WHERE epoch = ? ORDER BY sender').all(epoch) as
+    const rows = this.sql('SELECT sender, derivation, signing, signature FROM dkg_round1 WHERE epoch = ? ORDER BY sender').all(epoch) as
       { sender: Buffer; derivation: Buffer; signing: Buffer; signature: Buffer }[];
     return rows.map((r) => ({ sender: new Uint8Array(r.sender), derivation: new Uint8Array(r.derivation), signing: new Uint8Array(r.signing), signature: new Uint8Array(r.signature) }));
   }
 
   putRound2(epoch: number, row: Round2Row): void {
-    this.db.prepare('INSERT OR IGNORE INTO dkg_round2 (epoch, sender, recipient, sealed, signature) VALUES (?, ?, ?, ?, ?)')
+    this.sql('INSERT OR IGNORE INTO dkg_round2 (epoch, sender, recipient, sealed, signature) VALUES (?, ?, ?, ?, ?)')
       .run(epoch, row.sender, row.recipient, row.sealed, row.signature);
   }
 
   round2(epoch: number, where: { sender?: Uint8Array; recipient?: Uint8Array }): Round2Row[] {
-    const rows = this.db.prepare(`SELECT sender, recipient, sealed, signature FROM dkg_round2 WHERE epoch = ?
+    const rows = this.sql(`SELECT sender, recipient, sealed, signature FROM dkg_round2 WHERE epoch = ?
         AND (? IS NULL OR sender = ?) AND (? IS NULL OR recipient = ?) ORDER BY sender, recipient`)
       .all(epoch, where.sender ?? null, where.sender ?? null, where.recipient ?? null, where.recipient ?? null) as
       { sender: Buffer; recipient: Buffer; sealed: Buffer; signature: Buffer }[];
@@ -107,35 +111,35 @@ export class CeremonyStore {
   }
 
   saveKeyShares(epoch: number, shareIdentifier: Uint8Array, sealedShares: Uint8Array, publicJson: string): void {
-    this.db.prepare('INSERT INTO key_shares (epoch, share_identifier, sealed_shares, public_json) VALUES (?, ?, ?, ?)')
+    this.sql('INSERT INTO key_shares (epoch, share_identifier, sealed_shares, public_json) VALUES (?, ?, ?, ?)')
       .run(epoch, shareIdentifier, sealedShares, publicJson);
   }
 
   keyShares(epoch: number): { shareIdentifier: Uint8Array; sealedShares: Uint8Array; publicJson: string } | undefined {
-    const r = this.db.prepare('SELECT * FROM key_shares WHERE epoch = ?').get(epoch) as
+    const r = this.sql('SELECT * FROM key_shares WHERE epoch = ?').get(epoch) as
       { share_identifier: Buffer; sealed_shares: Buffer; public_json: string } | undefined;
     return r ? { shareIdentifier: new Uint8Array(r.share_identifier), sealedShares: new Uint8Array(r.sealed_shares), publicJson: r.public_json } : undefined;
   }
 
   saveCertificate(epoch: number, rosterBytes: Uint8Array, signature: Uint8Array): void {
-    this.db.prepare('INSERT OR IGNORE INTO certificates (epoch, roster_bytes, signature) VALUES (?, ?, ?)').run(epoch, rosterBytes, signature);
+    this.sql('INSERT OR IGNORE INTO certificates (epoch, roster_bytes, signature) VALUES (?, ?, ?)').run(epoch, rosterBytes, signature);
   }
 
   certificate(epoch: number): { rosterBytes: Uint8Array; signature: Uint8Array } | undefined {
-    const r = this.db.prepare('SELECT roster_bytes, signature FROM certificates WHERE epoch = ?').get(epoch) as
+    const r = this.sql('SELECT roster_bytes, signature FROM certificates WHERE epoch = ?').get(epoch) as
       { roster_bytes: Buffer; signature: Buffer } | undefined;
     return r ? { rosterBytes: new Uint8Array(r.roster_bytes), signature: new Uint8Array(r.signature) } : undefined;
   }
 
   certificates(): { epoch: number; rosterBytes: Uint8Array; signature: Uint8Array }[] {
-    const rows = this.db.prepare('SELECT epoch, roster_bytes, signature FROM certificates ORDER BY epoch').all() as
+    const rows = this.sql('SELECT epoch, roster_bytes, signature FROM certificates ORDER BY epoch').all() as
       { epoch: number; roster_bytes: Buffer; signature: Buffer }[];
     return rows.map((r) => ({ epoch: r.epoch, rosterBytes: new Uint8Array(r.roster_bytes), signature: new Uint8Array(r.signature) }));
   }
 
   /** Stores one signing session's nonces (sealed); a session id is used once, ever. */
   startFrostSession(sessionId: Uint8Array, epoch: number, message: Uint8Array, sealedNonces: Uint8Array, nowMs: number): boolean {
-    const r = this.db.prepare('INSERT OR IGNORE INTO frost_sessions (session_id, epoch, message, sealed_nonces, created_ms) VALUES (?, ?, ?, ?, ?)')
+    const r = this.sql('INSERT OR IGNORE INTO frost_sessions (session_id, epoch, message, sealed_nonces, created_ms) VALUES (?, ?, ?, ?, ?)')
       .run(sessionId, epoch, message, sealedNonces, nowMs);
     return r.changes === 1;
   }
@@ -143,10 +147,10 @@ export class CeremonyStore {
   /** Takes a session's nonces and erases them in the same transaction: they can be used once. */
   takeFrostNonces(sessionId: Uint8Array): { epoch: number; message: Uint8Array; sealedNonces: Uint8Array } | undefined {
     return this.db.transaction(() => {
-      const r = this.db.prepare('SELECT epoch, message, sealed_nonces FROM frost_sessions WHERE session_id = ?').get(sessionId) as
+      const r = this.sql('SELECT epoch, message, sealed_nonces FROM frost_sessions WHERE session_id = ?').get(sessionId) as
         { epoch: number; message: Buffer; sealed_nonces: Buffer | null } | undefined;
       if (!r || r.sealed_nonces === null) return undefined;
-      this.db.prepare('UPDATE frost_sessions SET sealed_nonces = NULL WHERE session_id = ?').run(sessionId);
+      this.sql('UPDATE frost_sessions SET sealed_nonces = NULL WHERE session_id = ?').run(sessionId);
       return { epoch: r.epoch, message: new Uint8Array(r.message), sealedNonces: new Uint8Array(r.sealed_nonces) };
     })();
   }

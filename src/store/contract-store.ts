@@ -1,6 +1,6 @@
 // Persistence for contract keys: policies, contracts, revocations, challenges, provisioned workers,
 // accepted publications and certified public keys. All public data; no secret is stored here.
-import type { Db } from './database.js';
+import { statementCache, type Db } from './database.js';
 
 export interface ContractRow { contractId: Uint8Array; namespace: string; policyId: string }
 export interface ContractKeyRow { contractId: Uint8Array; version: number; generation: number; publicKey: Uint8Array; certificate: Uint8Array }
@@ -8,81 +8,85 @@ export interface ContractKeyRow { contractId: Uint8Array; version: number; gener
 const u8 = (b: Buffer) => new Uint8Array(b);
 
 export class ContractStore {
-  constructor(readonly db: Db) {}
+  private readonly sql: ReturnType<typeof statementCache>;
+
+  constructor(readonly db: Db) {
+    this.sql = statementCache(db);
+  }
 
   policy(id: string): { serial: number; policyJson: Uint8Array } | undefined {
-    const r = this.db.prepare('SELECT serial, policy_json FROM release_policies WHERE id = ?').get(id) as { serial: number; policy_json: Buffer } | undefined;
+    const r = this.sql('SELECT serial, policy_json FROM release_policies WHERE id = ?').get(id) as { serial: number; policy_json: Buffer } | undefined;
     return r ? { serial: r.serial, policyJson: u8(r.policy_json) } : undefined;
   }
 
   putPolicy(id: string, serial: number, policyJson: Uint8Array, signaturesJson: string, nowMs: number): void {
-    this.db.prepare(`INSERT INTO release_policies (id, serial, policy_json, signatures_json, updated_ms) VALUES (?, ?, ?, ?, ?)
+    this.sql(`INSERT INTO release_policies (id, serial, policy_json, signatures_json, updated_ms) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET serial = excluded.serial, policy_json = excluded.policy_json,
         signatures_json = excluded.signatures_json, updated_ms = excluded.updated_ms WHERE excluded.serial > release_policies.serial`)
       .run(id, serial, policyJson, signaturesJson, nowMs);
   }
 
   contract(contractId: Uint8Array): ContractRow | undefined {
-    const r = this.db.prepare('SELECT namespace, policy_id FROM contracts WHERE contract_id = ?').get(contractId) as { namespace: string; policy_id: string } | undefined;
+    const r = this.sql('SELECT namespace, policy_id FROM contracts WHERE contract_id = ?').get(contractId) as { namespace: string; policy_id: string } | undefined;
     return r ? { contractId, namespace: r.namespace, policyId: r.policy_id } : undefined;
   }
 
   putContract(c: ContractRow, nowMs: number): void {
-    this.db.prepare('INSERT INTO contracts (contract_id, namespace, policy_id, registered_ms) VALUES (?, ?, ?, ?)').run(c.contractId, c.namespace, c.policyId, nowMs);
+    this.sql('INSERT INTO contracts (contract_id, namespace, policy_id, registered_ms) VALUES (?, ?, ?, ?)').run(c.contractId, c.namespace, c.policyId, nowMs);
   }
 
   isRevoked(kind: 'worker-key' | 'measurement', value: Uint8Array): string | undefined {
-    const r = this.db.prepare('SELECT reason FROM revocations WHERE kind = ? AND value = ?').get(kind, value) as { reason: string } | undefined;
+    const r = this.sql('SELECT reason FROM revocations WHERE kind = ? AND value = ?').get(kind, value) as { reason: string } | undefined;
     return r?.reason;
   }
 
   revoke(kind: 'worker-key' | 'measurement', value: Uint8Array, reason: string, nowMs: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO revocations (kind, value, reason, revoked_ms) VALUES (?, ?, ?, ?)').run(kind, value, reason, nowMs);
+    this.sql('INSERT OR IGNORE INTO revocations (kind, value, reason, revoked_ms) VALUES (?, ?, ?, ?)').run(kind, value, reason, nowMs);
   }
 
   issueChallenge(nonce: Uint8Array, expiresMs: number): void {
-    this.db.prepare('INSERT INTO challenges_issued (nonce, expires_ms) VALUES (?, ?)').run(nonce, expiresMs);
+    this.sql('INSERT INTO challenges_issued (nonce, expires_ms) VALUES (?, ?)').run(nonce, expiresMs);
   }
 
   /** Marks a challenge nonce used at this member; false if it was used before. */
   useChallenge(nonce: Uint8Array, nowMs: number): boolean {
-    this.db.prepare('DELETE FROM challenges_used WHERE used_ms < ?').run(nowMs - 24 * 3600_000);
-    return this.db.prepare('INSERT OR IGNORE INTO challenges_used (nonce, used_ms) VALUES (?, ?)').run(nonce, nowMs).changes === 1;
+    this.sql('DELETE FROM challenges_used WHERE used_ms < ?').run(nowMs - 24 * 3600_000);
+    return this.sql('INSERT OR IGNORE INTO challenges_used (nonce, used_ms) VALUES (?, ?)').run(nonce, nowMs).changes === 1;
   }
 
   recordProvisioned(r: { contractId: Uint8Array; version: number; workerSigningKey: Uint8Array; workerHpkeKey: Uint8Array; measurement: Uint8Array; generation: number }, nowMs: number): void {
-    this.db.prepare(`INSERT OR REPLACE INTO provisioned (contract_id, version, worker_signing_key, worker_hpke_key, measurement, generation, time_ms)
+    this.sql(`INSERT OR REPLACE INTO provisioned (contract_id, version, worker_signing_key, worker_hpke_key, measurement, generation, time_ms)
         VALUES (?, ?, ?, ?, ?, ?, ?)`).run(r.contractId, r.version, r.workerSigningKey, r.workerHpkeKey, r.measurement, r.generation, nowMs);
   }
 
   provisioned(contractId: Uint8Array, version: number, workerSigningKey: Uint8Array): { measurement: Uint8Array; generation: number } | undefined {
-    const r = this.db.prepare('SELECT measurement, generation FROM provisioned WHERE contract_id = ? AND version = ? AND worker_signing_key = ?')
+    const r = this.sql('SELECT measurement, generation FROM provisioned WHERE contract_id = ? AND version = ? AND worker_signing_key = ?')
       .get(contractId, version, workerSigningKey) as { measurement: Buffer; generation: number } | undefined;
     return r ? { measurement: u8(r.measurement), generation: r.generation } : undefined;
   }
 
   publication(contractId: Uint8Array, version: number): { publicKey: Uint8Array; workerSigningKey: Uint8Array } | undefined {
-    const r = this.db.prepare('SELECT public_key, worker_signing_key FROM publications WHERE contract_id = ? AND version = ?').get(contractId, version) as
+    const r = this.sql('SELECT public_key, worker_signing_key FROM publications WHERE contract_id = ? AND version = ?').get(contractId, version) as
       { public_key: Buffer; worker_signing_key: Buffer } | undefined;
     return r ? { publicKey: u8(r.public_key), workerSigningKey: u8(r.worker_signing_key) } : undefined;
   }
 
   /** Records the first accepted publication of (contract, version); later ones must match it. */
   putPublication(contractId: Uint8Array, version: number, publicKey: Uint8Array, workerSigningKey: Uint8Array, nowMs: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO publications (contract_id, version, public_key, worker_signing_key, time_ms) VALUES (?, ?, ?, ?, ?)')
+    this.sql('INSERT OR IGNORE INTO publications (contract_id, version, public_key, worker_signing_key, time_ms) VALUES (?, ?, ?, ?, ?)')
       .run(contractId, version, publicKey, workerSigningKey, nowMs);
   }
 
   contractKey(contractId: Uint8Array, version: number): ContractKeyRow | undefined {
     const r = (version === 0
-      ? this.db.prepare('SELECT * FROM contract_keys WHERE contract_id = ? ORDER BY version DESC LIMIT 1').get(contractId)
-      : this.db.prepare('SELECT * FROM contract_keys WHERE contract_id = ? AND version = ?').get(contractId, version)) as
+      ? this.sql('SELECT * FROM contract_keys WHERE contract_id = ? ORDER BY version DESC LIMIT 1').get(contractId)
+      : this.sql('SELECT * FROM contract_keys WHERE contract_id = ? AND version = ?').get(contractId, version)) as
       { version: number; generation: number; public_key: Buffer; certificate: Buffer } | undefined;
     return r ? { contractId, version: r.version, generation: r.generation, publicKey: u8(r.public_key), certificate: u8(r.certificate) } : undefined;
   }
 
   putContractKey(k: ContractKeyRow, nowMs: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO contract_keys (contract_id, version, generation, public_key, certificate, time_ms) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT OR IGNORE INTO contract_keys (contract_id, version, generation, public_key, certificate, time_ms) VALUES (?, ?, ?, ?, ?, ?)')
       .run(k.contractId, k.version, k.generation, k.publicKey, k.certificate, nowMs);
   }
 }

@@ -30,3 +30,16 @@ export function migrate(db: Db): void {
     })();
   }
 }
+
+/** Prepares each SQL text once per database: preparing is a large part of a small query's cost. */
+export function statementCache(db: Db): (sql: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (sql) => {
+    let st = cache.get(sql);
+    if (!st) {
+      st = db.prepare(sql);
+      cache.set(sql, st);
+    }
+    return st;
+  };
+}

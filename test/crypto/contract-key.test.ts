@@ -1,7 +1,7 @@
 import { secp256k1, secp256k1_FROST, secp256k1_hasher } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import {
-  BadPartialError, combineGoodPartials, combinePartials, CONTRACT_DST, ContractKeyError, contractPoint,
+  BadPartialError, combineGoodPartials, combinePartials, combineVerifiedPartials, CONTRACT_DST, ContractKeyError, contractPoint,
   deriveContractKey, evaluatePartial, encodePartial, decodePartial, NotEnoughPartialsError, verifyPartial, type Partial,
 } from '../../src/crypto/contract-key.js';
 import { utf8 } from '../../src/crypto/bytes.js';
@@ -117,6 +117,17 @@ describe('partials and combination', () => {
     const err = catchErr(() => combineGoodPartials([bad, { ...partials[1]!, proof: new Uint8Array(64) }, partials[2]!, partials[3]!], vs, 3, cid, 1));
     expect(err).toBeInstanceOf(NotEnoughPartialsError);
     expect((err as NotEnoughPartialsError).faults.map((f) => f.identifier)).toEqual([ids[0], ids[1]]);
+  });
+
+  it('combining already verified partials takes the first k by identifier and refuses duplicates and too few', () => {
+    const honest = combinePartials(partials.slice(0, 3), vs, 3, cid, 1).Y;
+    const reversed = [...partials].reverse();
+    const res = combineVerifiedPartials(reversed, 3);
+    expect(res.used).toEqual([...ids].sort().slice(0, 3));
+    expect(res.Y).toEqual(combinePartials(res.used.map(byId), vs, 3, cid, 1).Y);
+    expect(combineVerifiedPartials(partials.slice(0, 3), 3).Y).toEqual(honest);
+    expect(catchErr(() => combineVerifiedPartials([partials[0]!, partials[0]!, partials[1]!], 3))).toBeInstanceOf(BadPartialError);
+    expect(catchErr(() => combineVerifiedPartials(partials.slice(0, 2), 3))).toBeInstanceOf(NotEnoughPartialsError);
   });
 });
 
