@@ -345,12 +345,14 @@ function toNobleRound1(p: DkgRound1Package): DKG_Round1 {
  */
 export function dkgRound2(state: DkgState, others: DkgRound1Package[]): DkgRound2Package[] {
   checkOthers(state, others);
-  const bad = others.filter((p) => !verifyDkgRound1(state.suite, p, state.threshold)).map((p) => p.identifier);
-  if (bad.length) throw new DkgBlameError('invalid round-1 package', bad);
   let res: Record<string, DKG_Round2>;
   try {
     res = frostSuite(state.suite).DKG.round2(state.inner, others.map(toNobleRound1));
   } catch (e) {
+    // noble checks every proof of knowledge; only when that fails do we check them one by one to
+    // name the senders at fault.
+    const bad = others.filter((p) => !verifyDkgRound1(state.suite, p, state.threshold)).map((p) => p.identifier);
+    if (bad.length) throw new DkgBlameError('invalid round-1 package', bad);
     throw new FrostError(`DKG round 2 failed: ${(e as Error).message}`);
   }
   return Object.keys(res).sort().map((recipient) => ({
