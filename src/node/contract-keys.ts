@@ -135,8 +135,8 @@ export class ContractKeys {
 
   /** The receiving member: its own partial and every other member's, gathered before the deadline. */
   async provision(req: ProvisionRequest): Promise<{ generation: number; partials: SealedPartialWire[]; refusals: string[] }> {
-    const c = this.committee();
     this.checkProvisionShape(req);
+    const c = this.committee();
     const refusals: string[] = [];
     const codes: number[] = [];
     const partials: SealedPartialWire[] = [];
@@ -177,8 +177,8 @@ export class ContractKeys {
 
   /** This member's own checks and, if they all pass, its sealed partial (DESIGN §5.3). */
   async providePartial(req: ProvisionRequest): Promise<SealedPartialWire> {
-    const c = this.committee();
     this.checkProvisionShape(req);
+    const c = this.committee();
     const contract = this.store.contract(req.contractId);
     if (!contract) throw notFound('that contract is not registered');
     const stored = this.store.policy(contract.policyId);
@@ -281,8 +281,8 @@ export class ContractKeys {
   }
 
   async publish(p: PublishRequest): Promise<{ generation: number; certificate: Uint8Array }> {
-    const c = this.committee();
     this.checkPublication(p);
+    const c = this.committee();
     const existing = this.store.contractKey(p.contractId, p.version);
     if (existing) return { generation: existing.generation, certificate: existing.certificate };
     const contract = this.store.contract(p.contractId);
@@ -298,7 +298,7 @@ export class ContractKeys {
     }
     const record = { contractId: p.contractId, version: p.version, generation: c.epoch, publicKey: p.publicKey, certificate };
     this.ctx.db.transaction(() => {
-      this.store.putContractKey(record, this.ctx.now());
+      this.putCertified(record);
       this.ctx.audit.append('worker', 'contract-key.published', { contractId: bytesToHex(p.contractId), version: p.version, generation: c.epoch, publicKey: bytesToHex(p.publicKey) });
     })();
     await Promise.allSettled(c.roster.filter((m) => m.nodeId !== this.me).map((m) =>
@@ -322,19 +322,27 @@ export class ContractKeys {
       this.alarm({ ...r, workerSigningKey: new Uint8Array(32), signature: new Uint8Array(64) }, existing.publicKey);
       throw alreadyExists('a different public key is already certified for that contract and version');
     }
-    this.store.putContractKey(r, this.ctx.now());
+    this.putCertified(r);
   }
 
-  /** PublicService.GetContractKey. A certified key never changes, so specific versions are cached. */
+  private putCertified(r: ContractKeyRow): void {
+    this.store.putContractKey(r, this.ctx.now());
+    this.certified.delete(`${bytesToHex(r.contractId)}/0`);
+  }
+
+  /**
+   * PublicService.GetContractKey. A certified key never changes, so answers are cached; the "latest"
+   * entry of a contract is dropped whenever a new version of it is stored.
+   */
   get(contractIdRaw: unknown, versionRaw: unknown) {
     const contractId = checkContractId(contractIdRaw);
     const version = checkVersion(versionRaw, true);
     const cacheKey = `${bytesToHex(contractId)}/${version}`;
-    const hit = version === 0 ? undefined : this.certified.get(cacheKey);
+    const hit = this.certified.get(cacheKey);
     if (hit) return hit;
     if (!this.store.contract(contractId)) throw notFound('unknown contract');
     const k = this.store.contractKey(contractId, version);
-    if (k && version !== 0) {
+    if (k) {
       if (this.certified.size > 100_000) this.certified.clear();
       this.certified.set(cacheKey, k);
     }

@@ -119,6 +119,30 @@ describe('an unsealed node', () => {
       status.NOT_FOUND, /no ceremony/);
   });
 
+  test('worker calls: malformed requests are INVALID_ARGUMENT, well-formed ones FAILED_PRECONDITION without a committee', async () => {
+    await expectStatus(t.client.call('WorkerService', 'ProvisionContractKey', { contractId: new Uint8Array(), version: 1 }), status.INVALID_ARGUMENT, /contract_id/);
+    await expectStatus(t.client.call('WorkerService', 'ProvisionContractKey', { contractId: new Uint8Array([1]), version: 0 }), status.INVALID_ARGUMENT, /version must be at least 1/);
+    await expectStatus(t.client.call('WorkerService', 'ProvisionContractKey', {
+      contractId: new Uint8Array([1]), version: 1, quote: new Uint8Array([1]), collateralJson: '{}', workerHpkeKey: new Uint8Array(33),
+    }), status.INVALID_ARGUMENT, /worker_hpke_key must be 65 bytes/);
+    await expectStatus(t.client.call('WorkerService', 'PublishContractKey', { contractId: new Uint8Array([1]), version: 1, publicKey: new Uint8Array(32) }),
+      status.INVALID_ARGUMENT, /public_key must be 33 bytes/);
+    await expectStatus(t.client.call('WorkerService', 'GetChallenge', {}), status.FAILED_PRECONDITION, /not a member of an active committee/);
+    await expectStatus(t.client.call('PublicService', 'GetContractKey', { contractId: new Uint8Array(300), version: 0 }), status.INVALID_ARGUMENT, /contract_id/);
+    await expectStatus(t.client.call('PublicService', 'GetContractKey', { contractId: new Uint8Array([1]), version: 0 }), status.NOT_FOUND, /unknown contract/);
+  });
+
+  test('operator policy and contract calls: unsigned, malformed and unknown references are refused', async () => {
+    await expectStatus(t.client.call('OperatorService', 'SetReleasePolicy', { policyJson: new Uint8Array([1]) }), status.UNAUTHENTICATED, /must be signed/);
+    await expectStatus(t.client.call('OperatorService', 'SetReleasePolicy', { policyJson: new Uint8Array([0x7b]) }, asOperator()), status.PERMISSION_DENIED, /governance signature/);
+    const bad = new TextEncoder().encode('{"id":"p","serial":1,"namespaces":{"x":{}}}');
+    const sigs = t.governance.map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'policy', bad) }));
+    await expectStatus(t.client.call('OperatorService', 'SetReleasePolicy', { policyJson: bad, signatures: sigs }, asOperator()), status.INVALID_ARGUMENT, /allow-list measurements/);
+    await expectStatus(t.client.call('OperatorService', 'RegisterContract', { contractId: new Uint8Array([1]), namespace: 'x', policyId: 'nope' }, asOperator()),
+      status.FAILED_PRECONDITION, /no release policy 'nope'/);
+    await expectStatus(t.client.call('OperatorService', 'RevokeWorker', { workerSigningKey: new Uint8Array(5) }, asOperator()), status.INVALID_ARGUMENT, /32 bytes/);
+  });
+
   test('an oversized message is RESOURCE_EXHAUSTED', async () => {
     const big = new Uint8Array(128 * 1024);
     await expectStatus(t.client.call('OperatorService', 'Unseal', { share: Buffer.from(big).toString('hex') }), status.RESOURCE_EXHAUSTED, /./);
