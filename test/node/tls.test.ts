@@ -1,0 +1,150 @@
+// TLS and mTLS on a real node: who can connect, and an operator authenticated by its client certificate
+// (config operatorCertFingerprints) instead of a BIP340-signed call (docs/auth.md).
+import fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { generateIdentityKey } from '../../src/crypto/identity.js';
+import { GatekeeperClient } from '../../src/rpc/client.js';
+import { RpcError } from '../../src/rpc/errors.js';
+import { startTestNode, tempDir, type TestNode } from '../helpers/node.js';
+import { makeTestPki, type CertFiles, type TestPki } from '../helpers/tls-certs.js';
+
+let pki: TestPki;
+const clients: GatekeeperClient[] = [];
+
+beforeAll(() => { pki = makeTestPki(tempDir('tls')); });
+afterAll(() => {
+  for (const c of clients) c.close();
+  fs.rmSync(pki.dir, { recursive: true, force: true });
+});
+
+/** A TLS client trusting `ca`, presenting `cert` if given. */
+function tlsClient(endpoint: string, ca: CertFiles, cert?: CertFiles): GatekeeperClient {
+  const creds = grpc.credentials.createSsl(fs.readFileSync(ca.certFile),
+    cert ? fs.readFileSync(cert.keyFile) : null, cert ? fs.readFileSync(cert.certFile) : null);
+  const c = new GatekeeperClient(endpoint, creds);
+  clients.push(c);
+  return c;
+}
+
+async function errorOf(p: Promise<unknown>): Promise<RpcError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(RpcError);
+  return err as RpcError;
+}
+
+async function expectStatus(p: Promise<unknown>, code: status, pattern?: RegExp): Promise<void> {
+  const err = await errorOf(p);
+  expect(status[err.code]).toBe(status[code]);
+  if (pattern) expect(err.message).toMatch(pattern);
+}
+
+const FAST = { timeoutMs: 3000 };
+
+describe('TLS without client certificates', () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: '' } });
+  });
+  afterAll(async () => { await t.stop(); });
+
+  test('a client that trusts the CA gets Status over TLS', async () => {
+    const s = await tlsClient(t.endpoint, pki.ca).call<{ initialized: boolean; sealed: boolean }>('OperatorService', 'Status', {}, FAST);
+    expect(s).toMatchObject({ initialized: true, sealed: true });
+  });
+
+  test('a plaintext client cannot connect', async () => {
+    await expectStatus(t.client.call('OperatorService', 'Status', {}, FAST), status.UNAVAILABLE);
+  });
+
+  test('a TLS client that does not trust the CA cannot connect', async () => {
+    await expectStatus(tlsClient(t.endpoint, pki.otherCa).call('OperatorService', 'Status', {}, FAST), status.UNAVAILABLE, /certificate/);
+  });
+
+  test('a client certificate is not asked for, so even the listed one does not make an operator', async () => {
+    // Same fingerprint list as the mTLS node: without clientCaFile the server never sees a client certificate.
+    const n = await startTestNode({
+      tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: '' },
+      operatorCertFingerprints: [pki.operator.fingerprint],
+    });
+    try {
+      const c = tlsClient(n.endpoint, pki.ca, pki.operator);
+      for (const share of n.shares.slice(0, 2)) await c.call('OperatorService', 'Unseal', { share }, FAST);
+      await expectStatus(c.call('OperatorService', 'GetCandidacy', { epoch: 1, selfStake: '5', endpoint: '' }, FAST),
+        status.UNAUTHENTICATED, /signed/);
+    } finally {
+      await n.stop();
+    }
+  });
+});
+
+describe('mTLS with an operator certificate', () => {
+  let t: TestNode;
+  const candidacy = { epoch: 1, selfStake: '5', endpoint: '' };
+
+  beforeAll(async () => {
+    t = await startTestNode({
+      tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.certFile },
+      operatorCertFingerprints: [pki.operator.fingerprint],
+    });
+    const c = tlsClient(t.endpoint, pki.ca, pki.stranger);
+    for (const share of t.shares.slice(0, 2)) await c.call('OperatorService', 'Unseal', { share }, FAST);
+  });
+  afterAll(async () => { await t.stop(); });
+
+  test('the node is unsealed through an mTLS client', async () => {
+    const s = await tlsClient(t.endpoint, pki.ca, pki.stranger).call<{ sealed: boolean }>('OperatorService', 'Status', {}, FAST);
+    expect(s.sealed).toBe(false);
+  });
+
+  test('a client without a certificate cannot connect', async () => {
+    await expectStatus(tlsClient(t.endpoint, pki.ca).call('OperatorService', 'Status', {}, FAST), status.UNAVAILABLE);
+  });
+
+  test('a client certificate from another CA cannot connect', async () => {
+    await expectStatus(tlsClient(t.endpoint, pki.ca, pki.otherClient).call('OperatorService', 'Status', {}, FAST), status.UNAVAILABLE);
+  });
+
+  test('a plaintext client cannot connect', async () => {
+    await expectStatus(t.client.call('OperatorService', 'Status', {}, FAST), status.UNAVAILABLE);
+  });
+
+  test('the operator certificate makes an unsigned operator call, audited as operator-cert', async () => {
+    const c = tlsClient(t.endpoint, pki.ca, pki.operator);
+    const r = await c.call<{ epoch: number; selfStake: string; signature: Uint8Array }>('OperatorService', 'GetCandidacy', candidacy, FAST);
+    expect(r.epoch).toBe(1);
+    expect(r.selfStake).toBe('5');
+    expect(r.signature.length).toBe(64);
+    const { entries } = await c.call<{ entries: { actor: string; action: string; detailJson: string }[] }>('OperatorService', 'ReadAudit', {}, FAST);
+    const signed = entries.filter((e) => e.action === 'candidacy.signed');
+    expect(signed.length).toBeGreaterThanOrEqual(1);
+    const last = signed[signed.length - 1]!;
+    expect(last.actor).toBe(`operator-cert:${pki.operator.fingerprint.slice(0, 16)}`);
+    expect(JSON.parse(last.detailJson)).toMatchObject({ epoch: 1, selfStake: '5' });
+  });
+
+  test('a stranger certificate (valid chain, not listed) must sign: UNAUTHENTICATED unsigned', async () => {
+    const c = tlsClient(t.endpoint, pki.ca, pki.stranger);
+    await expectStatus(c.call('OperatorService', 'GetCandidacy', candidacy, FAST), status.UNAUTHENTICATED, /signed/);
+    await expectStatus(c.call('OperatorService', 'ReadAudit', {}, FAST), status.UNAUTHENTICATED);
+  });
+
+  test('a stranger certificate signing with a non-operator key gets PERMISSION_DENIED', async () => {
+    const c = tlsClient(t.endpoint, pki.ca, pki.stranger);
+    const intruder = generateIdentityKey();
+    await expectStatus(c.call('OperatorService', 'GetCandidacy', candidacy, { ...FAST, sign: { role: 'operator', secretKey: intruder.secretKey } }),
+      status.PERMISSION_DENIED, /not an operator key/);
+  });
+
+  test('a stranger certificate signing with the operator key is accepted and audited as that key', async () => {
+    const c = tlsClient(t.endpoint, pki.ca, pki.stranger);
+    await c.call('OperatorService', 'GetCandidacy', candidacy, { ...FAST, sign: { role: 'operator', secretKey: t.operator.secretKey } });
+    const { entries } = await tlsClient(t.endpoint, pki.ca, pki.operator)
+      .call<{ entries: { actor: string; action: string }[] }>('OperatorService', 'ReadAudit', {}, FAST);
+    const actors = entries.filter((e) => e.action === 'candidacy.signed').map((e) => e.actor);
+    expect(actors[actors.length - 1]).toBe(`operator:${bytesToHex(t.operator.publicKey).slice(0, 16)}`);
+    // Only the listed certificate ever shows up as a certificate actor.
+    expect(actors.filter((a) => a.startsWith('operator-cert:'))).toEqual(actors.filter((a) => a === `operator-cert:${pki.operator.fingerprint.slice(0, 16)}`));
+  });
+});
