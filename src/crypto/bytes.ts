@@ -45,3 +45,16 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function plain(x: Uint8Array): Uint8Array {
   return Uint8Array.from(x);
 }
+
+/** Parses a lowercase-hex JSON field (of `len` bytes when given); `fail` builds the caller's own error. */
+export function hexField(x: unknown, what: string, len: number | undefined, fail: (message: string) => Error): Uint8Array {
+  const ok = typeof x === 'string' && /^([0-9a-f]{2})*$/.test(x) && (len === undefined || x.length === 2 * len);
+  if (!ok) throw fail(len === undefined ? `${what}: expected lowercase hex` : `${what}: expected ${len} bytes of lowercase hex`);
+  return Uint8Array.from(Buffer.from(x, 'hex'));
+}
+
+/** Checks that a JSON value is a plain object; `fail` builds the caller's own error. */
+export function objectField(x: unknown, what: string, fail: (message: string) => Error): Record<string, unknown> {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) throw fail(`${what}: expected an object`);
+  return x as Record<string, unknown>;
+}

@@ -10,7 +10,7 @@ import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
-import { concatBytes, lp, u32be, utf8 } from './bytes.js';
+import { concatBytes, hexField, lp, objectField, u32be, utf8 } from './bytes.js';
 import { assertIdentifier, decodePoint, decodeScalar, lagrangeAtZero, type Identifier, type Rng } from './frost.js';
 
 /** RFC 9380 DST for h (DESIGN §4). */
@@ -245,12 +245,9 @@ export function encodePartial(p: Partial): PartialJson {
 
 /** Decodes and shape-checks a partial (point on the curve, not identity); the proof is checked by verifyPartial. */
 export function decodePartial(json: unknown): Partial {
-  if (!json || typeof json !== 'object') throw new ContractKeyError('partial: expected an object');
-  const o = json as Record<string, unknown>;
-  const hex = (x: unknown, what: string, len: number) => {
-    if (typeof x !== 'string' || x.length !== 2 * len || !/^[0-9a-f]*$/.test(x)) throw new ContractKeyError(`${what}: expected ${len} bytes of lowercase hex`);
-    return hexToBytes(x);
-  };
+  const fail = (m: string) => new ContractKeyError(m);
+  const o = objectField(json, 'partial', fail);
+  const hex = (x: unknown, what: string, len: number) => hexField(x, what, len, fail);
   const point = hex(o.point, 'partial point', 33);
   decodePoint(point, 'partial point');
   return { identifier: assertIdentifier(o.identifier), point, proof: hex(o.proof, 'partial proof', 64) };

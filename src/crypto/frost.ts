@@ -12,7 +12,7 @@ import type {
   DKG_Round1, DKG_Round2, DKG_Secret, FROST, FrostPublic, FrostSecret, NonceCommitments,
 } from '@noble/curves/abstract/frost.js';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
-import { equalBytes } from './bytes.js';
+import { equalBytes, hexField, objectField } from './bytes.js';
 
 /** Which committee secret a package belongs to. */
 export type Suite = 'derivation' | 'signing';
@@ -565,17 +565,9 @@ export interface SignatureShareJson { identifier: string; share: string }
 
 const hex = (b: Uint8Array): string => bytesToHex(b);
 
-function unhex(s: unknown, what: string, len?: number): Uint8Array {
-  if (typeof s !== 'string' || !/^([0-9a-f]{2})*$/.test(s)) throw new FrostError(`${what}: expected lowercase hex`);
-  const b = hexToBytes(s);
-  if (len !== undefined && b.length !== len) throw new FrostError(`${what}: expected ${len} bytes`);
-  return b;
-}
-
-function obj(x: unknown, what: string): Record<string, unknown> {
-  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new FrostError(`${what}: expected an object`);
-  return x as Record<string, unknown>;
-}
+const frostError = (m: string) => new FrostError(m);
+const unhex = (s: unknown, what: string, len?: number) => hexField(s, what, len, frostError);
+const obj = (x: unknown, what: string) => objectField(x, what, frostError);
 
 function suiteOf(x: unknown): Suite {
   if (x !== 'derivation' && x !== 'signing') throw new FrostError('suite: expected "derivation" or "signing"');

@@ -9,7 +9,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
-import { equalBytes } from './bytes.js';
+import { equalBytes, hexField, objectField } from './bytes.js';
 import {
   assertIdentifier, assertPublicKeyPackage, decodePoint, decodeScalar, frostSuite, groupKeyFromCommitment,
   identifierScalar, lagrangeAtZero,
@@ -216,15 +216,9 @@ export function combineReshare(
 export interface ReshareCommitmentJson { suite: Suite; dealer: string; commitments: string[] }
 export interface ReshareSubShareJson { dealer: string; recipient: string; subShare: string }
 
-function unhex(x: unknown, what: string, len: number): Uint8Array {
-  if (typeof x !== 'string' || x.length !== 2 * len || !/^[0-9a-f]*$/.test(x)) throw new ReshareError(`${what}: expected ${len} bytes of lowercase hex`);
-  return hexToBytes(x);
-}
-
-function asObject(x: unknown, what: string): Record<string, unknown> {
-  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new ReshareError(`${what}: expected an object`);
-  return x as Record<string, unknown>;
-}
+const reshareError = (m: string) => new ReshareError(m);
+const unhex = (x: unknown, what: string, len: number) => hexField(x, what, len, reshareError);
+const asObject = (x: unknown, what: string) => objectField(x, what, reshareError);
 
 export function encodeReshareCommitment(c: ReshareCommitment): ReshareCommitmentJson {
   return { suite: c.suite, dealer: c.dealer, commitments: c.commitments.map((d) => bytesToHex(d)) };

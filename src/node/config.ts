@@ -14,8 +14,11 @@ export interface NodeConfig {
   dataDir: string;
   /** host:port of the Prometheus metrics HTTP server; "" disables it. */
   metricsListen: string;
-  /** Optional TLS; with `clientCa` the server also requires client certificates (mTLS). */
-  tls: { certFile: string; keyFile: string; clientCaFile: string } | null;
+  /**
+   * Optional TLS. With `clientCaFile` the server also requires client certificates (mTLS). Peer calls
+   * go over TLS to members whose certificates `peerCaFile` signed, presenting this node's certificate.
+   */
+  tls: { certFile: string; keyFile: string; clientCaFile: string; peerCaFile: string } | null;
   /** x-only hex keys allowed to sign operator calls. */
   operatorKeys: string[];
   /** SHA-256 fingerprints (hex) of mTLS client certificates accepted as operators. */
@@ -79,15 +82,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   } catch (err) {
     throw new ConfigError(`cannot read config ${file}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const cfg = parseConfig(raw, path.dirname(path.resolve(file)));
-  for (const [name, field] of Object.entries(ENV_OVERRIDES)) {
-    const v = env[name];
-    if (v !== undefined && v !== '') (cfg as unknown as Record<string, unknown>)[field] = v;
+  const base = path.dirname(path.resolve(file));
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    const r = { ...(raw as Record<string, unknown>) };
+    for (const [name, field] of Object.entries(ENV_OVERRIDES)) {
+      const v = env[name];
+      if (v !== undefined && v !== '') r[field] = field === 'dataDir' ? path.resolve(v) : v;
+    }
+    raw = r;
   }
-  return validate(cfg);
+  return parseConfig(raw, base);
 }
 
-/** Fills defaults and resolves relative paths against the config file's folder. */
+/** Fills defaults, resolves relative paths against the config file's folder, and checks every field. */
 export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('config must be a JSON object');
   const r = raw as Record<string, unknown>;
@@ -99,14 +106,21 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   if (cfg.attestation?.trustedRootFile) {
     cfg.attestation = { trustedRootFile: path.resolve(baseDir, cfg.attestation.trustedRootFile) };
   }
-  if (cfg.tls) {
-    cfg.tls = {
-      certFile: path.resolve(baseDir, cfg.tls.certFile),
-      keyFile: path.resolve(baseDir, cfg.tls.keyFile),
-      clientCaFile: cfg.tls.clientCaFile ? path.resolve(baseDir, cfg.tls.clientCaFile) : '',
+  if (cfg.tls !== null) {
+    const t = cfg.tls as unknown;
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new ConfigError(`config field 'tls' must be null or an object`);
+    const o = t as Record<string, unknown>;
+    for (const k of Object.keys(o)) {
+      if (!['certFile', 'keyFile', 'clientCaFile', 'peerCaFile'].includes(k)) throw new ConfigError(`unknown config field 'tls.${k}'`);
+    }
+    const file = (k: string, required: boolean) => {
+      const v = o[k] ?? '';
+      if (typeof v !== 'string' || (required && v === '')) throw new ConfigError(`config field 'tls.${k}' must be ${required ? 'a path' : 'a path or ""'}`);
+      return v === '' ? '' : path.resolve(baseDir, v);
     };
+    cfg.tls = { certFile: file('certFile', true), keyFile: file('keyFile', true), clientCaFile: file('clientCaFile', false), peerCaFile: file('peerCaFile', false) };
   }
-  return cfg;
+  return validate(cfg);
 }
 
 function validate(cfg: NodeConfig): NodeConfig {
@@ -128,6 +142,9 @@ function validate(cfg: NodeConfig): NodeConfig {
   };
   keys(cfg.operatorKeys, 'operatorKeys');
   keys(cfg.operatorCertFingerprints, 'operatorCertFingerprints');
+  if (cfg.operatorCertFingerprints.length > 0 && !cfg.tls?.clientCaFile) {
+    throw new ConfigError(`config field 'operatorCertFingerprints' needs tls.clientCaFile: without mTLS no client certificate is presented`);
+  }
   keys(cfg.governance?.keys, 'governance.keys');
   const g = cfg.governance;
   if (!Number.isInteger(g.threshold) || g.threshold < 1 || (g.keys.length > 0 && g.threshold > g.keys.length)) {

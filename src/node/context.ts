@@ -6,6 +6,8 @@ import type { AuditLog } from '../audit/log.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { CeremonyStore } from '../store/ceremony-store.js';
+import fs from 'node:fs';
+import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { GatekeeperClient, type CallOptions } from '../rpc/client.js';
 import type { GenesisCeremony } from './genesis.js';
 import type { ContractKeys } from './contract-keys.js';
@@ -26,16 +28,25 @@ export interface NodeContext {
   peerCall<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs?: number): Promise<Res>;
 }
 
+/** Channel credentials for peer calls: TLS to members signed by peerCaFile, with this node's certificate. */
+export function peerCredentials(config: NodeConfig): ChannelCredentials {
+  const tls = config.tls;
+  if (!tls) return grpcCredentials.createInsecure();
+  const ca = tls.peerCaFile ? fs.readFileSync(tls.peerCaFile) : null;
+  return grpcCredentials.createSsl(ca, fs.readFileSync(tls.keyFile), fs.readFileSync(tls.certFile));
+}
+
 /** Keeps one client per peer endpoint and signs every call with the node's identity key. */
 export class PeerClients {
   private readonly clients = new Map<string, GatekeeperClient>();
-  constructor(private readonly identitySecret: Uint8Array, private readonly identityKey: Uint8Array) {}
+  constructor(private readonly identitySecret: Uint8Array, private readonly identityKey: Uint8Array,
+    private readonly credentials: ChannelCredentials = grpcCredentials.createInsecure()) {}
 
   call<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res> {
     let c = this.clients.get(endpoint);
     if (!c) {
       // Members restart: reconnect quickly instead of grpc's default backoff of up to two minutes.
-      c = new GatekeeperClient(endpoint, undefined, { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 });
+      c = new GatekeeperClient(endpoint, this.credentials, { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 });
       this.clients.set(endpoint, c);
     }
     const opts: CallOptions = { sign: { role: 'peer', secretKey: this.identitySecret, publicKey: this.identityKey }, timeoutMs, waitForReady: true };

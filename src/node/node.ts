@@ -17,7 +17,7 @@ import { databaseFile, type NodeConfig } from './config.js';
 import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { PeerClients, type NodeContext } from './context.js';
+import { PeerClients, peerCredentials, type NodeContext } from './context.js';
 import { GenesisCeremony } from './genesis.js';
 import { ContractKeys } from './contract-keys.js';
 import { makeGuards } from './services/guard.js';
@@ -142,7 +142,7 @@ export class GatekeeperNode implements NodeRuntime {
       throw err;
     }
     if (!keys) return;
-    const peers = new PeerClients(keys.identitySecret, this.pub.identityKey);
+    const peers = new PeerClients(keys.identitySecret, this.pub.identityKey, peerCredentials(this.config));
     const ctx = {
       config: this.config, db: this.db, self: this.pub, keys, audit: this.audit, log: this.log, metrics: this.metrics,
       ceremonies: new CeremonyStore(this.db), now: () => Date.now(),

@@ -26,7 +26,9 @@ describe('node config', () => {
   test('defaults fill in and environment overrides win', () => {
     const cfg = loadConfig(write(base), { GATEKEEPER_LISTEN: '0.0.0.0:9000', GATEKEEPER_LOG_LEVEL: 'warn' });
     expect(cfg.listen).toBe('0.0.0.0:9000');
-    expect(cfg.advertise).toBe('127.0.0.1:7001');
+    // advertise defaults to listen, after the overrides.
+    expect(cfg.advertise).toBe('0.0.0.0:9000');
+    expect(loadConfig(write({ ...base, advertise: '10.0.0.1:7001' }), { GATEKEEPER_LISTEN: '0.0.0.0:9000' }).advertise).toBe('10.0.0.1:7001');
     expect(cfg.logLevel).toBe('warn');
     expect(cfg.phaseTimeoutMs).toBe(60_000);
   });
@@ -39,6 +41,9 @@ describe('node config', () => {
     [{ ...base, unseal: { shares: 2, threshold: 3 } }, /unseal/],
     [{ ...base, phaseTimeoutMs: -1 }, /phaseTimeoutMs/],
     [{ ...base, logLevel: 'loud' }, /logLevel/],
+    [{ ...base, tls: { certFile: 'a.pem' } }, /tls.keyFile/],
+    [{ ...base, tls: { certFile: 'a.pem', keyFile: 'k.pem', extra: 1 } }, /unknown config field 'tls.extra'/],
+    [{ ...base, operatorCertFingerprints: ['ab'.repeat(32)] }, /needs tls.clientCaFile/],
   ])('refuses %j', (cfg, pattern) => {
     expect(() => loadConfig(write(cfg), {})).toThrow(ConfigError);
     expect(() => loadConfig(write(cfg), {})).toThrow(pattern);

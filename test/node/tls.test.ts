@@ -8,6 +8,8 @@ import { generateIdentityKey } from '../../src/crypto/identity.js';
 import { GatekeeperClient } from '../../src/rpc/client.js';
 import { RpcError } from '../../src/rpc/errors.js';
 import { startTestNode, tempDir, type TestNode } from '../helpers/node.js';
+import { parseConfig } from '../../src/node/config.js';
+import { PeerClients, peerCredentials } from '../../src/node/context.js';
 import { makeTestPki, type CertFiles, type TestPki } from '../helpers/tls-certs.js';
 
 let pki: TestPki;
@@ -45,7 +47,7 @@ const FAST = { timeoutMs: 3000 };
 describe('TLS without client certificates', () => {
   let t: TestNode;
   beforeAll(async () => {
-    t = await startTestNode({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: '' } });
+    t = await startTestNode({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: '', peerCaFile: '' } });
   });
   afterAll(async () => { await t.stop(); });
 
@@ -62,20 +64,12 @@ describe('TLS without client certificates', () => {
     await expectStatus(tlsClient(t.endpoint, pki.otherCa).call('OperatorService', 'Status', {}, FAST), status.UNAVAILABLE, /certificate/);
   });
 
-  test('a client certificate is not asked for, so even the listed one does not make an operator', async () => {
-    // Same fingerprint list as the mTLS node: without clientCaFile the server never sees a client certificate.
-    const n = await startTestNode({
-      tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: '' },
+  test('operator certificate fingerprints without client certificates are a configuration error', async () => {
+    // Without clientCaFile the server never asks for a client certificate, so the list could never match.
+    await expect(startTestNode({
+      tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: '', peerCaFile: '' },
       operatorCertFingerprints: [pki.operator.fingerprint],
-    });
-    try {
-      const c = tlsClient(n.endpoint, pki.ca, pki.operator);
-      for (const share of n.shares.slice(0, 2)) await c.call('OperatorService', 'Unseal', { share }, FAST);
-      await expectStatus(c.call('OperatorService', 'GetCandidacy', { epoch: 1, selfStake: '5', endpoint: '' }, FAST),
-        status.UNAUTHENTICATED, /signed/);
-    } finally {
-      await n.stop();
-    }
+    })).rejects.toThrow(/operatorCertFingerprints' needs tls.clientCaFile/);
   });
 });
 
@@ -85,7 +79,7 @@ describe('mTLS with an operator certificate', () => {
 
   beforeAll(async () => {
     t = await startTestNode({
-      tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.certFile },
+      tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.certFile, peerCaFile: '' },
       operatorCertFingerprints: [pki.operator.fingerprint],
     });
     const c = tlsClient(t.endpoint, pki.ca, pki.stranger);
@@ -146,5 +140,59 @@ describe('mTLS with an operator certificate', () => {
     expect(actors[actors.length - 1]).toBe(`operator:${bytesToHex(t.operator.publicKey).slice(0, 16)}`);
     // Only the listed certificate ever shows up as a certificate actor.
     expect(actors.filter((a) => a.startsWith('operator-cert:'))).toEqual(actors.filter((a) => a === `operator-cert:${pki.operator.fingerprint.slice(0, 16)}`));
+  });
+
+  test('peer calls reach a TLS member: this node\'s certificate is presented, the member is checked against peerCaFile', async () => {
+    const peerConfig = (caFile: string) => parseConfig({
+      name: 'caller', listen: '127.0.0.1:1', dataDir: tempDir('peer'),
+      tls: { certFile: pki.stranger.certFile, keyFile: pki.stranger.keyFile, clientCaFile: '', peerCaFile: caFile },
+    }, '/');
+    const caller = generateIdentityKey();
+    const peers = new PeerClients(caller.secretKey, caller.publicKey, peerCredentials(peerConfig(pki.ca.certFile)));
+    try {
+      // The TLS handshake and the signed call go through: the member answers at the application level.
+      await expectStatus(peers.call(t.endpoint, 'GetDkgRound1', { epoch: 1 }, 3000), status.NOT_FOUND, /no ceremony/);
+    } finally {
+      peers.close();
+    }
+    const wrongCa = new PeerClients(caller.secretKey, caller.publicKey, peerCredentials(peerConfig(pki.otherCa.certFile)));
+    try {
+      await expectStatus(wrongCa.call(t.endpoint, 'GetDkgRound1', { epoch: 1 }, 3000), status.DEADLINE_EXCEEDED);
+    } finally {
+      wrongCa.close();
+    }
+  });
+});
+
+describe('the CLI over TLS', () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: '', peerCaFile: '' } });
+  });
+  afterAll(async () => { await t.stop(); });
+
+  async function run(argv: string[]): Promise<{ code: number; out: string }> {
+    const { default: status } = await import('../../src/cli/commands/status.js');
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => { out += chunk; return true; }) as typeof process.stdout.write;
+    try {
+      return { code: await status.run(argv), out };
+    } finally {
+      process.stdout.write = write;
+    }
+  }
+
+  test('gatekeeper status --tls-ca reaches a TLS node; plaintext does not', async () => {
+    const ok = await run(['--endpoint', t.endpoint, '--json', '--tls-ca', pki.ca.certFile]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ initialized: true, sealed: true });
+    const stderr = process.stderr.write.bind(process.stderr);
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      expect((await run(['--endpoint', t.endpoint, '--json'])).code).toBe(1);
+    } finally {
+      process.stderr.write = stderr;
+    }
   });
 });

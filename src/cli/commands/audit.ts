@@ -6,15 +6,15 @@ import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { ConfigError, databaseFile, loadConfig } from '../../node/config.js';
 import { allAuditEntries, verifyAuditChain } from '../../audit/log.js';
-import { GatekeeperClient } from '../../rpc/client.js';
 import { RpcError } from '../../rpc/errors.js';
+import { clientFor, TLS_OPTIONS, TLS_USAGE } from '../client-options.js';
 import { loadOperatorKey } from '../operator-key.js';
 
 interface AuditEntryRes { seq: string; timeMs: string; actor: string; action: string; detailJson: string }
 
-async function readRemote(endpoint: string, keyFile: string | undefined, after: string, limit: number): Promise<number> {
-  const key = loadOperatorKey(keyFile);
-  const client = new GatekeeperClient(endpoint);
+async function readRemote(endpoint: string, values: Record<string, unknown>, after: string, limit: number): Promise<number> {
+  const key = loadOperatorKey(values['operator-key'] as string | undefined);
+  const client = clientFor(endpoint, values);
   try {
     const res = await client.call<{ entries: AuditEntryRes[] }>('OperatorService', 'ReadAudit', { afterSeq: after, limit },
       { sign: { role: 'operator', secretKey: key } });
@@ -35,7 +35,7 @@ const command: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
       config: { type: 'string' }, db: { type: 'string' }, endpoint: { type: 'string' }, 'operator-key': { type: 'string' },
-      after: { type: 'string', default: '0' }, limit: { type: 'string', default: '100' }, help: { type: 'boolean' },
+      after: { type: 'string', default: '0' }, limit: { type: 'string', default: '100' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
     });
     if (values.help || (positionals[0] !== 'verify' && positionals[0] !== 'read')) {
       process.stdout.write([
@@ -49,7 +49,7 @@ const command: Command = {
       const limit = Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit must be from 1 to 1000');
       if (!/^[0-9]+$/.test(values.after!)) throw new UsageError('--after must be a sequence number');
-      return readRemote(requireOption(values, 'endpoint'), values['operator-key'], values.after!, limit);
+      return readRemote(requireOption(values, 'endpoint'), values, values.after!, limit);
     }
     let file = values.db;
     if (!file) {

@@ -1,15 +1,15 @@
 // `gatekeeper ceremony abort --endpoint HOST:PORT --epoch N [--reason TEXT]`: an operator stops a ceremony.
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { GatekeeperClient } from '../../rpc/client.js';
 import { RpcError } from '../../rpc/errors.js';
+import { clientFor, TLS_OPTIONS, TLS_USAGE } from '../client-options.js';
 import { loadOperatorKey } from '../operator-key.js';
 
 const command: Command = {
   summary: 'abort a running ceremony on one node',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
-      endpoint: { type: 'string' }, epoch: { type: 'string' }, reason: { type: 'string' }, 'operator-key': { type: 'string' }, help: { type: 'boolean' },
+      endpoint: { type: 'string' }, epoch: { type: 'string' }, reason: { type: 'string' }, 'operator-key': { type: 'string' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
     });
     if (values.help || positionals[0] !== 'abort') {
       process.stdout.write('usage: gatekeeper ceremony abort --endpoint HOST:PORT --epoch N [--reason TEXT] [--operator-key FILE]\n');
@@ -18,7 +18,7 @@ const command: Command = {
     const epoch = Number(requireOption(values, 'epoch'));
     if (!Number.isInteger(epoch) || epoch < 1) throw new UsageError('--epoch must be a positive integer');
     const key = loadOperatorKey(values['operator-key']);
-    const client = new GatekeeperClient(requireOption(values, 'endpoint'));
+    const client = clientFor(requireOption(values, 'endpoint'), values);
     try {
       const res = await client.call<{ state: string }>('OperatorService', 'AbortCeremony', { epoch, reason: values.reason ?? '' },
         { sign: { role: 'operator', secretKey: key } });

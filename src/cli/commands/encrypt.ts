@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { GatekeeperClient } from '../../rpc/client.js';
 import { RpcError } from '../../rpc/errors.js';
 import { encryptForContract, parseContractId, SdkError } from '../../sdk/index.js';
+import { clientFor, TLS_OPTIONS } from '../client-options.js';
 
 const USAGE = `usage: gatekeeper encrypt --contract CID [--version V] --in FILE --out FILE
                           (--committee-key HEX | --client-config FILE) [--endpoint HOST:PORT]
@@ -18,6 +18,7 @@ const USAGE = `usage: gatekeeper encrypt --contract CID [--version V] --in FILE 
   --committee-key  the pinned committee key (CPK), 64 hex characters
   --client-config  JSON {"endpoint": "host:port", "committeeKey": "<hex32>"}
   --endpoint       host:port of any committee member (overrides the client config's)
+  --tls-ca         trust this CA (PEM) and use TLS; --tls-cert/--tls-key add a client certificate
 
 exit status: 0 written, 1 refused or failed, 2 bad usage`;
 
@@ -48,7 +49,7 @@ export async function runEncrypt(argv: string[], out: Out): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     contract: { type: 'string' }, version: { type: 'string' }, in: { type: 'string' }, out: { type: 'string' },
     'committee-key': { type: 'string' }, 'client-config': { type: 'string' }, endpoint: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
+    help: { type: 'boolean', short: 'h' }, ...TLS_OPTIONS,
   });
   if (values.help) { out.stdout(USAGE + '\n'); return 0; }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -80,7 +81,7 @@ export async function runEncrypt(argv: string[], out: Out): Promise<number> {
   } catch (err) {
     throw new UsageError(`cannot read --in '${inFile}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  const client = new GatekeeperClient(endpoint);
+  const client = clientFor(endpoint, values);
   try {
     const { envelope, key } = await encryptForContract(client, committeeKey, contractId, plaintext, { version });
     try {

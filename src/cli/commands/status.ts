@@ -2,8 +2,8 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption } from '../args.js';
-import { GatekeeperClient } from '../../rpc/client.js';
 import { RpcError } from '../../rpc/errors.js';
+import { clientFor, TLS_OPTIONS, TLS_USAGE } from '../client-options.js';
 
 interface StatusRes {
   initialized: boolean; sealed: boolean; unsealProgress: number; unsealThreshold: number; nodeId: Uint8Array;
@@ -14,9 +14,9 @@ interface StatusRes {
 const command: Command = {
   summary: 'show a node\'s state and the next step',
   async run(argv) {
-    const { values } = parseCommandArgs(argv, { endpoint: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } });
-    if (values.help) { process.stdout.write('usage: gatekeeper status --endpoint HOST:PORT [--json]\n'); return 0; }
-    const client = new GatekeeperClient(requireOption(values, 'endpoint'));
+    const { values } = parseCommandArgs(argv, { endpoint: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, ...TLS_OPTIONS });
+    if (values.help) { process.stdout.write(`usage: gatekeeper status --endpoint HOST:PORT [--json] ${TLS_USAGE}\n`); return 0; }
+    const client = clientFor(requireOption(values, 'endpoint'), values);
     try {
       const s = await client.call<StatusRes>('OperatorService', 'Status', {});
       const view = {

@@ -2,17 +2,17 @@
 import fs from 'node:fs';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { GatekeeperClient } from '../../rpc/client.js';
 import { RpcError } from '../../rpc/errors.js';
+import { clientFor, TLS_OPTIONS, TLS_USAGE } from '../client-options.js';
 
 const command: Command = {
   summary: 'give a sealed node one unseal share',
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
-      endpoint: { type: 'string' }, share: { type: 'string' }, 'share-file': { type: 'string' }, reset: { type: 'boolean' }, help: { type: 'boolean' },
+      endpoint: { type: 'string' }, share: { type: 'string' }, 'share-file': { type: 'string' }, reset: { type: 'boolean' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
     });
     if (values.help) {
-      process.stdout.write('usage: gatekeeper unseal --endpoint HOST:PORT (--share TEXT | --share-file FILE | --reset)\n\nPrefer --share-file or GATEKEEPER_UNSEAL_SHARE so the share stays out of shell history.\n');
+      process.stdout.write(`usage: gatekeeper unseal --endpoint HOST:PORT (--share TEXT | --share-file FILE | --reset) ${TLS_USAGE}\n\nPrefer --share-file or GATEKEEPER_UNSEAL_SHARE so the share stays out of shell history.\n`);
       return 0;
     }
     const endpoint = requireOption(values, 'endpoint');
@@ -21,7 +21,7 @@ const command: Command = {
       try { share = fs.readFileSync(values['share-file'], 'utf8').trim(); } catch { throw new UsageError(`cannot read ${values['share-file']}`); }
     }
     if (!share && !values.reset) throw new UsageError('a share is required: --share, --share-file or GATEKEEPER_UNSEAL_SHARE');
-    const client = new GatekeeperClient(endpoint);
+    const client = clientFor(endpoint, values);
     try {
       const res = await client.call<{ sealed: boolean; progress: number; threshold: number }>('OperatorService', 'Unseal', { share: share ?? '', reset: !!values.reset });
       process.stdout.write(res.sealed ? `sealed: ${res.progress} of ${res.threshold} shares given\n` : 'unsealed\n');
