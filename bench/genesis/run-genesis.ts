@@ -2,10 +2,9 @@
 // seconds (prom-client counters scraped just before SubmitGenesis and again as soon as that member
 // reports COMPLETE) and the wall time from SubmitGenesis to the last COMPLETE. Start-up and unseal
 // are outside the window.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { builtCli, Devnet, sleep } from '../../src/devnet/devnet.js';
+import { Devnet, sleep } from '../../src/devnet/devnet.js';
 import { rpcDelta, scrape, type Scrape } from './metrics.js';
 
 export interface MemberResult {
@@ -37,22 +36,6 @@ export interface GenesisResult {
   profile?: { file: string; fromNs: bigint; toNs: bigint };
 }
 
-/** Starts node i like Devnet.startNode, but under `node --cpu-prof` writing into profDir. */
-async function startProfiled(devnet: Devnet, i: number, profDir: string): Promise<void> {
-  const n = devnet.nodes[i]!;
-  const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
-  n.process = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, builtCli(), 'node', '--config', n.configFile],
-    { stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try { await devnet.status(i); return; } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${n.name} did not start: ${String(err)}`);
-      if (n.process.exitCode !== null) throw new Error(`${n.name} exited with code ${n.process.exitCode}; see ${n.dir}/node.log`);
-      await sleep(100);
-    }
-  }
-}
 
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
@@ -63,7 +46,7 @@ export async function runGenesis(opts: { n: number; k: number; dir: string; prof
   try {
     await devnet.create();
     fs.mkdirSync(profDir, { recursive: true });
-    await Promise.all(devnet.nodes.map((_, i) => (i === opts.profileIndex ? startProfiled(devnet, i, profDir) : devnet.startNode(i))));
+    await Promise.all(devnet.nodes.map((_, i) => (devnet.startNode(i, i === opts.profileIndex ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []))));
     await Promise.all(devnet.nodes.map((_, i) => devnet.unseal(i)));
     const snapshot = await devnet.genesisSnapshot(1, n, k);
     const endpoints = devnet.nodes.map((x) => x.metricsEndpoint);

@@ -7,11 +7,10 @@
 //   npm run build && node dist/bench/provision/main.js [--runs 40] [--profile] [--keep]
 // --profile runs node-1 (the entry member) and node-2 under `node --cpu-prof` and prints where their
 // CPU goes during the provisioning and GetContractKey phases.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { builtCli, Devnet, sleep, type CommitteeView } from '../../src/devnet/devnet.js';
+import { Devnet, sleep, type CommitteeView } from '../../src/devnet/devnet.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { encodeMessage } from '../../src/rpc/messages.js';
 import { publishContractKey } from '../../src/sdk/worker.js';
@@ -39,28 +38,12 @@ const PROFILED = [0, 1];
 const log = (s: string) => process.stdout.write(s + '\n');
 const pad = (s: string, w: number) => s.padStart(w);
 
-/** Starts node i like Devnet.startNode, under `node --cpu-prof` writing into profDir. */
-async function startProfiled(devnet: Devnet, i: number, profDir: string): Promise<void> {
-  const n = devnet.nodes[i]!;
-  const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
-  n.process = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, n.name)}`, builtCli(), 'node', '--config', n.configFile],
-    { stdio: ['ignore', out, out] });
-  fs.closeSync(out);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try { await devnet.status(i); return; } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${n.name} did not start: ${String(err)}`);
-      if (n.process.exitCode !== null) throw new Error(`${n.name} exited with code ${n.process.exitCode}; see ${n.dir}/node.log`);
-      await sleep(100);
-    }
-  }
-}
 
 /** Devnet.genesis(), except that the profiled nodes start under --cpu-prof. */
 async function formCommittee(devnet: Devnet, profDir: string | undefined): Promise<CommitteeView> {
   if (!profDir) return devnet.genesis();
   await devnet.create();
-  await Promise.all(devnet.nodes.map((_, i) => (PROFILED.includes(i) ? startProfiled(devnet, i, profDir) : devnet.startNode(i))));
+  await Promise.all(devnet.nodes.map((_, i) => (devnet.startNode(i, PROFILED.includes(i) ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profDir, devnet.nodes[i]!.name)}`] : []))));
   await Promise.all(devnet.nodes.map((_, i) => devnet.unseal(i)));
   const snapshot = await devnet.genesisSnapshot(1, N, K);
   const res = await devnet.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });

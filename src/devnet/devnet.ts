@@ -151,15 +151,15 @@ export class Devnet {
     }
   }
 
-  /** Starts node i's process (logs to its folder) and waits until it answers. */
-  async startNode(i: number): Promise<void> {
+  /** Starts node i's process (logs to its folder) and waits until it answers; `nodeFlags` go to node itself (e.g. --cpu-prof). */
+  async startNode(i: number, nodeFlags: string[] = []): Promise<void> {
     const n = this.nodes[i]!;
     n.client.close();
     n.client = new GatekeeperClient(n.listen);
     const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
-    n.process = spawn(process.execPath, [builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
+    n.process = spawn(process.execPath, [...nodeFlags, builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 30_000;
     for (;;) {
       try { await this.status(i); return; } catch (err) {
         if (Date.now() > deadline) throw new Error(`${n.name} did not start: ${String(err)}`);
