@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { GatekeeperClient } from '../rpc/client.js';
+import { RpcError } from '../rpc/errors.js';
 import { UsageError } from './args.js';
 
 export const TLS_OPTIONS = {
@@ -30,4 +31,19 @@ export function clientFor(endpoint: string, values: Record<string, unknown>): Ga
   const creds = grpc.credentials.createSsl(read(String(ca), 'CA certificate'),
     key === undefined ? null : read(String(key), 'client key'), cert === undefined ? null : read(String(cert), 'client certificate'));
   return new GatekeeperClient(endpoint, creds);
+}
+
+/** Runs `fn` with a node client; a gRPC refusal is printed as `gatekeeper COMMAND: message` and exits 1. */
+export async function withNode(command: string, client: GatekeeperClient, fn: (client: GatekeeperClient) => Promise<number>): Promise<number> {
+  try {
+    return await fn(client);
+  } catch (err) {
+    if (err instanceof RpcError) {
+      process.stderr.write(`gatekeeper ${command}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    client.close();
+  }
 }

@@ -6,28 +6,21 @@ import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { ConfigError, databaseFile, loadConfig } from '../../node/config.js';
 import { allAuditEntries, verifyAuditChain } from '../../audit/log.js';
-import { RpcError } from '../../rpc/errors.js';
-import { clientFor, TLS_OPTIONS, TLS_USAGE } from '../client-options.js';
+import { clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
 import { loadOperatorKey } from '../operator-key.js';
 
 interface AuditEntryRes { seq: string; timeMs: string; actor: string; action: string; detailJson: string }
 
 async function readRemote(endpoint: string, values: Record<string, unknown>, after: string, limit: number): Promise<number> {
   const key = loadOperatorKey(values['operator-key'] as string | undefined);
-  const client = clientFor(endpoint, values);
-  try {
+  return withNode('audit read', clientFor(endpoint, values), async (client) => {
     const res = await client.call<{ entries: AuditEntryRes[] }>('OperatorService', 'ReadAudit', { afterSeq: after, limit },
       { sign: { role: 'operator', secretKey: key } });
     for (const e of res.entries) {
       process.stdout.write(`${e.seq.padStart(6)} ${new Date(Number(e.timeMs)).toISOString()} ${e.actor} ${e.action} ${e.detailJson}\n`);
     }
     return 0;
-  } catch (err) {
-    if (err instanceof RpcError) { process.stderr.write(`gatekeeper audit read: ${err.message}\n`); return 1; }
-    throw err;
-  } finally {
-    client.close();
-  }
+  });
 }
 
 const command: Command = {

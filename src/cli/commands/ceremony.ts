@@ -1,8 +1,7 @@
 // `gatekeeper ceremony abort --endpoint HOST:PORT --epoch N [--reason TEXT]`: an operator stops a ceremony.
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { RpcError } from '../../rpc/errors.js';
-import { clientFor, TLS_OPTIONS, TLS_USAGE } from '../client-options.js';
+import { clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
 import { loadOperatorKey } from '../operator-key.js';
 
 const command: Command = {
@@ -18,18 +17,12 @@ const command: Command = {
     const epoch = Number(requireOption(values, 'epoch'));
     if (!Number.isInteger(epoch) || epoch < 1) throw new UsageError('--epoch must be a positive integer');
     const key = loadOperatorKey(values['operator-key']);
-    const client = clientFor(requireOption(values, 'endpoint'), values);
-    try {
+    return withNode('ceremony abort', clientFor(requireOption(values, 'endpoint'), values), async (client) => {
       const res = await client.call<{ state: string }>('OperatorService', 'AbortCeremony', { epoch, reason: values.reason ?? '' },
         { sign: { role: 'operator', secretKey: key } });
       process.stdout.write(`ceremony of epoch ${epoch}: ${res.state}\n`);
       return 0;
-    } catch (err) {
-      if (err instanceof RpcError) { process.stderr.write(`gatekeeper ceremony abort: ${err.message}\n`); return 1; }
-      throw err;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 export default command;

@@ -2,8 +2,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption } from '../args.js';
-import { RpcError } from '../../rpc/errors.js';
-import { clientFor, TLS_OPTIONS, TLS_USAGE } from '../client-options.js';
+import { clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
 
 interface StatusRes {
   initialized: boolean; sealed: boolean; unsealProgress: number; unsealThreshold: number; nodeId: Uint8Array;
@@ -16,8 +15,7 @@ const command: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, { endpoint: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, ...TLS_OPTIONS });
     if (values.help) { process.stdout.write(`usage: gatekeeper status --endpoint HOST:PORT [--json] ${TLS_USAGE}\n`); return 0; }
-    const client = clientFor(requireOption(values, 'endpoint'), values);
-    try {
+    return withNode('status', clientFor(requireOption(values, 'endpoint'), values), async (client) => {
       const s = await client.call<StatusRes>('OperatorService', 'Status', {});
       const view = {
         initialized: s.initialized, sealed: s.sealed, unsealProgress: `${s.unsealProgress}/${s.unsealThreshold}`,
@@ -29,12 +27,7 @@ const command: Command = {
       if (values.json) process.stdout.write(JSON.stringify(view) + '\n');
       else for (const [k, v] of Object.entries(view)) if (v !== undefined) process.stdout.write(`${k.padEnd(15)} ${String(v)}\n`);
       return 0;
-    } catch (err) {
-      if (err instanceof RpcError) { process.stderr.write(`gatekeeper status: ${err.message}\n`); return 1; }
-      throw err;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 export default command;

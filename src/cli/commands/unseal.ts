@@ -2,8 +2,7 @@
 import fs from 'node:fs';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { RpcError } from '../../rpc/errors.js';
-import { clientFor, TLS_OPTIONS, TLS_USAGE } from '../client-options.js';
+import { clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
 
 const command: Command = {
   summary: 'give a sealed node one unseal share',
@@ -21,17 +20,11 @@ const command: Command = {
       try { share = fs.readFileSync(values['share-file'], 'utf8').trim(); } catch { throw new UsageError(`cannot read ${values['share-file']}`); }
     }
     if (!share && !values.reset) throw new UsageError('a share is required: --share, --share-file or GATEKEEPER_UNSEAL_SHARE');
-    const client = clientFor(endpoint, values);
-    try {
+    return withNode('unseal', clientFor(endpoint, values), async (client) => {
       const res = await client.call<{ sealed: boolean; progress: number; threshold: number }>('OperatorService', 'Unseal', { share: share ?? '', reset: !!values.reset });
       process.stdout.write(res.sealed ? `sealed: ${res.progress} of ${res.threshold} shares given\n` : 'unsealed\n');
       return 0;
-    } catch (err) {
-      if (err instanceof RpcError) { process.stderr.write(`gatekeeper unseal: ${err.message}\n`); return 1; }
-      throw err;
-    } finally {
-      client.close();
-    }
+    });
   },
 };
 export default command;
