@@ -1,6 +1,7 @@
 // Prometheus metrics on their own HTTP port, apart from the gRPC listener.
 import http from 'node:http';
 import client from 'prom-client';
+import { status as grpcStatus } from '@grpc/grpc-js';
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -11,6 +12,19 @@ export class Metrics {
   readonly ceremonyTransitions = new client.Counter({ name: 'gatekeeper_ceremony_transitions_total', help: 'ceremony state transitions', labelNames: ['state'], registers: [this.registry] });
   readonly alarms = new client.Counter({ name: 'gatekeeper_alarms_total', help: 'security alarms raised', labelNames: ['kind'], registers: [this.registry] });
   private server: http.Server | undefined;
+  private readonly rpcChildren = new Map<string, { total: client.Counter.Internal; seconds: client.Histogram.Internal<string> }>();
+
+  /** Counts one answered RPC; the labelled children are looked up once per method and code. */
+  observeRpc(method: string, code: number, seconds: number): void {
+    const key = `${method} ${code}`;
+    let c = this.rpcChildren.get(key);
+    if (!c) {
+      c = { total: this.rpcTotal.labels(method, grpcStatus[code] ?? String(code)), seconds: this.rpcSeconds.labels(method) };
+      this.rpcChildren.set(key, c);
+    }
+    c.total.inc();
+    c.seconds.observe(seconds);
+  }
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry });

@@ -83,10 +83,7 @@ export class GatekeeperNode implements NodeRuntime {
     };
     const hooks: HandlerHooks = {
       onError: (method, err) => this.log.error({ method, err: err instanceof Error ? err.message : String(err) }, 'handler failed'),
-      onDone: (method, code, seconds) => {
-        this.metrics.rpcTotal.inc({ method, code: grpc.status[code] ?? String(code) });
-        this.metrics.rpcSeconds.observe({ method }, seconds);
-      },
+      onDone: (method, code, seconds) => this.metrics.observeRpc(method, code, seconds),
     };
     for (const name of SERVICES) {
       const def = serviceDefinition(name);

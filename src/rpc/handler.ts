@@ -22,7 +22,10 @@ export function unary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>,
   return (call, callback) => {
     const started = process.hrtime.bigint();
     const done = (code: grpc.status) => hooks.onDone(method, code, Number(process.hrtime.bigint() - started) / 1e9);
-    const ctx: CallContext = { method, metadata: call.metadata, peer: call.getPeer(), call: call as grpc.ServerUnaryCall<unknown, unknown> };
+    const ctx: CallContext = {
+      method, metadata: call.metadata, call: call as grpc.ServerUnaryCall<unknown, unknown>,
+      get peer() { return call.getPeer(); },
+    };
     const malformed = malformedReason(call.request as object);
     const run = malformed === undefined ? handler(call.request, ctx) : Promise.reject(invalidArgument(`the request does not decode: ${malformed}`));
     run.then(

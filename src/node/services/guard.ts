@@ -54,7 +54,8 @@ export function makeGuards(config: NodeConfig, nonces: () => NonceRegistry, cont
     },
     rateLimit(ctx) {
       const rate = config.publicRateLimitPerSecond;
-      const addr = ctx.peer.replace(/:\d+$/, '');
+      const peer = ctx.peer;
+      const addr = peer.slice(0, Math.max(0, peer.lastIndexOf(':')));
       const now = Date.now();
       const b = buckets.get(addr) ?? { tokens: rate, at: now };
       b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
