@@ -9,6 +9,7 @@ import type { CeremonyStore } from '../store/ceremony-store.js';
 import fs from 'node:fs';
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { GatekeeperClient, type CallOptions } from '../rpc/client.js';
+import { signCall } from '../rpc/auth.js';
 import type { GenesisCeremony } from './genesis.js';
 import type { ContractKeys } from './contract-keys.js';
 
@@ -26,6 +27,8 @@ export interface NodeContext {
   now(): number;
   /** Signed PeerService call to another node. */
   peerCall<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs?: number): Promise<Res>;
+  /** The same signed PeerService call to several nodes (one promise each, in order). */
+  peerFanOut<Res>(endpoints: string[], method: string, request: Record<string, unknown>, timeoutMs?: number): Promise<Res>[];
 }
 
 /** Channel credentials for peer calls: TLS to members signed by peerCaFile, with this node's certificate. */
@@ -42,15 +45,29 @@ export class PeerClients {
   constructor(private readonly identitySecret: Uint8Array, private readonly identityKey: Uint8Array,
     private readonly credentials: ChannelCredentials = grpcCredentials.createInsecure()) {}
 
-  call<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res> {
+  private client(endpoint: string): GatekeeperClient {
     let c = this.clients.get(endpoint);
     if (!c) {
       // Members restart: reconnect quickly instead of grpc's default backoff of up to two minutes.
       c = new GatekeeperClient(endpoint, this.credentials, { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 });
       this.clients.set(endpoint, c);
     }
+    return c;
+  }
+
+  call<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res> {
     const opts: CallOptions = { sign: { role: 'peer', secretKey: this.identitySecret, publicKey: this.identityKey }, timeoutMs, waitForReady: true };
-    return c.call<Res>('PeerService', method, request, opts);
+    return this.client(endpoint).call<Res>('PeerService', method, request, opts);
+  }
+
+  /**
+   * The same request to several members, signed once: each member accepts the signed call once (its
+   * own replay registry), and the request is one the caller meant every one of them to get.
+   */
+  fanOut<Res>(endpoints: string[], method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res>[] {
+    const bytes = GatekeeperClient.encode('PeerService', method, request);
+    const metadata = signCall('peer', this.identitySecret, `/gatekeeper.v1.PeerService/${method}`, bytes, Date.now(), this.identityKey);
+    return endpoints.map((e) => this.client(e).callRaw<Res>('PeerService', method, bytes, { metadata, timeoutMs, waitForReady: true }));
   }
 
   close(): void {

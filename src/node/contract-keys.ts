@@ -140,12 +140,15 @@ export class ContractKeys {
     const refusals: string[] = [];
     const codes: number[] = [];
     const partials: SealedPartialWire[] = [];
-    await Promise.all(c.roster.map(async (m) => {
+    const others = c.roster.filter((m) => m.nodeId !== this.me);
+    const remote = this.ctx.peerFanOut<SealedPartialWire>(others.map((m) => m.endpoint), 'ProvidePartial', req as unknown as Record<string, unknown>, 10_000);
+    const attempts = [
+      ...others.map((m, i) => ({ m, p: remote[i]! })),
+      ...c.roster.filter((m) => m.nodeId === this.me).map((m) => ({ m, p: this.providePartial(req) })),
+    ];
+    await Promise.all(attempts.map(async ({ m, p }) => {
       try {
-        const p = m.nodeId === this.me
-          ? await this.providePartial(req)
-          : await this.ctx.peerCall<SealedPartialWire>(m.endpoint, 'ProvidePartial', req as unknown as Record<string, unknown>, 10_000);
-        partials.push(p);
+        partials.push(await p);
       } catch (err) {
         const code = err instanceof RpcError ? err.code : status.INTERNAL;
         codes.push(code);

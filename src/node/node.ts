@@ -144,6 +144,7 @@ export class GatekeeperNode implements NodeRuntime {
       config: this.config, db: this.db, self: this.pub, keys, audit: this.audit, log: this.log, metrics: this.metrics,
       ceremonies: new CeremonyStore(this.db), now: () => Date.now(),
       peerCall: <Res>(endpoint: string, method: string, req: Record<string, unknown>, timeoutMs?: number) => peers.call<Res>(endpoint, method, req, timeoutMs),
+      peerFanOut: <Res>(endpoints: string[], method: string, req: Record<string, unknown>, timeoutMs?: number) => peers.fanOut<Res>(endpoints, method, req, timeoutMs),
     } as Omit<NodeContext, 'genesis' | 'contractKeys'> as NodeContext;
     ctx.genesis = new GenesisCeremony(ctx);
     ctx.contractKeys = new ContractKeys(ctx);

@@ -13,6 +13,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Wait for the channel to connect (until the deadline) instead of failing fast while it reconnects. */
   waitForReady?: boolean;
+  /** Already signed metadata for exactly these request bytes (a fan-out signs once for every member). */
+  metadata?: grpc.Metadata;
 }
 
 type Ctor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => grpc.Client;
@@ -50,19 +52,26 @@ export class GatekeeperClient {
     return c;
   }
 
+  /** The request bytes of `service.method` for a plain request object (what a signature covers). */
+  static encode(service: ServiceName, method: string, request: Record<string, unknown>): Uint8Array {
+    const typeName = rawClient(service).requestTypes[method];
+    if (!typeName) throw new Error(`${service} has no method ${method}`);
+    return encodeMessage(typeName, request);
+  }
+
   /** Calls `service.method` with a plain request object; rejects with RpcError carrying the status. */
   call<Res = Record<string, unknown>>(service: ServiceName, method: string, request: Record<string, unknown> = {},
     opts: CallOptions = {}): Promise<Res> {
-    const typeName = rawClient(service).requestTypes[method];
-    if (!typeName) return Promise.reject(new Error(`${service} has no method ${method}`));
-    const bytes = encodeMessage(typeName, request);
+    let bytes: Uint8Array;
+    try { bytes = GatekeeperClient.encode(service, method, request); } catch (err) { return Promise.reject(err); }
     return this.callRaw<Res>(service, method, bytes, opts);
   }
 
   /** Sends already-encoded request bytes (tests use it to send malformed input). */
   callRaw<Res>(service: ServiceName, method: string, bytes: Uint8Array, opts: CallOptions = {}): Promise<Res> {
     const path = `/gatekeeper.v1.${service}/${method}`;
-    const md = opts.sign ? signCall(opts.sign.role, opts.sign.secretKey, path, bytes, Date.now(), opts.sign.publicKey) : new grpc.Metadata();
+    const md = opts.metadata ? opts.metadata.clone()
+      : opts.sign ? signCall(opts.sign.role, opts.sign.secretKey, path, bytes, Date.now(), opts.sign.publicKey) : new grpc.Metadata();
     if (opts.waitForReady) md.setOptions({ waitForReady: true });
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     const c = this.client(service) as unknown as Record<string, (req: Buffer, md: grpc.Metadata, o: grpc.CallOptions,
