@@ -87,9 +87,9 @@ function printFloor(fl: Floor): void {
   log(`  signed peer call: sign ${f2(fl.peerCallSignMs)} ms (caller), verify ${f2(fl.peerCallVerifyMs)} ms (callee)`);
   log(`  worker (n opens + k DLEQ checks + combination + derivation)     ${f2(fl.workerMs)} ms`);
   log(`  FLOOR A, per-member critical path + worker (one machine per member): ${f2(fl.criticalPathMs)} ms`);
-  log(`     = (n-1) signCall on the entry + 1 callee verify + one member's work + worker`);
+  log(`     = 1 signCall on the entry (the fan-out) + 1 callee verify + one member's work + worker`);
   log(`  FLOOR B, all CPU work summed (what 2 shared cores must do here):    ${f2(fl.summedMs)} ms`);
-  log(`     = n x member work + (n-1) x (sign + verify) + worker`);
+  log(`     = n x member work + 1 sign + (n-1) x verify + worker`);
 }
 
 function printProfiles(profDir: string, windows: { name: string; from: bigint; to: bigint }[], devnet: Devnet): void {
