@@ -187,7 +187,6 @@ async function addSqlite(add: (side: FloorRow['side'], step: string, fn: () => u
         audit.append('worker', 'contract-key.released', { contractId: '64656d6f', version: 1 });
       })();
     }, `DELETE + 2 INSERT + audit append, one fsync'd commit; 1 per member`, 20);
-    await add('extra', 'SQLite: issueChallenge', () => store.issueChallenge(new Uint8Array(randomBytes(32)), Date.now() + 300_000), '1 per provisioning (entry member)', 20);
     db.close();
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -102,7 +102,7 @@ function printProfiles(profDir: string, windows: { name: string; from: bigint; t
       const s = summarizeProfile(path.join(dir, file), w.from, w.to);
       log(`\n${name}${i === 0 ? ' (entry member)' : ''}, ${w.name}: ${f0(s.busyMs)} ms busy, ${f0(s.idleMs)} ms idle in the window`);
       const interesting = ['provision', 'providePartial', 'verifyQuote', 'loadCollateral', 'evaluatePartial', 'hpkeSeal', 'memberKeys',
-        'decodeKeyPackage', 'verifyCall', 'signCall', 'claim', 'signTagged', 'verifyTagged', 'identityPublicKey', 'challenge', 'issueChallenge',
+        'decodeKeyPackage', 'verifyCall', 'signCall', 'claim', 'signTagged', 'verifyTagged', 'identityPublicKey', 'challenge',
         'useChallenge', 'recordProvisioned', 'append', 'transaction', 'activeCommittee', 'latest', 'keyShares', 'parseReleasePolicy',
         'evaluatePolicy', 'encodeMessage', 'get', 'contractKey', 'contract', 'rateLimit', 'onDone', 'prepare', 'run', 'fromObject',
         'decode', 'encode', 'toObject', '(garbage collector)', '(program)'];

@@ -161,6 +161,7 @@ function validate(cfg: NodeConfig): NodeConfig {
     || Object.keys(cfg.attestation).some((k) => k !== 'trustedRootFile')) {
     throw new ConfigError(`config field 'attestation' must be { "trustedRootFile": "<path or empty>" }`);
   }
+  if (cfg.challengeTtlMs > 3_600_000) throw new ConfigError(`config field 'challengeTtlMs' must be at most 3600000 (one hour)`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(`config field 'logLevel' must be one of fatal, error, warn, info, debug, trace, silent`);
   }

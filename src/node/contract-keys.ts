@@ -124,11 +124,11 @@ export class ContractKeys {
 
   // ---- worker calls ----
 
+  /** A fresh signed nonce. Nothing is stored: the signature makes it verifiable, and each member records its use. */
   challenge(): { nonce: Uint8Array; expiresAtMs: string; issuerNodeId: Uint8Array; signature: Uint8Array } {
     this.committee();
     const nonce = new Uint8Array(randomBytes(32));
     const expires = this.ctx.now() + this.ctx.config.challengeTtlMs;
-    this.store.issueChallenge(nonce, expires);
     const signature = signTagged(this.ctx.keys.identitySecret, 'challenge', challengeMessage(nonce, BigInt(expires), this.ctx.self.nodeId));
     return { nonce, expiresAtMs: String(expires), issuerNodeId: this.ctx.self.nodeId, signature };
   }

@@ -44,11 +44,10 @@ export class ContractStore {
     this.sql('INSERT OR IGNORE INTO revocations (kind, value, reason, revoked_ms) VALUES (?, ?, ?, ?)').run(kind, value, reason, nowMs);
   }
 
-  issueChallenge(nonce: Uint8Array, expiresMs: number): void {
-    this.sql('INSERT INTO challenges_issued (nonce, expires_ms) VALUES (?, ?)').run(nonce, expiresMs);
-  }
-
-  /** Marks a challenge nonce used at this member; false if it was used before. */
+  /**
+   * Marks a challenge nonce used at this member; false if it was used before. Rows older than a day
+   * are dropped: a challenge expires long before (challengeTtlMs) and is refused as expired anyway.
+   */
   useChallenge(nonce: Uint8Array, nowMs: number): boolean {
     this.sql('DELETE FROM challenges_used WHERE used_ms < ?').run(nowMs - 24 * 3600_000);
     return this.sql('INSERT OR IGNORE INTO challenges_used (nonce, used_ms) VALUES (?, ?)').run(nonce, nowMs).changes === 1;

@@ -78,7 +78,7 @@ export const MIGRATIONS: string[] = [
   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
   `,
-  // 2: contract keys: release policies, contracts, revocations, challenges, provisioned workers, keys.
+  // 2: contract keys: release policies, contracts, revocations, used challenges, provisioned workers, keys.
   `
   CREATE TABLE release_policies (
     id TEXT PRIMARY KEY,
@@ -99,10 +99,6 @@ export const MIGRATIONS: string[] = [
     reason TEXT NOT NULL,
     revoked_ms INTEGER NOT NULL,
     PRIMARY KEY (kind, value)
-  );
-  CREATE TABLE challenges_issued (
-    nonce BLOB PRIMARY KEY,
-    expires_ms INTEGER NOT NULL
   );
   CREATE TABLE challenges_used (
     nonce BLOB PRIMARY KEY,

@@ -40,6 +40,7 @@ describe('node config', () => {
     [{ ...base, governance: { keys: ['aa'.repeat(32)], threshold: 2 } }, /governance.threshold/],
     [{ ...base, unseal: { shares: 2, threshold: 3 } }, /unseal/],
     [{ ...base, phaseTimeoutMs: -1 }, /phaseTimeoutMs/],
+    [{ ...base, challengeTtlMs: 86_400_000 }, /challengeTtlMs' must be at most/],
     [{ ...base, logLevel: 'loud' }, /logLevel/],
     [{ ...base, tls: { certFile: 'a.pem' } }, /tls.keyFile/],
     [{ ...base, tls: { certFile: 'a.pem', keyFile: 'k.pem', extra: 1 } }, /unknown config field 'tls.extra'/],
