@@ -207,6 +207,16 @@ describe('contract keys with n = 4, k = 3', () => {
     const metrics = await (await fetch(`http://${devnet.nodes[0]!.metricsEndpoint}/metrics`)).text();
     expect(metrics).toMatch(/gatekeeper_alarms_total\{kind="conflicting-publication"\} [1-9]/);
   });
+
+  // Last: it revokes the demo enclave's measurement, which every later provisioning would need.
+  test('a revoked measurement is refused by every member, whatever the worker key', async () => {
+    for (let i = 0; i < devnet.nodes.length; i++) {
+      await devnet.operatorCall(i, 'RevokeWorker', { measurement: hexToBytes(DEMO_MEASUREMENTS.mrEnclave), reason: 'test: enclave build withdrawn' });
+    }
+    await expectRefused(provisionRaw(freshWorker(), { version: 6 }), status.PERMISSION_DENIED, /measurement is revoked: test: enclave build withdrawn/);
+    const audit = await devnet.operatorCall<{ entries: { action: string; detailJson: string }[] }>(1, 'ReadAudit', { afterSeq: '0', limit: 1000 });
+    expect(audit.entries.some((e) => e.action === 'worker.revoked' && JSON.parse(e.detailJson).kind === 'measurement')).toBe(true);
+  });
 });
 
 /** Replaces `nodeId`'s sealed partial with a well-formed one for a wrong point, sealed to the worker. */
