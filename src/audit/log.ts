@@ -2,7 +2,7 @@
 // breaks verification from that row on. SQLite triggers refuse UPDATE and DELETE as a second guard.
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Db } from '../store/database.js';
-import { concatBytes, equalBytes, lp, utf8 } from '../crypto/bytes.js';
+import { concatBytes, equalBytes, lp, u64be, utf8 } from '../crypto/bytes.js';
 
 export interface AuditEntry {
   seq: number;
@@ -16,16 +16,11 @@ export interface AuditEntry {
 
 const GENESIS_HASH = new Uint8Array(32);
 
-function u64be(v: number): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(v), false);
-  return out;
-}
 
 /** hash_i = SHA-256("gatekeeper/v1/audit" || prev || u64be(seq) || u64be(time) || lp(actor) || lp(action) || lp(detail)). */
 export function entryHash(e: Omit<AuditEntry, 'hash'>): Uint8Array {
   return sha256(concatBytes(
-    utf8('gatekeeper/v1/audit'), e.prevHash, u64be(e.seq), u64be(e.timeMs),
+    utf8('gatekeeper/v1/audit'), e.prevHash, u64be(BigInt(e.seq)), u64be(BigInt(e.timeMs)),
     lp(utf8(e.actor)), lp(utf8(e.action)), lp(utf8(e.detailJson)),
   ));
 }

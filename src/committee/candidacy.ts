@@ -1,5 +1,5 @@
 // Candidacies and governance-signed snapshots (DESIGN §3.1): what each signature covers.
-import { concatBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+import { concatBytes, lp, u32be, u64be, utf8 } from '../crypto/bytes.js';
 
 export interface CandidacyFields {
   identityKey: Uint8Array;
@@ -9,11 +9,6 @@ export interface CandidacyFields {
   epoch: number;
 }
 
-function u64be(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, v, false);
-  return out;
-}
 
 /** Signed by the candidate's identity key under tag "candidacy". */
 export function candidacyMessage(c: CandidacyFields): Uint8Array {

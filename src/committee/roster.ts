@@ -1,6 +1,6 @@
 // The roster and its canonical bytes (docs/roster.md), and the roster certificate message (DESIGN §8).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+import { concatBytes, lp, u16be, u32be, u64be, utf8 } from '../crypto/bytes.js';
 
 export interface RosterMember {
   nodeId: Uint8Array;           // 16
@@ -24,15 +24,7 @@ export interface Roster {
 
 const MAGIC = utf8('gatekeeper/v1/roster-bytes');
 
-function u64be(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, v, false);
-  return out;
-}
 
-function u16be(v: number): Uint8Array {
-  return new Uint8Array([v >>> 8, v & 0xff]);
-}
 
 /** Canonical roster bytes: fixed field order, fixed lengths, members sorted by node id. */
 export function encodeRoster(r: Roster): Uint8Array {

@@ -18,6 +18,20 @@ export function u32be(v: number): Uint8Array {
   return out;
 }
 
+/** u64be(v); v must be in [0, 2^64). */
+export function u64be(v: bigint): Uint8Array {
+  if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`u64 out of range: ${v}`);
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v, false);
+  return out;
+}
+
+/** u16be(v); v must be an integer in [0, 2^16). */
+export function u16be(v: number): Uint8Array {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`u16 out of range: ${v}`);
+  return new Uint8Array([v >>> 8, v & 0xff]);
+}
+
 /** lp(x) = u16be(len(x)) || x; x must be shorter than 65536 bytes. */
 export function lp(x: Uint8Array): Uint8Array {
   if (x.length > 0xffff) throw new RangeError(`lp: ${x.length} bytes is longer than 65535`);

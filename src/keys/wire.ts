@@ -2,7 +2,7 @@
 // (docs/provisioning.md, DESIGN §5 and §8). One definition, used by members, workers and clients;
 // each builder is one line of the spec, with its inputs' lengths checked at the boundary.
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { concatBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+import { concatBytes, lp, u32be, u64be, utf8 } from '../crypto/bytes.js';
 
 function bytes(x: unknown, what: string, len?: number): Uint8Array {
   if (!(x instanceof Uint8Array)) throw new TypeError(`${what} must be bytes`);
@@ -16,11 +16,6 @@ function contractId(cid: unknown): Uint8Array {
   return c;
 }
 
-function u64be(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, v, false);
-  return out;
-}
 
 /** §1: what a member signs (tag "challenge") when it issues a challenge. */
 export function challengeMessage(nonce: Uint8Array, expiresAtMs: bigint, issuerNodeId: Uint8Array): Uint8Array {

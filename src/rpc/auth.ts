@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { concatBytes, lp, utf8 } from '../crypto/bytes.js';
+import { concatBytes, lp, u64be, utf8 } from '../crypto/bytes.js';
 import { identityPublicKey, signTagged, verifyTagged } from '../crypto/identity.js';
 import { unauthenticated } from './errors.js';
 
@@ -22,11 +22,6 @@ export const AUTH_HEADERS = {
 
 const NONCE_BYTES = 16;
 
-function u64be(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, v, false);
-  return out;
-}
 
 export function callMessage(method: string, timestampMs: bigint, nonce: Uint8Array, request: Uint8Array): Uint8Array {
   return concatBytes(utf8('gatekeeper/v1/rpc'), lp(utf8(method)), u64be(timestampMs), nonce, sha256(request));
