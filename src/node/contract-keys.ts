@@ -50,6 +50,8 @@ export class ContractKeys {
   private readonly cache = new VerificationCache();
   private readonly trustedRoot: Uint8Array;
   private readonly certified = new Map<string, ContractKeyRow>();
+  /** Parsed policies by id, kept with the serial they were parsed at (a newer serial replaces them). */
+  private readonly policies = new Map<string, ReleasePolicy>();
 
   constructor(private readonly ctx: NodeContext) {
     this.store = new ContractStore(ctx.db);
@@ -65,6 +67,17 @@ export class ContractKeys {
   }
 
   private get me(): string { return bytesToHex(this.ctx.self.nodeId); }
+
+  /** The installed release policy `id`, parsed once per serial; undefined when none is installed. */
+  private installedPolicy(id: string): ReleasePolicy | undefined {
+    const stored = this.store.policy(id);
+    if (!stored) return undefined;
+    const hit = this.policies.get(id);
+    if (hit && hit.serial === stored.serial) return hit;
+    const policy = parseReleasePolicy(stored.policyJson);
+    this.policies.set(id, policy);
+    return policy;
+  }
 
   // ---- operator actions ----
 
@@ -93,9 +106,8 @@ export class ContractKeys {
 
   registerContract(contractIdRaw: unknown, namespace: string, policyId: string, actor: string): void {
     const contractId = checkContractId(contractIdRaw);
-    const stored = this.store.policy(policyId);
-    if (!stored) throw failedPrecondition(`no release policy '${policyId}' is installed on this node`);
-    const policy = parseReleasePolicy(stored.policyJson);
+    const policy = this.installedPolicy(policyId);
+    if (!policy) throw failedPrecondition(`no release policy '${policyId}' is installed on this node`);
     if (!policy.namespaces[namespace]) throw invalidArgument(`release policy '${policyId}' has no namespace '${namespace}'`);
     const existing = this.store.contract(contractId);
     if (existing) {
@@ -184,9 +196,8 @@ export class ContractKeys {
     const c = this.committee();
     const contract = this.store.contract(req.contractId);
     if (!contract) throw notFound('that contract is not registered');
-    const stored = this.store.policy(contract.policyId);
-    if (!stored) throw failedPrecondition(`the contract's release policy '${contract.policyId}' is not installed on this member`);
-    const policy = parseReleasePolicy(stored.policyJson);
+    const policy = this.installedPolicy(contract.policyId);
+    if (!policy) throw failedPrecondition(`the contract's release policy '${contract.policyId}' is not installed on this member`);
 
     // The challenge: issued by a member, signed, fresh, unused (checked again when it is consumed).
     const issuer = c.roster.find((m) => m.nodeId === bytesToHex(req.challengeIssuerNodeId));
@@ -290,8 +301,7 @@ export class ContractKeys {
     if (existing) return { generation: existing.generation, certificate: existing.certificate };
     const contract = this.store.contract(p.contractId);
     if (!contract) throw notFound('that contract is not registered');
-    const stored = this.store.policy(contract.policyId);
-    const quorum = stored ? parseReleasePolicy(stored.policyJson).publicationQuorum : 0;
+    const quorum = this.installedPolicy(contract.policyId)?.publicationQuorum ?? 0;
     const message = contractKeyCertificateMessage(p.contractId, p.version, c.epoch, p.publicKey);
     const refusals: string[] = [];
     const certificate = await this.ctx.genesis.coordinateSignature(c, message, 'contract-key',
