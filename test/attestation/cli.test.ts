@@ -6,22 +6,9 @@ import command from '../../src/cli/commands/attestation.js';
 import { UsageError } from '../../src/cli/args.js';
 import { createTestPki } from '../../src/attestation/test-pki/index.js';
 import { DCAP_DIR, fixtureCase } from './dcap-fixtures.js';
+import { runCommand } from '../helpers/cli.js';
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const realOut = process.stdout.write;
-  const realErr = process.stderr.write;
-  process.stdout.write = ((s: string | Uint8Array) => { out += String(s); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => { err += String(s); return true; }) as typeof process.stderr.write;
-  try {
-    const code = await command.run(argv);
-    return { code, out, err };
-  } finally {
-    process.stdout.write = realOut;
-    process.stderr.write = realErr;
-  }
-}
+const run = (argv: string[]) => runCommand(command, argv);
 const fx = (id: string) => {
   const { c } = fixtureCase(id);
   return ['--quote', path.join(DCAP_DIR, c.quote), '--collateral', path.join(DCAP_DIR, c.collateral), '--now', String(c.now)];

@@ -9,20 +9,11 @@ import { loadConfig } from '../../src/node/config.js';
 import { GatekeeperNode } from '../../src/node/node.js';
 import type { Command } from '../../src/cli/main.js';
 import { tempDir } from '../helpers/node.js';
+import { runCommand } from '../helpers/cli.js';
 
 async function run(cmd: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const { default: command } = await import(`../../src/cli/commands/${cmd}.js`) as { default: Command };
-  let out = '';
-  let err = '';
-  const [w1, w2] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
-  process.stdout.write = ((c: string) => { out += c; return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((c: string) => { err += c; return true; }) as typeof process.stderr.write;
-  try {
-    return { code: await command.run(argv), out, err };
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
+  return runCommand(command, argv);
 }
 
 describe('operator CLI', () => {

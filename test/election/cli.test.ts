@@ -5,18 +5,9 @@ import path from 'node:path';
 import command from '../../src/cli/commands/election.js';
 import { UsageError } from '../../src/cli/args.js';
 import { ELECTION_DIR, readJson } from './load.js';
+import { runCommand } from '../helpers/cli.js';
 
-async function capture(argv: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const orig = process.stdout.write.bind(process.stdout);
-  (process.stdout as any).write = (s: string | Uint8Array) => { chunks.push(String(s)); return true; };
-  try {
-    const code = await command.run(argv);
-    return { code, out: chunks.join('') };
-  } finally {
-    (process.stdout as any).write = orig;
-  }
-}
+const capture = (argv: string[]) => runCommand(command, argv);
 
 const fixture = (name: string) => path.join(ELECTION_DIR, `${name}.input.json`);
 let tmp: string;

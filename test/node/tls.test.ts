@@ -11,6 +11,7 @@ import { startTestNode, tempDir, type TestNode } from '../helpers/node.js';
 import { parseConfig } from '../../src/node/config.js';
 import { PeerClients, peerCredentials } from '../../src/node/context.js';
 import { makeTestPki, type CertFiles, type TestPki } from '../helpers/tls-certs.js';
+import { runCommand } from '../helpers/cli.js';
 
 let pki: TestPki;
 const clients: GatekeeperClient[] = [];
@@ -171,28 +172,18 @@ describe('the CLI over TLS', () => {
   });
   afterAll(async () => { await t.stop(); });
 
-  async function run(argv: string[]): Promise<{ code: number; out: string }> {
+  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
     const { default: status } = await import('../../src/cli/commands/status.js');
-    let out = '';
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => { out += chunk; return true; }) as typeof process.stdout.write;
-    try {
-      return { code: await status.run(argv), out };
-    } finally {
-      process.stdout.write = write;
-    }
+    return runCommand(status, argv);
   }
+
 
   test('gatekeeper status --tls-ca reaches a TLS node; plaintext does not', async () => {
     const ok = await run(['--endpoint', t.endpoint, '--json', '--tls-ca', pki.ca.certFile]);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.out)).toMatchObject({ initialized: true, sealed: true });
-    const stderr = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (() => true) as typeof process.stderr.write;
-    try {
-      expect((await run(['--endpoint', t.endpoint, '--json'])).code).toBe(1);
-    } finally {
-      process.stderr.write = stderr;
-    }
+    const plain = await run(['--endpoint', t.endpoint, '--json']);
+    expect(plain.code).toBe(1);
+    expect(plain.err).toMatch(/gatekeeper status: /);
   });
 });
