@@ -8,7 +8,7 @@ import { concatBytes, equalBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
 import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { openFromPeer, sealToPeer } from '../crypto/hpke.js';
 import {
-  aggregateSignature, decodeDkgRound1, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
+  aggregateSignature, decodeDkgRound1, decodeDkgState, encodeDkgState, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
   decodeSignatureShare, decodeSigningCommitments, decodeSigningNonces, dkgRound1, dkgRound2, dkgRound3,
   encodeDkgRound1, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, encodeSignatureShare,
   encodeSigningCommitments, encodeSigningNonces, identifierFor, publicPackage, signShare, signingCommit,
@@ -25,7 +25,6 @@ import {
 import { decodeRoster, encodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
 import type { CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js';
 import type { NodeContext } from './context.js';
-import { fromJsonSafe, toJsonSafe } from './json-safe.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
 
@@ -198,14 +197,16 @@ export class GenesisCeremony {
   }
 
   private saveLocal(epoch: number, local: LocalDkg): void {
-    const sealed = this.ctx.keys.box.seal('dkg-state', `epoch/${epoch}`, utf8(toJsonSafe(local)));
+    const sealed = this.ctx.keys.box.seal('dkg-state', `epoch/${epoch}`,
+      json({ derivation: encodeDkgState(local.derivation), signing: encodeDkgState(local.signing) }));
     this.ctx.ceremonies.saveLocalDkg(epoch, sealed);
   }
 
   private loadLocal(epoch: number): LocalDkg {
     const sealed = this.ctx.ceremonies.localDkg(epoch);
     if (!sealed) throw new Error(`no local DKG state for epoch ${epoch}`);
-    return fromJsonSafe<LocalDkg>(dec.decode(this.ctx.keys.box.open('dkg-state', `epoch/${epoch}`, sealed)));
+    const o = parse(this.ctx.keys.box.open('dkg-state', `epoch/${epoch}`, sealed)) as { derivation: unknown; signing: unknown };
+    return { derivation: decodeDkgState(o.derivation), signing: decodeDkgState(o.signing) };
   }
 
   // ---- the driver ----
