@@ -4,7 +4,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import {
-  aggregateSignature, frostSuite, groupKeyFromCommitment, identifierFor, publicPackage, signingCommit, signShare,
+  aggregateSignature, frostSuite, groupKeyFromCommitment, identifierForPosition, publicPackage, signingCommit, signShare,
   type KeyPackage, type Suite,
 } from '../../src/crypto/frost.js';
 import { combinePartials, deriveContractKey, evaluatePartial, verifyPartial } from '../../src/crypto/contract-key.js';
@@ -27,7 +27,7 @@ async function measure(fn: () => unknown | Promise<unknown>): Promise<number> {
 }
 
 function deal(suite: Suite, n: number, k: number): KeyPackage[] {
-  const ids = Array.from({ length: n }, (_, i) => identifierFor(utf8(`bench-${suite}-${k}-${i}`)));
+  const ids = Array.from({ length: n }, (_, i) => identifierForPosition(i));
   const d = frostSuite(suite).trustedDealer({ min: k, max: n }, ids);
   return ids.map((id) => ({
     suite, identifier: id, signingShare: d.secretShares[id]!.signingShare, threshold: k, participants: n,

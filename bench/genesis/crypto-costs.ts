@@ -10,7 +10,7 @@ import { generateIdentityKey, identityPublicKey, signTagged, verifyTagged } from
 import { generateTransportKeyPair, openFromPeer, sealToPeer } from '../../src/crypto/hpke.js';
 import {
   decodeDkgRound1, decodeDkgState, decodeKeyPackage, decodePublicKeyPackage, dkgRound1, dkgRound2, dkgRound3,
-  encodeDkgRound1, encodeDkgState, encodeKeyPackage, encodePublicKeyPackage, identifierFor, publicPackage,
+  encodeDkgRound1, encodeDkgState, encodeKeyPackage, encodePublicKeyPackage, identifierForPosition, publicPackage,
   type DkgRound1Package, type DkgRound2Package, type DkgState, type KeyPackage, type Suite,
 } from '../../src/crypto/frost.js';
 import { NonceRegistry, signCall, verifyCall } from '../../src/rpc/auth.js';
@@ -76,7 +76,7 @@ function dkgFixture(suite: Suite, ids: string[], k: number) {
 }
 
 export async function measureCryptoCosts(n: number, k: number): Promise<{ baseMs: number; steps: StepCost[] }> {
-  const ids = Array.from({ length: n }, () => identifierFor(new Uint8Array(randomBytes(32))));
+  const ids = Array.from({ length: n }, (_, i) => identifierForPosition(i));
   const steps: StepCost[] = [];
   const add = (st: Omit<StepCost, 'ratio'>) => { steps.push({ ...st, ratio: st.ms / lastBaseMs }); };
   const others = n - 1;

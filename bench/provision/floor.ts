@@ -13,7 +13,7 @@ import type { TestPki } from '../../src/attestation/test-pki/index.js';
 import {
   combineGoodPartials, contractPoint, deriveContractKey, encodePartial, evaluatePartial, verifyPartial, type Partial,
 } from '../../src/crypto/contract-key.js';
-import { decodeKeyPackage, encodeKeyPackage, groupKeyFromCommitment, identifierFor, lagrangeAtZero, type KeyPackage } from '../../src/crypto/frost.js';
+import { decodeKeyPackage, encodeKeyPackage, groupKeyFromCommitment, identifierForPosition, lagrangeAtZero, type KeyPackage } from '../../src/crypto/frost.js';
 import { generateTransportKeyPair, hpkeOpen, hpkeSeal } from '../../src/crypto/hpke.js';
 import { generateIdentityKey, signTagged, verifyTagged } from '../../src/crypto/identity.js';
 import { utf8 } from '../../src/crypto/bytes.js';
@@ -58,7 +58,7 @@ const randomScalar = () => Point.Fn.fromBytes(secp256k1.utils.randomSecretKey())
 
 /** A derivation key package shaped like a DKG output for (n, k), for decodeKeyPackage as memberKeys() runs it. */
 function fakeKeyPackage(n: number, k: number, suite: 'derivation' | 'signing'): KeyPackage {
-  const ids = Array.from({ length: n }, () => identifierFor(new Uint8Array(randomBytes(16))));
+  const ids = Array.from({ length: n }, (_, i) => identifierForPosition(i));
   const s = randomScalar();
   const commitments = Array.from({ length: k }, () => Point.BASE.multiply(randomScalar()).toBytes(true));
   const verifyingShares = Object.fromEntries(ids.map((id, i) => [id, i === 0 ? Point.BASE.multiply(s).toBytes(true) : Point.BASE.multiply(randomScalar()).toBytes(true)]));
@@ -99,7 +99,7 @@ export async function measureFloor(inp: FloorInputs): Promise<Floor> {
     if (!v.ok) throw new Error(`the bench quote does not verify: ${v.error}`);
   }, 'SGX v3 quote from the dev PKI; 1 per member', 30);
 
-  const shares = Array.from({ length: n }, () => ({ identifier: identifierFor(new Uint8Array(randomBytes(16))), signingShare: secp256k1.utils.randomSecretKey() }));
+  const shares = Array.from({ length: n }, (_, i) => ({ identifier: identifierForPosition(i), signingShare: secp256k1.utils.randomSecretKey() }));
   const verifyingShares = Object.fromEntries(shares.map((s) => [s.identifier, Point.BASE.multiply(Point.Fn.fromBytes(s.signingShare)).toBytes(true)]));
   const tEval = await add('member', 'evaluatePartial (h2c + s·h + DLEQ proof)', () => evaluatePartial(shares[0]!, cid, version), '1 per member');
 

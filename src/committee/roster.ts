@@ -1,6 +1,8 @@
 // The roster and its canonical bytes (docs/roster.md), and the roster certificate message (DESIGN §8).
 import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import { concatBytes, lp, u16be, u32be, u64be, utf8 } from '../crypto/bytes.js';
+import { identifierForPosition } from '../crypto/frost.js';
 
 export interface RosterMember {
   nodeId: Uint8Array;           // 16
@@ -8,7 +10,7 @@ export interface RosterMember {
   transportKey: Uint8Array;     // 65
   endpoint: string;
   stake: bigint;
-  shareIdentifier: Uint8Array;  // 32
+  shareIdentifier: Uint8Array;  // 32: the member's position in the roster + 1
   derivationVerifyingShare: Uint8Array; // 33
   signingVerifyingShare: Uint8Array;    // 33
 }
@@ -43,7 +45,7 @@ export class RosterDecodeError extends Error {
   override name = 'RosterDecodeError';
 }
 
-/** Inverse of encodeRoster, with strict lengths. */
+/** Inverse of encodeRoster, with strict lengths; members must be sorted by node id with identifiers 1..n. */
 export function decodeRoster(bytes: Uint8Array): Roster {
   let off = 0;
   const take = (n: number, what: string): Uint8Array => {
@@ -69,12 +71,16 @@ export function decodeRoster(bytes: Uint8Array): Roster {
     const elen = view(take(2, 'endpoint length')).getUint16(0);
     const endpoint = new TextDecoder('utf-8', { fatal: true }).decode(take(elen, 'endpoint'));
     const stake = view(take(8, 'stake')).getBigUint64(0);
-    members.push({
+    const previous = members[members.length - 1];
+    if (previous && Buffer.compare(previous.nodeId, nodeId) >= 0) throw new RosterDecodeError(`member ${i} is not sorted after member ${i - 1} by node id`);
+    const m: RosterMember = {
       nodeId, identityKey, transportKey, endpoint, stake,
       shareIdentifier: take(32, 'share identifier'),
       derivationVerifyingShare: take(33, 'derivation verifying share'),
       signingVerifyingShare: take(33, 'signing verifying share'),
-    });
+    };
+    if (bytesToHex(m.shareIdentifier) !== identifierForPosition(i)) throw new RosterDecodeError(`member ${i} has share identifier ${bytesToHex(m.shareIdentifier)}, expected ${i + 1}`);
+    members.push(m);
   }
   if (off !== bytes.length) throw new RosterDecodeError(`${bytes.length - off} bytes after the roster`);
   return { epoch, threshold, masterPublicKey, committeeKey, previousCertificateHash, members };

@@ -135,17 +135,14 @@ function assertBytes(x: unknown, what: string): Uint8Array {
 // Identifiers
 
 /**
- * The FROST identifier of a node, derived from its identity (e.g. its 32-byte BIP340 identity key).
- *
- * Uses noble's identifier derivation (as frost-rs `Identifier::derive`) of the derivation suite:
- * `H_id(utf8(lowercase hex(nodeId)))`, with `H_id` = hash_to_field(SHA-256 XMD) under the DST
- * "FROST-secp256k1-SHA256-v1id". The same identifier is used in both suites, so a member has one
- * x-coordinate for `s` and `z` and a roster lists one identifier per member.
+ * The FROST identifier of the member at 0-based `position` in a roster sorted by node id: the
+ * integer position + 1, as RFC 9591 §2 numbers participants 1..MAX_PARTICIPANTS. The same identifier
+ * is used in both suites, so a member has one x-coordinate for `s` and `z`. Small identifiers keep
+ * every VSS evaluation Σ C_j·i^j (RFC 9591 Appendix C.2) short: i^j has at most (k−1)·16 bits.
  */
-export function identifierFor(nodeId: Uint8Array): Identifier {
-  assertBytes(nodeId, 'nodeId');
-  if (nodeId.length === 0 || nodeId.length > 1024) throw new FrostError('nodeId: expected 1..1024 bytes');
-  return secp256k1_FROST.Identifier.derive(bytesToHex(nodeId));
+export function identifierForPosition(position: number): Identifier {
+  if (!Number.isSafeInteger(position) || position < 0 || position >= 0xffff) throw new FrostError('roster position must be an integer in 0..65534');
+  return identifierFromNumber(position + 1);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import {
   aggregateSignature, decodeDkgRound1, decodeDkgState, encodeDkgState, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
   decodeSignatureShare, decodeSigningCommitments, decodeSigningNonces, dkgRound1, dkgRound2, dkgRound3,
   encodeDkgRound1, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, encodeSignatureShare,
-  encodeSigningCommitments, encodeSigningNonces, identifierFor, publicPackage, signShare, signingCommit,
+  encodeSigningCommitments, encodeSigningNonces, identifierForPosition, publicPackage, signShare, signingCommit,
   verifyGroupSignature, type DkgRound1Package, type DkgRound2Package, type DkgState, type KeyPackage,
   type PublicKeyPackage, type Suite,
 } from '../crypto/frost.js';
@@ -91,7 +91,13 @@ export class GenesisCeremony {
   }
 
   private get selfId(): Uint8Array { return this.ctx.self.nodeId; }
-  private get identifier(): string { return identifierFor(this.selfId); }
+  /** This node's FROST identifier in the ceremony's roster (its position + 1). */
+  private identifierIn(c: CeremonyRecord): string {
+    const self = bytesToHex(this.selfId);
+    const m = c.roster.find((r) => r.nodeId === self);
+    if (!m) throw new Error(`this node is not in the roster of epoch ${c.epoch}`);
+    return m.shareIdentifier;
+  }
 
   // ---- accepting a snapshot (operator SubmitGenesis, peer OfferSnapshot) ----
 
@@ -147,9 +153,9 @@ export class GenesisCeremony {
 
     const now = ctx.now();
     const timeout = outcome.phaseTimeoutMs > 0 ? outcome.phaseTimeoutMs : ctx.config.phaseTimeoutMs;
-    const roster: RosterEntryJson[] = outcome.members.map((m) => ({
+    const roster: RosterEntryJson[] = outcome.members.map((m, i) => ({
       nodeId: bytesToHex(m.nodeId), identityKey: bytesToHex(m.identityKey), transportKey: bytesToHex(m.transportKey),
-      endpoint: m.endpoint, stake: m.stake.toString(), shareIdentifier: identifierFor(m.nodeId),
+      endpoint: m.endpoint, stake: m.stake.toString(), shareIdentifier: identifierForPosition(i),
     }));
     const record: CeremonyRecord = {
       epoch: outcome.epoch, kind: 'genesis', state: elected ? 'ROUND1' : 'OBSERVING', snapshot: signedBytes,
@@ -187,8 +193,9 @@ export class GenesisCeremony {
   /** Round 1 for both secrets; state and broadcast persisted in the caller's transaction. */
   private startRound1(c: CeremonyRecord): void {
     const params = { threshold: c.threshold, participants: c.roster.length };
-    const d = dkgRound1('derivation', this.identifier, params);
-    const s = dkgRound1('signing', this.identifier, params);
+    const id = this.identifierIn(c);
+    const d = dkgRound1('derivation', id, params);
+    const s = dkgRound1('signing', id, params);
     this.saveLocal(c.epoch, { derivation: d.state, signing: s.state });
     const derivation = json(encodeDkgRound1(d.round1));
     const signing = json(encodeDkgRound1(s.round1));
@@ -420,7 +427,7 @@ export class GenesisCeremony {
       json({ derivation: encodeKeyPackage(keys.derivation), signing: encodeKeyPackage(keys.signing) }));
     const pub = json({ derivation: encodePublicKeyPackage(publicPackage(keys.derivation)), signing: encodePublicKeyPackage(publicPackage(keys.signing)) });
     this.ctx.db.transaction(() => {
-      this.ctx.ceremonies.saveKeyShares(c.epoch, hexToBytes(this.identifier), sealed, dec.decode(pub));
+      this.ctx.ceremonies.saveKeyShares(c.epoch, hexToBytes(this.identifierIn(c)), sealed, dec.decode(pub));
       this.ctx.ceremonies.eraseLocalDkg(c.epoch);
       this.move(c, 'KEYED', {
         masterPublicKey: bytesToHex(keys.derivation.groupPublicKey), committeeKey: bytesToHex(keys.signing.groupPublicKey),

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { identifierForPosition } from '../../src/crypto/frost.js';
 import { decodeRoster, encodeRoster, defaultThreshold, RosterDecodeError, rosterCertificateMessage, type Roster } from '../../src/committee/roster.js';
 
 const rb = (n: number) => new Uint8Array(randomBytes(n));
@@ -8,9 +10,9 @@ const point = () => secp256k1.Point.BASE.multiply(BigInt('0x' + Buffer.from(rb(3
 function sampleRoster(n: number): Roster {
   return {
     epoch: 7, threshold: defaultThreshold(n), masterPublicKey: point(), committeeKey: point().slice(1), previousCertificateHash: rb(32),
-    members: Array.from({ length: n }, (_, i) => ({
-      nodeId: rb(16), identityKey: rb(32), transportKey: secp256k1.Point.BASE.multiply(BigInt(i + 2)).toBytes(false),
-      endpoint: `127.0.0.1:${7000 + i}`, stake: 2n ** 64n - 1n - BigInt(i), shareIdentifier: rb(32),
+    members: Array.from({ length: n }, () => rb(16)).sort(Buffer.compare).map((nodeId, i) => ({
+      nodeId, identityKey: rb(32), transportKey: secp256k1.Point.BASE.multiply(BigInt(i + 2)).toBytes(false),
+      endpoint: `127.0.0.1:${7000 + i}`, stake: 2n ** 64n - 1n - BigInt(i), shareIdentifier: hexToBytes(identifierForPosition(i)),
       derivationVerifyingShare: point(), signingVerifyingShare: point(),
     })),
   };
@@ -33,6 +35,16 @@ describe('canonical roster bytes', () => {
     const bad = Uint8Array.from(bytes);
     bad[0]! ^= 1;
     expect(() => decodeRoster(bad)).toThrow(/bad header/);
+  });
+
+  test('members out of node-id order, or identifiers other than 1..n, are refused', () => {
+    const r = sampleRoster(3);
+    const swapped = { ...r, members: [r.members[1]!, r.members[0]!, r.members[2]!].map((m, i) => ({ ...m, shareIdentifier: hexToBytes(identifierForPosition(i)) })) };
+    expect(() => decodeRoster(encodeRoster(swapped))).toThrow(/not sorted/);
+    const duplicate = { ...r, members: [r.members[0]!, r.members[0]!, r.members[2]!] };
+    expect(() => decodeRoster(encodeRoster(duplicate))).toThrow(/not sorted/);
+    const relabelled = { ...r, members: r.members.map((m, i) => ({ ...m, shareIdentifier: hexToBytes(identifierForPosition(i === 1 ? 2 : i)) })) };
+    expect(() => decodeRoster(encodeRoster(relabelled))).toThrow(/member 1 has share identifier .*expected 2/);
   });
 
   test('the certificate message binds the epoch and every roster byte', () => {

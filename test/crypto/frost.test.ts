@@ -4,7 +4,7 @@ import {
   aggregateSignature, decodeDkgRound1, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
   decodeSignatureShare, decodeSigningCommitments, decodeSigningNonces, DkgBlameError, dkgRound1, dkgRound2,
   dkgRound3, encodeDkgRound1, encodeDkgState, decodeDkgState, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, encodeSignatureShare,
-  encodeSigningCommitments, encodeSigningNonces, FrostError, identifierFor, publicPackage, SignatureAggregationError,
+  encodeSigningCommitments, encodeSigningNonces, FrostError, identifierForPosition, publicPackage, SignatureAggregationError,
   signingCommit, signShare, verifyDkgRound1, verifyGroupSignature, verifySignatureShare,
   type DkgRound2Package, type KeyPackage, type SigningCommitments,
 } from '../../src/crypto/frost.js';
@@ -20,18 +20,14 @@ function sign(keys: KeyPackage[], msg: Uint8Array, rng = seededRng('sign')) {
   return { commitments, shares, rounds };
 }
 
-describe('identifierFor', () => {
-  it('is deterministic, canonical and distinct per node', () => {
-    const a = identifierFor(utf8('node-a'));
-    expect(identifierFor(utf8('node-a'))).toBe(a);
-    expect(a).toMatch(/^[0-9a-f]{64}$/);
-    expect(identifierFor(utf8('node-b'))).not.toBe(a);
-    // documented derivation: noble's Identifier.derive over the lowercase hex of the node id
-    expect(a).toBe(secp256k1_FROST.Identifier.derive(bytesToHex(utf8('node-a'))));
+describe('identifierForPosition', () => {
+  it('numbers roster members 1..n as RFC 9591 does', () => {
+    expect(identifierForPosition(0)).toBe('00'.repeat(31) + '01');
+    expect(identifierForPosition(15)).toBe('00'.repeat(31) + '10');
+    expect(identifierForPosition(0)).toBe(secp256k1_FROST.Identifier.fromNumber(1));
   });
-  it('refuses empty or non-byte input', () => {
-    expect(() => identifierFor(new Uint8Array())).toThrow(FrostError);
-    expect(() => identifierFor('x' as unknown as Uint8Array)).toThrow(FrostError);
+  it('refuses negative, fractional or too large positions', () => {
+    for (const bad of [-1, 0.5, 0xffff, Number.NaN]) expect(() => identifierForPosition(bad)).toThrow(FrostError);
   });
 });
 

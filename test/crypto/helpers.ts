@@ -1,7 +1,8 @@
 // Test helpers: a seeded byte generator (tests stay deterministic) and a whole in-memory DKG.
 import { sha256 } from '@noble/hashes/sha2.js';
+import { secp256k1_FROST } from '@noble/curves/secp256k1.js';
 import {
-  dkgRound1, dkgRound2, dkgRound3, identifierFor,
+  dkgRound1, dkgRound2, dkgRound3, identifierForPosition,
   type DkgRound1Package, type DkgRound2Package, type Identifier, type KeyPackage, type Rng, type Suite,
 } from '../../src/crypto/frost.js';
 import { u32be, utf8, concatBytes } from '../../src/crypto/bytes.js';
@@ -20,9 +21,12 @@ export function seededRng(seed: string | number): Rng {
   };
 }
 
-/** n node identifiers derived from fake node identities. */
-export function makeIdentifiers(n: number, tag = 'node'): Identifier[] {
-  return Array.from({ length: n }, (_, i) => identifierFor(utf8(`${tag}-${i}`)));
+/**
+ * n identifiers: a roster's 1..n, or with `tag` n arbitrary hashed scalars (noble's Identifier.derive),
+ * which the crypto must handle as well and which differ between tags.
+ */
+export function makeIdentifiers(n: number, tag?: string): Identifier[] {
+  return Array.from({ length: n }, (_, i) => tag === undefined ? identifierForPosition(i) : secp256k1_FROST.Identifier.derive(`${tag}-${i}`));
 }
 
 /** Runs a complete honest DKG among `ids` and returns every member's key package. */

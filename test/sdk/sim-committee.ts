@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { randomBytes, bytesToHex } from '@noble/hashes/utils.js';
 import { concatBytes, equalBytes, plain, utf8 } from '../../src/crypto/bytes.js';
 import {
-  aggregateSignature, dkgRound1, dkgRound2, dkgRound3, identifierFor, signShare, signingCommit,
+  aggregateSignature, dkgRound1, dkgRound2, dkgRound3, identifierForPosition, signShare, signingCommit,
   type DkgRound2Package, type KeyPackage, type Suite,
 } from '../../src/crypto/frost.js';
 import { encodePartial, evaluatePartial, type Partial } from '../../src/crypto/contract-key.js';
@@ -73,8 +73,9 @@ export class SimCommittee {
     const people = Array.from({ length: n }, () => {
       const identity = generateIdentityKey();
       const nodeId = nodeIdOf(identity.publicKey);
-      return { identity, nodeId, identifier: identifierFor(nodeId), transport: generateTransportKeyPair() };
-    }).sort((a, b) => bytesToHex(a.nodeId).localeCompare(bytesToHex(b.nodeId)));
+      return { identity, nodeId, transport: generateTransportKeyPair() };
+    }).sort((a, b) => bytesToHex(a.nodeId).localeCompare(bytesToHex(b.nodeId)))
+      .map((p, i) => ({ ...p, identifier: identifierForPosition(i) }));
     const ids = people.map((p) => p.identifier);
     const derivation = runDkg('derivation', ids, k);
     const signing = runDkg('signing', ids, k);
