@@ -12,7 +12,9 @@ import type {
   DKG_Round1, DKG_Round2, DKG_Secret, FROST, FrostPublic, FrostSecret, NonceCommitments,
 } from '@noble/curves/abstract/frost.js';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
-import { equalBytes, hexField, objectField } from './bytes.js';
+import { normalizeZ } from '@noble/curves/abstract/curve.js';
+import { concatBytes, equalBytes, hexField, objectField } from './bytes.js';
+import { evaluatePolynomial, evaluateVss, verifyProof, verifyProofsBatched, verifySharesBatched, type CurvePoint, type ProofEquation } from './vss.js';
 
 /** Which committee secret a package belongs to. */
 export type Suite = 'derivation' | 'signing';
@@ -75,9 +77,25 @@ export function identifierFromNumber(n: number): Identifier {
   return secp256k1_FROST.Identifier.fromNumber(n);
 }
 
+// Public points are decoded many times (a round-1 package in rounds 2 and 3 and after a restart, the
+// verifying shares on every provisioning), and decompressing one costs a square root, about a sixth
+// of a base multiplication. Valid decodings are remembered; noble's points are immutable.
+const decodedPoints = new Map<string, InstanceType<typeof Point>>();
+const DECODED_POINTS_MAX = 8192;
+
 /** Parses a SEC1 point (33 bytes compressed unless `len` says otherwise), refusing identity and off-curve encodings. */
 export function decodePoint(bytes: unknown, what = 'point', len = 33): InstanceType<typeof Point> {
   if (!(bytes instanceof Uint8Array) || bytes.length !== len) throw new FrostError(`${what}: expected ${len} bytes`);
+  const key = bytesToHex(bytes);
+  const known = decodedPoints.get(key);
+  if (known) return known;
+  const p = parsePoint(bytes, what);
+  if (decodedPoints.size >= DECODED_POINTS_MAX) decodedPoints.clear();
+  decodedPoints.set(key, p);
+  return p;
+}
+
+function parsePoint(bytes: Uint8Array, what: string): InstanceType<typeof Point> {
   let p: InstanceType<typeof Point>;
   try {
     p = Point.fromBytes(Uint8Array.from(bytes));
@@ -293,28 +311,47 @@ export function dkgRound1(suite: Suite, identifier: Identifier, params: GroupPar
   };
 }
 
+/** A round-1 package with its points decoded and its proof of knowledge as an equation. */
+interface ParsedRound1 {
+  pkg: DkgRound1Package;
+  id: bigint;
+  points: CurvePoint[];
+  proof: ProofEquation;
+}
+
 /**
- * Checks one round-1 package alone: shape, points, and its proof of knowledge (RFC 9591-style
- * Schnorr proof, challenge = H_dkg(id || φ_0 || R) as in frost-rs). Lets a caller name a bad sender
- * before round 2; round 2 checks the same again.
+ * Parses a round-1 package: shape, points (no identity), and the proof's challenge
+ * c = H_dkg(id || φ_0 || R) as in frost-rs and noble, so that R = mu·G − c·φ_0 must hold.
+ * Null if the package is malformed.
  */
-export function verifyDkgRound1(suite: Suite, pkg: DkgRound1Package, threshold: number): boolean {
+function parseRound1(suite: Suite, pkg: DkgRound1Package, threshold: number): ParsedRound1 | null {
   try {
     const id = identifierScalar(pkg.identifier);
-    if (!Array.isArray(pkg.commitment) || pkg.commitment.length !== threshold) return false;
-    const pts = pkg.commitment.map((c, j) => decodePoint(c, `commitment ${j}`));
+    if (!Array.isArray(pkg.commitment) || pkg.commitment.length !== threshold) return null;
+    const points = pkg.commitment.map((c, j) => decodePoint(c, `commitment ${j}`));
     const proof = normalizedProof(suite, pkg.proofOfKnowledge);
-    const R = decodePoint(proof.subarray(0, 33), 'proof R');
+    const rBytes = proof.subarray(0, 33);
+    const R = decodePoint(rBytes, 'proof R');
     const mu = BigInt('0x' + bytesToHex(proof.subarray(33)));
-    if (mu >= Fn.ORDER) return false;
-    const name = suite === 'signing' ? 'FROST-secp256k1-SHA256-TR-v1' : 'FROST-secp256k1-SHA256-v1';
-    const msg = new Uint8Array([...Fn.toBytes(id), ...pts[0]!.toBytes(true), ...R.toBytes(true)]);
-    const c = secp256k1HashToScalar(msg, name + 'dkg');
-    return R.equals(Point.BASE.multiplyUnsafe(mu).subtract(pts[0]!.multiplyUnsafe(c)));
+    if (mu >= Fn.ORDER) return null;
+    // decodePoint accepted canonical encodings only, so these bytes are SerializeElement of the points.
+    const c = secp256k1HashToScalar(concatBytes(Fn.toBytes(id), pkg.commitment[0]!, rBytes), suiteName(suite) + 'dkg');
+    return { pkg, id, points, proof: { phi: points[0]!, R, mu, c } };
   } catch {
-    return false;
+    return null;
   }
 }
+
+/**
+ * Checks one round-1 package alone: shape, points, and its proof of knowledge (RFC 9591-style
+ * Schnorr proof). Lets a caller name a bad sender before round 2; round 2 checks all of them again.
+ */
+export function verifyDkgRound1(suite: Suite, pkg: DkgRound1Package, threshold: number): boolean {
+  const parsed = parseRound1(suite, pkg, threshold);
+  return parsed !== null && verifyProof(parsed.proof);
+}
+
+const suiteName = (suite: Suite) => (suite === 'signing' ? 'FROST-secp256k1-SHA256-TR-v1' : 'FROST-secp256k1-SHA256-v1');
 
 // noble encodes the signing suite's proof as x(R) || mu (R has even Y, BIP340 style), the
 // derivation suite's as compressed R || mu.
@@ -322,7 +359,7 @@ function normalizedProof(suite: Suite, proof: unknown): Uint8Array {
   const p = assertBytes(proof, 'proof of knowledge');
   if (suite === 'signing') {
     if (p.length !== 64) throw new FrostError('proof of knowledge: expected 64 bytes');
-    return new Uint8Array([0x02, ...p]);
+    return concatBytes(new Uint8Array([0x02]), p);
   }
   if (p.length !== 65) throw new FrostError('proof of knowledge: expected 65 bytes');
   return p;
@@ -336,26 +373,60 @@ function toNobleRound1(p: DkgRound1Package): DKG_Round1 {
   return { identifier: p.identifier, commitment: p.commitment.map(own), proofOfKnowledge: own(p.proofOfKnowledge) };
 }
 
+/** Owned copies of round-1 packages sorted by identifier: the transcript round 2 checked and round 3 must see again. */
+function canonicalRound1(packages: DkgRound1Package[]): DKG_Round1[] {
+  return packages.map(toNobleRound1).sort((a, b) => (a.identifier < b.identifier ? -1 : a.identifier > b.identifier ? 1 : 0));
+}
+
+function sameTranscript(a: DKG_Round1[], b: DKG_Round1[]): boolean {
+  return a.length === b.length && a.every((p, i) => {
+    const q = b[i]!;
+    return p.identifier === q.identifier && equalBytes(p.proofOfKnowledge, q.proofOfKnowledge)
+      && p.commitment.length === q.commitment.length && p.commitment.every((c, j) => equalBytes(c, q.commitment[j]!));
+  });
+}
+
 /**
- * DKG round 2: given the round-1 packages of the other n-1 members, returns one secret package per
- * recipient. Throws DkgBlameError naming senders whose round-1 package is invalid.
+ * Parses every round-1 package and checks all proofs of knowledge in one batch; when the batch fails,
+ * checks them one by one to name the senders at fault (DkgBlameError).
+ */
+function checkRound1(state: DkgState, others: DkgRound1Package[]): ParsedRound1[] {
+  const parsed = others.map((p) => parseRound1(state.suite, p, state.threshold));
+  let bad = others.filter((_, i) => parsed[i] === null).map((p) => p.identifier);
+  if (bad.length === 0) {
+    const ok = parsed as ParsedRound1[];
+    if (verifyProofsBatched(ok.map((p) => p.proof))) return ok;
+    bad = ok.filter((p) => !verifyProof(p.proof)).map((p) => p.pkg.identifier);
+    if (bad.length === 0) throw new FrostError('DKG round 2: the batched proof check failed, yet every proof holds alone');
+  }
+  throw new DkgBlameError('invalid round-1 package', bad);
+}
+
+/**
+ * DKG round 2: checks the round-1 packages of the other n-1 members (proofs of knowledge batched) and
+ * returns one secret package per recipient, f(recipient). Throws DkgBlameError naming senders whose
+ * round-1 package is invalid. Same outputs and state as noble's DKG.round2 (a test compares them).
  */
 export function dkgRound2(state: DkgState, others: DkgRound1Package[]): DkgRound2Package[] {
   checkOthers(state, others);
-  let res: Record<string, DKG_Round2>;
-  try {
-    res = frostSuite(state.suite).DKG.round2(state.inner, others.map(toNobleRound1));
-  } catch (e) {
-    // noble checks every proof of knowledge; only when that fails do we check them one by one to
-    // name the senders at fault.
-    const bad = others.filter((p) => !verifyDkgRound1(state.suite, p, state.threshold)).map((p) => p.identifier);
-    if (bad.length) throw new DkgBlameError('invalid round-1 package', bad);
-    throw new FrostError(`DKG round 2 failed: ${(e as Error).message}`);
+  const inner = state.inner;
+  if (!inner.coefficients || inner.step === 3) throw new FrostError('DKG round 2: this state has already finished round 3');
+  const transcript = canonicalRound1(others);
+  if (inner.round2Cache) {
+    if (!inner.round1Cache || !sameTranscript(inner.round1Cache, transcript)) throw new FrostError('DKG round 2 already ran with other round-1 packages');
+  } else {
+    const parsed = checkRound1(state, others);
+    const coefficients = inner.coefficients;
+    inner.round2Cache = Object.fromEntries(parsed.map((p) => [p.pkg.identifier,
+      { identifier: state.identifier, signingShare: own(Fn.toBytes(evaluatePolynomial(coefficients, p.id))) }]));
+    inner.round1Cache = transcript;
+    inner.step = 2;
   }
-  return Object.keys(res).sort().map((recipient) => ({
+  const cache = inner.round2Cache;
+  return Object.keys(cache).sort().map((recipient) => ({
     sender: state.identifier,
     recipient,
-    signingShare: Uint8Array.from(res[recipient]!.signingShare),
+    signingShare: Uint8Array.from(cache[recipient]!.signingShare),
   }));
 }
 
@@ -372,28 +443,38 @@ function checkOthers(state: DkgState, others: DkgRound1Package[]): void {
 }
 
 /**
- * DKG round 3: verifies every received share against its sender's commitments and returns this
- * member's key package. `others` must be the same round-1 packages passed to round 2.
- * Throws DkgBlameError naming senders whose share does not match their commitment.
+ * BIP341 key tweak with an empty merkle root after normalising the group key to even Y, applied to a
+ * whole DKG output as noble's schnorr_FROST does to its DKG results (frost-secp256k1-tr
+ * compatibility): negate everything if the group key has odd Y, then add t = TapTweak(x(Y))
+ * (`t·G` to the group key and to every verifying share, t to the share).
  */
-function shareMatchesCommitment(impl: FROST, state: DkgState, r: DkgRound2Package, r1: DkgRound1Package): boolean {
-  try {
-    decodeScalar(r.signingShare, 'round-2 share');
-    impl.validateSecret(
-      { identifier: state.identifier, signingShare: r.signingShare },
-      { signers: { min: state.threshold, max: state.participants }, commitments: r1.commitment, verifyingShares: {} },
-    );
-    return true;
-  } catch {
-    return false;
+function taprootTweak(commitments: CurvePoint[], verifying: CurvePoint[], share: bigint) {
+  if (Point.Fp.isOdd!(commitments[0]!.toAffine().y)) {
+    commitments = commitments.map((c) => c.negate());
+    verifying = verifying.map((v) => v.negate());
+    share = Fn.neg(share);
   }
+  const t = BigInt('0x' + bytesToHex(schnorr.utils.taggedHash('TapTweak', commitments[0]!.toBytes(true).subarray(1))));
+  if (t >= Fn.ORDER) throw new FrostError('DKG round 3: the TapTweak hash is not below the group order');
+  const tG = Point.BASE.multiplyUnsafe(t);
+  return {
+    commitments: commitments.map((c, j) => (j === 0 ? c.add(tG) : c)),
+    verifying: verifying.map((v) => v.add(tG)),
+    share: Fn.add(share, t),
+  };
 }
 
+/**
+ * DKG round 3: verifies every received share against its sender's commitments (all in one batch,
+ * RFC 9591 Appendix C.2 vss_verify), and returns this member's key package: its share, the summed
+ * commitments and every member's verifying share (derive_group_info). `others` must be the same
+ * round-1 packages passed to round 2. Throws DkgBlameError naming senders whose share does not match
+ * their commitment. Same output as noble's DKG.round3 (a test compares them).
+ */
 export function dkgRound3(state: DkgState, others: DkgRound1Package[], received: DkgRound2Package[]): KeyPackage {
   checkOthers(state, others);
   if (!Array.isArray(received) || received.length !== others.length)
     throw new FrostError(`expected round-2 packages from the other ${others.length} members`);
-  const impl = frostSuite(state.suite);
   const bySender = new Map(others.map((p) => [p.identifier, p]));
   const seen = new Set<string>();
   for (const r of received) {
@@ -403,21 +484,58 @@ export function dkgRound3(state: DkgState, others: DkgRound1Package[], received:
     if (seen.has(r.sender)) throw new DkgBlameError('duplicate round-2 sender', [r.sender]);
     seen.add(r.sender);
   }
-  let key;
-  try {
-    key = impl.DKG.round3(
-      state.inner,
-      others.map(toNobleRound1),
-      received.map((r) => ({ identifier: r.sender, signingShare: r.signingShare })),
-    );
-  } catch (e) {
-    // noble checks every share against its sender's commitment; only when that fails do we pay for
-    // checking them one by one, to name the senders at fault.
-    const bad = received.filter((r) => !shareMatchesCommitment(impl, state, r, bySender.get(r.sender)!)).map((r) => r.sender);
+  const inner = state.inner;
+  if (!inner.coefficients || inner.step !== 2 || !inner.round1Cache) throw new FrostError('DKG round 3 needs the state after round 2');
+  if (!sameTranscript(inner.round1Cache, canonicalRound1(others))) throw new FrostError('round-1 packages differ from those round 2 checked');
+
+  const x = inner.identifier;
+  const self = { share: evaluatePolynomial(inner.coefficients, x), commitment: inner.commitment.map((c, j) => decodePoint(c, `own commitment ${j}`)) };
+  const unreadable: Identifier[] = [];
+  const senders = received.map((r) => {
+    let share = 0n;
+    try { share = decodeScalar(r.signingShare, 'round-2 share'); } catch { unreadable.push(r.sender); }
+    return { id: r.sender, share, commitment: bySender.get(r.sender)!.commitment.map((c, j) => decodePoint(c, `commitment ${j}`)) };
+  });
+  if (unreadable.length) throw new DkgBlameError('round-2 share is not a scalar', unreadable);
+  if (!verifySharesBatched(x, [self, ...senders])) {
+    const holds = (s: { share: bigint; commitment: CurvePoint[] }) => Point.BASE.multiply(s.share).equals(evaluateVss(s.commitment, x));
+    if (!holds(self)) throw new FrostError('DKG round 3: our own share does not match our commitment');
+    const bad = senders.filter((s) => !holds(s)).map((s) => s.id);
     if (bad.length) throw new DkgBlameError('round-2 share does not match the sender\'s commitment', bad);
-    throw new FrostError(`DKG round 3 failed: ${(e as Error).message}`);
+    throw new FrostError('DKG round 3: the batched share check failed, yet every share holds alone');
   }
-  return fromNoble(state.suite, key.public, key.secret);
+
+  let share = self.share;
+  let commitments = self.commitment;
+  for (const s of senders) {
+    share = Fn.add(share, s.share);
+    commitments = commitments.map((c, j) => c.add(s.commitment[j]!));
+  }
+  const ids = [state.identifier, ...senders.map((s) => s.id)].sort();
+  let verifying = ids.map((id) => evaluateVss(commitments, identifierScalar(id)));
+  if (state.suite === 'signing') ({ commitments, verifying, share } = taprootTweak(commitments, verifying, share));
+  if (share === 0n) throw new FrostError('DKG round 3: the combined share is zero');
+
+  for (let i = 0; i < inner.coefficients.length; i++) inner.coefficients[i]! -= inner.coefficients[i]!;
+  delete inner.coefficients;
+  delete inner.round1Cache;
+  delete inner.round2Cache;
+  inner.step = 3;
+
+  const affine = normalizeZ(Point, [...commitments, ...verifying]);
+  const commitmentBytes = affine.slice(0, commitments.length).map((p) => p.toBytes(true));
+  const verifyingShares: Record<Identifier, Uint8Array> = {};
+  ids.forEach((id, i) => { verifyingShares[id] = affine[commitments.length + i]!.toBytes(true); });
+  return {
+    suite: state.suite,
+    identifier: state.identifier,
+    signingShare: Fn.toBytes(share),
+    threshold: state.threshold,
+    participants: state.participants,
+    commitments: commitmentBytes,
+    verifyingShares,
+    groupPublicKey: groupKeyFromCommitment(state.suite, commitmentBytes[0]!),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
