@@ -25,7 +25,7 @@ import {
 import { decodeRoster, encodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
 import type { CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js';
 import type { NodeContext } from './context.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError } from '../rpc/errors.js';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
 
 const SUITES: Suite[] = ['derivation', 'signing'];
@@ -59,8 +59,19 @@ interface CertificateWire { epoch: number; rosterBytes: Uint8Array; signature: U
 
 export interface AcceptResult { epoch: number; snapshotHash: Uint8Array; elected: boolean; roster: Uint8Array[]; forwardErrors: string[] }
 
+/**
+ * How long a member holds a GetDkgRound2 or GetRosterCertificate call whose answer is not ready yet
+ * (a long poll): the answer goes out as soon as it exists, and a waiting member does not spend a
+ * signed request, and the server a signature check, every few hundred milliseconds. Below the
+ * callers' 3 s deadline.
+ */
+const LONG_POLL_MS = 2000;
+
 export class GenesisCeremony {
   private ticking = false;
+  private stopping = false;
+  /** Long polls waiting for the next state change. */
+  private readonly waiters = new Set<() => void>();
   private readonly backoff = new Map<string, { next: number; delay: number }>();
   /** When a member last refused a connection; a member counts as down only on such evidence. */
   private readonly unreachableSince = new Map<string, number>();
@@ -272,7 +283,46 @@ export class GenesisCeremony {
     })();
     this.ctx.metrics.ceremonyTransitions.inc({ state: to });
     this.ctx.log.info({ epoch: c.epoch, from: c.state, to, error: error || undefined }, 'ceremony transition');
+    this.wake();
     return next;
+  }
+
+  /** Wakes every long poll (they look again after the current transaction commits: promise continuations run later). */
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Resolves at the next state change, or after ms. */
+  private nextChange(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(timer); this.waiters.delete(done); resolve(); };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.waiters.add(done);
+    });
+  }
+
+  /**
+   * Answers `read()` once it returns something; while it does not and `pending(ceremony)` holds, waits
+   * for state changes for up to LONG_POLL_MS, then throws `notYet`.
+   */
+  private async longPoll<T>(epoch: number, read: () => T | undefined, pending: (c: CeremonyRecord) => boolean, notYet: string): Promise<T> {
+    const until = Date.now() + LONG_POLL_MS;
+    for (;;) {
+      const answer = read();
+      if (answer !== undefined) return answer;
+      if (this.stopping) throw unavailable('this node is shutting down');
+      const c = this.ctx.ceremonies.get(epoch);
+      const left = until - Date.now();
+      if (!c || !pending(c) || left <= 0) throw failedPrecondition(notYet);
+      await this.nextChange(left);
+    }
+  }
+
+  /** Ends the long polls (the node is stopping). */
+  close(): void {
+    this.stopping = true;
+    this.wake();
   }
 
   /** Aborts a running ceremony (deadline, misbehaving peer, or an operator). */
@@ -294,18 +344,21 @@ export class GenesisCeremony {
   }
 
   /**
-   * Fetches from every listed member in parallel. A member that fails is asked again after a growing
-   * pause (0.2 s doubling to 1 s), so a waiting ceremony does not spend its CPU on signing requests.
+   * Fetches from every listed member in parallel, with one signed request for all of them (the
+   * request is the same read for each). A member that fails is asked again after a growing pause
+   * (0.2 s doubling to 1 s), so a waiting ceremony does not spend its CPU on requests.
    */
   private async fetchAll<T>(members: RosterEntryJson[], method: string, epoch: number): Promise<{ m: RosterEntryJson; res: T }[]> {
     const out: { m: RosterEntryJson; res: T }[] = [];
     const now = this.ctx.now();
-    await Promise.allSettled(members.map(async (m) => {
+    const due = members.filter((m) => !((this.backoff.get(`${method}/${m.endpoint}`)?.next ?? 0) > now));
+    if (!due.length) return out;
+    const calls = this.ctx.peerFanOut<T>(due.map((m) => m.endpoint), method, { epoch }, 3000);
+    await Promise.allSettled(due.map(async (m, i) => {
       const key = `${method}/${m.endpoint}`;
       const b = this.backoff.get(key);
-      if (b && b.next > now) return;
       try {
-        const res = await this.ctx.peerCall<T>(m.endpoint, method, { epoch }, 3000);
+        const res = await calls[i]!;
         this.backoff.delete(key);
         this.unreachableSince.delete(m.endpoint);
         out.push({ m, res });
@@ -402,7 +455,7 @@ export class GenesisCeremony {
     for (const r of received) {
       let opened: Uint8Array;
       try {
-        opened = await openFromPeer(this.ctx.keys.transportSecret, round2Context(c.epoch, r.sender, this.selfId), r.sealed);
+        opened = await openFromPeer(this.ctx.keys.transportSecret, round2Context(c.epoch, r.sender, this.selfId), r.sealed, this.ctx.self.transportKey);
       } catch {
         this.abort(c, `the round-2 share from ${bytesToHex(r.sender)} does not open`, 'ceremony');
         return;
@@ -593,12 +646,14 @@ export class GenesisCeremony {
     return { epoch, senderNodeId: this.selfId, derivation: mine.derivation, signing: mine.signing, signature: mine.signature };
   }
 
-  serveRound2(epoch: number, callerKey: Uint8Array): Round2Wire {
+  /** The caller's round-2 bundle; if this node is still in round 1, waits for it (a long poll). */
+  serveRound2(epoch: number, callerKey: Uint8Array): Promise<Round2Wire> {
     const { caller } = this.ceremonyFor(epoch, callerKey);
     const recipient = hexToBytes(caller.nodeId);
-    const row = this.ctx.ceremonies.round2(epoch, { sender: this.selfId, recipient })[0];
-    if (!row) throw failedPrecondition('this node has not made its round-2 shares yet');
-    return { epoch, senderNodeId: this.selfId, recipientNodeId: recipient, sealed: row.sealed, signature: row.signature };
+    return this.longPoll(epoch, () => {
+      const row = this.ctx.ceremonies.round2(epoch, { sender: this.selfId, recipient })[0];
+      return row && { epoch, senderNodeId: this.selfId, recipientNodeId: recipient, sealed: row.sealed, signature: row.signature };
+    }, (c) => c.state === 'ROUND1', 'this node has not made its round-2 shares yet');
   }
 
   /** A member signs only what the purpose's check accepts; it never signs bytes it did not verify itself. */
@@ -651,14 +706,16 @@ export class GenesisCeremony {
     }
   }
 
-  serveCertificate(epoch: number, callerKey: Uint8Array): CertificateWire {
+  /** The roster certificate; while the ceremony still runs, waits for it (a long poll). */
+  serveCertificate(epoch: number, callerKey: Uint8Array): Promise<CertificateWire> {
     const c = this.ctx.ceremonies.get(epoch);
     if (!c) throw notFound(`this node has no ceremony for epoch ${epoch}`);
     const snapshotCandidate = c.roster.some((m) => m.identityKey === bytesToHex(callerKey)) || this.isCandidate(c, callerKey);
     if (!snapshotCandidate) throw permissionDenied('the caller is not a candidate or member of this ceremony');
-    const cert = this.ctx.ceremonies.certificate(epoch);
-    if (!cert) throw failedPrecondition('the roster certificate of that epoch is not signed yet');
-    return { epoch, rosterBytes: cert.rosterBytes, signature: cert.signature };
+    return this.longPoll(epoch, () => {
+      const cert = this.ctx.ceremonies.certificate(epoch);
+      return cert && { epoch, rosterBytes: cert.rosterBytes, signature: cert.signature };
+    }, (c) => !isTerminal(c.state), 'the roster certificate of that epoch is not signed yet');
   }
 
   private isCandidate(c: CeremonyRecord, key: Uint8Array): boolean {

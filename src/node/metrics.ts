@@ -27,7 +27,9 @@ export class Metrics {
   }
 
   constructor() {
-    client.collectDefaultMetrics({ register: this.registry });
+    // The event-loop lag histogram samples every 10 ms by default, which alone costs an idle node about
+    // 8 ms of CPU per second; 100 ms resolution is enough for a service's lag metric and costs ~1 ms/s.
+    client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
   }
 
   /** Serves GET /metrics on host:port; resolves to the bound port. */

@@ -163,6 +163,7 @@ export class GatekeeperNode implements NodeRuntime {
   async stop(): Promise<void> {
     if (!this.db.open) return;
     if (this.timer) clearInterval(this.timer);
+    this.ctx?.genesis.close();
     this.peers?.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     await this.metrics.close();
