@@ -199,7 +199,9 @@ export class DhkemSecp256k1HkdfSha256 implements KemInterface {
     const enc = asBytes(params.enc);
     if (!isUncompressedPoint(enc)) throw new HpkeError('enc is not a 65-byte uncompressed secp256k1 point');
     const skR = keyBytes(isKeyPair(params.recipientKey) ? params.recipientKey.privateKey : params.recipientKey, 'private');
-    const pkRm = secp256k1.getPublicKey(skR, false);
+    // A recipient that passes its key pair saves deriving pkR (a base multiplication). A pkR that is
+    // not skR's only changes kem_context, so the open fails as with any wrong key.
+    const pkRm = isKeyPair(params.recipientKey) ? keyBytes(params.recipientKey.publicKey, 'public') : secp256k1.getPublicKey(skR, false);
     return this.extractAndExpand(this.dh(skR, enc), concatBytes(enc, pkRm));
   }
 
@@ -282,12 +284,15 @@ export async function setupBaseS(
   return { enc: new Uint8Array(context.enc), context };
 }
 
-/** RFC 9180 §5.1.1 SetupBaseR(enc, skR, info): the recipient context. Throws HpkeOpenError. */
+/**
+ * RFC 9180 §5.1.1 SetupBaseR(enc, skR, info): the recipient context. Throws HpkeOpenError.
+ * `recipientPublicKey` (65 bytes, skR's public key) spares deriving it again.
+ */
 export async function setupBaseR(
   recipientSecretKey: Uint8Array,
   enc: Uint8Array,
   info: Uint8Array,
-  options: { kemId?: number } = {},
+  options: { kemId?: number; recipientPublicKey?: Uint8Array } = {},
 ): Promise<RecipientContext> {
   const { suite, kem } = hpkeSuite(options.kemId);
   if (!(recipientSecretKey instanceof Uint8Array) || !secp256k1.utils.isValidSecretKey(recipientSecretKey)) {
@@ -297,8 +302,11 @@ export async function setupBaseR(
     throw new HpkeOpenError('enc is not a 65-byte uncompressed secp256k1 point');
   }
   const skR = await kem.deserializePrivateKey(recipientSecretKey);
+  const pk = options.recipientPublicKey;
+  if (pk !== undefined && !(pk instanceof Uint8Array && isUncompressedPoint(pk))) throw new HpkeOpenError('recipient public key is not a 65-byte uncompressed secp256k1 point');
+  const recipientKey = pk ? { privateKey: skR, publicKey: await kem.deserializePublicKey(pk) } : skR;
   try {
-    return await suite.createRecipientContext({ recipientKey: skR, enc: asArrayBuffer(enc), info: asArrayBuffer(info) });
+    return await suite.createRecipientContext({ recipientKey, enc: asArrayBuffer(enc), info: asArrayBuffer(info) });
   } catch {
     throw new HpkeOpenError('key encapsulation could not be opened');
   }
@@ -326,12 +334,13 @@ export async function hpkeOpen(
   info: Uint8Array,
   ciphertext: Uint8Array,
   aad: Uint8Array = new Uint8Array(0),
+  options: { recipientPublicKey?: Uint8Array } = {},
 ): Promise<Uint8Array> {
   if (!(info instanceof Uint8Array) || !(aad instanceof Uint8Array)) throw new HpkeOpenError('info and aad must be bytes');
   if (!(ciphertext instanceof Uint8Array) || ciphertext.length < AEAD_TAG_LENGTH) {
     throw new HpkeOpenError(`ciphertext is shorter than the ${AEAD_TAG_LENGTH}-byte AEAD tag`);
   }
-  const context = await setupBaseR(recipientSecretKey, enc, info);
+  const context = await setupBaseR(recipientSecretKey, enc, info, options);
   try {
     return new Uint8Array(await context.open(asArrayBuffer(ciphertext), asArrayBuffer(aad)));
   } catch {
@@ -352,10 +361,10 @@ export async function sealToPeer(recipientPublicKey: Uint8Array, context: string
 }
 
 /** Opens enc(65) || ciphertext from sealToPeer with the same context. Throws HpkeOpenError. */
-export async function openFromPeer(recipientSecretKey: Uint8Array, context: string, sealed: Uint8Array): Promise<Uint8Array> {
+export async function openFromPeer(recipientSecretKey: Uint8Array, context: string, sealed: Uint8Array, recipientPublicKey?: Uint8Array): Promise<Uint8Array> {
   const info = peerInfo(context);
   if (!(sealed instanceof Uint8Array) || sealed.length < N_ENC + AEAD_TAG_LENGTH) {
     throw new HpkeOpenError(`sealed peer message is shorter than enc (${N_ENC}) plus the AEAD tag (${AEAD_TAG_LENGTH})`);
   }
-  return hpkeOpen(recipientSecretKey, sealed.subarray(0, N_ENC), info, sealed.subarray(N_ENC));
+  return hpkeOpen(recipientSecretKey, sealed.subarray(0, N_ENC), info, sealed.subarray(N_ENC), undefined, { recipientPublicKey });
 }

@@ -91,7 +91,7 @@ async function withClient<T>(opts: { endpoint?: string; client?: RpcCaller }, f:
  * not a member, a duplicate, a seal that does not open, malformed JSON, an identifier that is not the
  * member's, or a DLEQ proof that fails against the member's derivation verifying share.
  */
-export async function openSealedPartial(sp: SealedPartialMsg, committee: Committee, hpkeSecretKey: Uint8Array,
+export async function openSealedPartial(sp: SealedPartialMsg, committee: Committee, hpke: KeyPair,
   contractId: Uint8Array, version: number): Promise<{ nodeId: string; partial?: Partial; reason?: string }> {
   const nodeIdBytes = sp.nodeId instanceof Uint8Array ? plain(sp.nodeId) : new Uint8Array();
   const nodeId = bytesToHex(nodeIdBytes);
@@ -103,7 +103,8 @@ export async function openSealedPartial(sp: SealedPartialMsg, committee: Committ
   let plaintext: Uint8Array;
   try {
     if (sealed.length < N_ENC) throw new Error('short');
-    plaintext = await hpkeOpen(hpkeSecretKey, sealed.subarray(0, N_ENC), partialInfo(contractId, version, member.nodeId), sealed.subarray(N_ENC));
+    plaintext = await hpkeOpen(hpke.secretKey, sealed.subarray(0, N_ENC), partialInfo(contractId, version, member.nodeId), sealed.subarray(N_ENC), undefined,
+      { recipientPublicKey: hpke.publicKey });
   } catch {
     return { nodeId, reason: 'sealed partial does not open with the worker key for this contract and version' };
   }
@@ -164,7 +165,7 @@ export async function provisionContractKey(opts: ProvisionOptions): Promise<Prov
     const good: Partial[] = [];
     const seen = new Set<string>();
     for (const sp of res.partials ?? []) {
-      const r = await openSealedPartial(sp, committee, keys.hpke.secretKey, contractId, version);
+      const r = await openSealedPartial(sp, committee, keys.hpke, contractId, version);
       if (seen.has(r.nodeId)) { badMembers.push({ nodeId: r.nodeId, reason: 'sent more than one partial' }); continue; }
       seen.add(r.nodeId);
       if (r.partial) good.push(r.partial);

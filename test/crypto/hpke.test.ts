@@ -240,4 +240,11 @@ describe('sealToPeer / openFromPeer', () => {
     await expect(openFromPeer(recipient.secretKey, 'x', t)).rejects.toThrow(HpkeOpenError);
     await expect(sealToPeer(recipient.publicKey, '', utf8('share'))).rejects.toThrow(/non-empty/);
   });
+
+  test('a recipient may pass its public key; another key, or a malformed one, does not open', async () => {
+    const sealed = await sealToPeer(recipient.publicKey, 'x', utf8('share'));
+    expect(hex(await openFromPeer(recipient.secretKey, 'x', sealed, recipient.publicKey))).toBe(hex(utf8('share')));
+    await expect(openFromPeer(recipient.secretKey, 'x', sealed, generateTransportKeyPair().publicKey)).rejects.toThrow(HpkeOpenError);
+    await expect(openFromPeer(recipient.secretKey, 'x', sealed, recipient.publicKey.subarray(1))).rejects.toThrow(/recipient public key/);
+  });
 });
