@@ -127,3 +127,45 @@ describe('signTagged / verifyTagged', () => {
     expect(verifyTagged(Buffer.from(key.publicKey), 'policy', Buffer.from(msg), Buffer.from(sig))).toBe(true);
   });
 });
+
+// identity.ts signs and verifies with libsecp256k1 (tiny-secp256k1); noble's BIP340 is the reference.
+describe('libsecp256k1 and noble agree', () => {
+  test('public keys, and signatures each side makes verify on the other', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.constantFrom(...SIGNATURE_TAGS), (m, tag) => {
+      const k = generateIdentityKey();
+      expect(bytesToHex(identityPublicKey(k.secretKey))).toBe(bytesToHex(schnorr.getPublicKey(k.secretKey)));
+      const ours = signTagged(k.secretKey, tag, m);
+      expect(schnorr.verify(ours, taggedMessageHash(tag, m), k.publicKey)).toBe(true);
+      const theirs = schnorr.sign(taggedMessageHash(tag, m), k.secretKey);
+      expect(verifyTagged(k.publicKey, tag, m, theirs)).toBe(true);
+    }), { numRuns: 40, seed: 340 });
+  });
+
+  test('the same verdict as noble on corrupted signatures, keys and edge values', () => {
+    const digest = taggedMessageHash('peer', msg);
+    const good = signTagged(key.secretKey, 'peer', msg);
+    const p = secp256k1.Point.CURVE().p;
+    const n = secp256k1.Point.CURVE().n;
+    const be = (x: bigint) => hexToBytes(x.toString(16).padStart(64, '0'));
+    const cases: [Uint8Array, Uint8Array][] = [
+      [good, key.publicKey],
+      [concatBytes(good.subarray(0, 32), new Uint8Array(32)), key.publicKey], // s = 0
+      [concatBytes(good.subarray(0, 32), be(n)), key.publicKey], // s = n
+      [concatBytes(be(p), good.subarray(32)), key.publicKey], // r = p
+      [good, be(p - 1n)], // x with no point on the curve? (either way both must agree)
+      [good, new Uint8Array(32)], // x = 0
+    ];
+    for (let i = 0; i < 64; i++) {
+      const bad = good.slice();
+      bad[i % 64]! ^= 1 << (i % 8);
+      cases.push([bad, key.publicKey]);
+      const pk = key.publicKey.slice();
+      pk[i % 32]! ^= 1 << (i % 8);
+      cases.push([good, pk]);
+    }
+    for (const [sig, pk] of cases) {
+      expect([bytesToHex(sig), bytesToHex(pk), verifyTagged(pk, 'peer', msg, sig)])
+        .toEqual([bytesToHex(sig), bytesToHex(pk), schnorr.verify(sig, digest, pk)]);
+    }
+  });
+});
