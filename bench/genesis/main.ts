@@ -31,6 +31,9 @@ function printRun(r: GenesisResult): void {
   log(`\nn = ${r.n}, k = ${r.k}`);
   log(`  wall time SubmitGenesis -> all COMPLETE   ${f0(r.wallMs).padStart(7)} ms   (members COMPLETE after ${f0(done.min)}..${f0(done.max)} ms)`);
   log(`  CPU per member (user+system)  min ${f0(cpu.min).padStart(5)} ms   median ${f0(cpu.med).padStart(5)} ms   max ${f0(cpu.max).padStart(5)} ms`);
+  const base = (r.baseMs.before + r.baseMs.after) / 2;
+  log(`    in base multiplications (this shared machine's speed moves between runs; one took ${f2(r.baseMs.before)} ms before and ${f2(r.baseMs.after)} ms after): `
+    + `median ${f0(cpu.med / base)}, max ${f0(cpu.max / base)}`);
   log(`    median user ${f0(median(ms.map((m) => m.userMs)))} ms, system ${f0(median(ms.map((m) => m.systemMs)))} ms; `
     + `idle unsealed node ${f1(median(ms.map((m) => m.idleCpuMsPerS)))} ms CPU per s before genesis`);
   const dkgCpu = stats(ms.map((m) => m.keyedCpuMs));
@@ -47,8 +50,10 @@ function printRun(r: GenesisResult): void {
   log(`    of which answered "not yet" or refused (polls): ${f1(refused)} per member = ${f1(refused / (r.wallMs / 1000))} per member per second of genesis`);
   if (r.committeeProblem) log(`  WARNING: the members disagree on the committee: ${r.committeeProblem}`);
   if (r.n === 16) {
-    log(`  target (n = 16, a member under ${TARGET_CPU_MS} ms CPU): ${cpu.max < TARGET_CPU_MS ? 'MET' : 'MISSED'} `
-      + `(max ${f0(cpu.max)} ms, median ${f0(cpu.med)} ms)`);
+    // The profiled member also pays for V8's sampler, so the target is judged on the others.
+    const plain = stats(ms.filter((m) => !m.profiled).map((m) => m.cpuMs));
+    log(`  target (n = 16, a member under ${TARGET_CPU_MS} ms CPU): ${plain.max < TARGET_CPU_MS ? 'MET' : 'MISSED'} `
+      + `(members not profiled: max ${f0(plain.max)} ms, median ${f0(plain.med)} ms)`);
   }
 }
 

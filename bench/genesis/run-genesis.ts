@@ -4,6 +4,7 @@
 // are outside the window.
 import fs from 'node:fs';
 import path from 'node:path';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { Devnet, sleep } from '../../src/devnet/devnet.js';
 import { rpcDelta, scrape, type Scrape } from './metrics.js';
 
@@ -13,7 +14,7 @@ export interface MemberResult {
   cpuMs: number;
   userMs: number;
   systemMs: number;
-  /** Wall ms from SubmitGenesis to this member's COMPLETE (as seen by 100 ms status polling). */
+  /** Wall ms from SubmitGenesis to this member's COMPLETE (as seen by 250 ms status polling). */
   completeMs: number;
   /** CPU and wall ms up to the first status poll that saw this member KEYED (DKG done, certificate next). */
   keyedCpuMs: number;
@@ -32,12 +33,33 @@ export interface GenesisResult {
   members: MemberResult[];
   /** Set when the members do not all hold the same committee and certificate (checkCommittee failed). */
   committeeProblem: string | undefined;
+  /**
+   * CPU ms of one secp256k1 base multiplication in this process just before SubmitGenesis (every node
+   * idle) and just after the last COMPLETE: how fast this shared machine was during the run.
+   */
+  baseMs: { before: number; after: number };
   /** hrtime window (ns) of the profiled member's ceremony, and its .cpuprofile file. */
   profile?: { file: string; fromNs: bigint; toNs: bigint };
 }
 
 
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
+
+/** CPU ms per Point.BASE.multiply in this process (after a warm-up), over at least 300 ms of CPU. */
+function baseMultiplyMs(): number {
+  const one = () => secp256k1.Point.BASE.multiply(secp256k1.Point.Fn.fromBytes(secp256k1.utils.randomSecretKey()));
+  for (let i = 0; i < 20; i++) one();
+  const c0 = process.cpuUsage();
+  let runs = 0;
+  let spent = 0;
+  while (spent < 300) {
+    one();
+    runs++;
+    const c = process.cpuUsage(c0);
+    spent = (c.user + c.system) / 1000;
+  }
+  return spent / runs;
+}
 
 export async function runGenesis(opts: { n: number; k: number; dir: string; profileIndex?: number; log: (s: string) => void }): Promise<GenesisResult> {
   const { n, k, dir, log } = opts;
@@ -56,6 +78,7 @@ export async function runGenesis(opts: { n: number; k: number; dir: string; prof
     await sleep(2000);
     const idle1 = await Promise.all(endpoints.map(scrape));
 
+    const baseBefore = baseMultiplyMs();
     const before = await Promise.all(endpoints.map(scrape));
     const t0 = process.hrtime.bigint();
     const res = await devnet.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });
@@ -82,10 +105,12 @@ export async function runGenesis(opts: { n: number; k: number; dir: string; prof
         }
       }));
       if (Date.now() > deadline) throw new Error(`n=${n}: the committee did not form within 150 s`);
-      if (done.some((d) => !d)) await sleep(100);
+      // Status calls cost the members a little CPU too; 250 ms keeps that small.
+      if (done.some((d) => !d)) await sleep(250);
     }
     const t1 = done.reduce((m, d) => (d!.at > m ? d!.at : m), t0);
     const after = await Promise.all(endpoints.map(scrape));
+    const baseAfter = baseMultiplyMs();
     let committeeProblem: string | undefined;
     try {
       await devnet.checkCommittee();
@@ -118,7 +143,7 @@ export async function runGenesis(opts: { n: number; k: number; dir: string; prof
         profiled: i === opts.profileIndex,
       };
     });
-    const result: GenesisResult = { n, k, wallMs: nsToMs(t1 - t0), members, committeeProblem };
+    const result: GenesisResult = { n, k, wallMs: nsToMs(t1 - t0), members, committeeProblem, baseMs: { before: baseBefore, after: baseAfter } };
     await devnet.stop();
     if (opts.profileIndex !== undefined) {
       const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));

@@ -191,9 +191,11 @@ export class GenesisCeremony {
 
   private async forward(signed: SignedSnapshotMsg, endpoints: string[]): Promise<string[]> {
     const self = this.ctx.config.advertise;
-    const results = await Promise.allSettled(endpoints.filter((e) => e !== self).map(async (e) => {
+    const to = endpoints.filter((e) => e !== self);
+    const calls = this.ctx.peerFanOut(to, 'OfferSnapshot', { snapshot: signed }, 20_000);
+    const results = await Promise.allSettled(to.map(async (e, i) => {
       try {
-        await this.ctx.peerCall(e, 'OfferSnapshot', { snapshot: signed }, 20_000);
+        await calls[i];
       } catch (err) {
         throw new Error(`${e}: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -590,9 +592,12 @@ export class GenesisCeremony {
     const extra = opts.publication ? { publication: opts.publication } : {};
     const wanted = Math.min(c.roster.length, Math.max(c.threshold, opts.signers ?? 0));
     const committed: { m: RosterEntryJson; commitments: Uint8Array }[] = [];
-    await Promise.allSettled(c.roster.map(async (m) => {
+    // Every member gets the same request, so one signed call serves them all (context.ts fanOut).
+    const commitCalls = this.ctx.peerFanOut<{ commitments: Uint8Array }>(c.roster.map((m) => m.endpoint), 'FrostCommit',
+      { epoch: c.epoch, sessionId, message, purpose, ...extra }, 3000);
+    await Promise.allSettled(c.roster.map(async (m, i) => {
       try {
-        const res = await this.ctx.peerCall<{ commitments: Uint8Array }>(m.endpoint, 'FrostCommit', { epoch: c.epoch, sessionId, message, purpose, ...extra }, 3000);
+        const res = await commitCalls[i]!;
         committed.push({ m, commitments: res.commitments });
       } catch (err) {
         opts.refusals?.push(`node ${m.nodeId}: ${err instanceof Error ? err.message : String(err)}`);
@@ -602,11 +607,9 @@ export class GenesisCeremony {
     const signers = committed.sort((a, b) => a.m.shareIdentifier.localeCompare(b.m.shareIdentifier)).slice(0, wanted);
     const commitments = signers.map((s) => decodeSigningCommitments(parse(s.commitments)));
     const wire = signers.map((s) => s.commitments);
-    const shares = await Promise.all(signers.map(async (s) => {
-      const res = await this.ctx.peerCall<{ signatureShare: Uint8Array }>(s.m.endpoint, 'FrostSign',
-        { epoch: c.epoch, sessionId, message, commitments: wire, purpose, ...extra }, 3000);
-      return decodeSignatureShare(parse(res.signatureShare));
-    })).catch(() => undefined);
+    const signCalls = this.ctx.peerFanOut<{ signatureShare: Uint8Array }>(signers.map((s) => s.m.endpoint), 'FrostSign',
+      { epoch: c.epoch, sessionId, message, commitments: wire, purpose, ...extra }, 3000);
+    const shares = await Promise.all(signCalls.map(async (call) => decodeSignatureShare(parse((await call).signatureShare)))).catch(() => undefined);
     if (!shares) return undefined;
     try {
       return aggregateSignature(pub, commitments, message, shares);
