@@ -241,6 +241,16 @@ describe('sealToPeer / openFromPeer', () => {
     await expect(sealToPeer(recipient.publicKey, '', utf8('share'))).rejects.toThrow(/non-empty/);
   });
 
+  // The KEM's DH itself (libsecp256k1) is pinned by the draft vectors' shared_secret values above.
+  test('key pairs (libsecp256k1) match noble\'s, and seal/open round-trips', async () => {
+    for (let i = 0; i < 20; i++) {
+      const kp = generateTransportKeyPair();
+      expect(hex(kp.publicKey)).toBe(hex(secp256k1.getPublicKey(kp.secretKey, false)));
+      const sealed = await sealToPeer(kp.publicKey, 'x', utf8(`m${i}`));
+      expect(hex(await openFromPeer(kp.secretKey, 'x', sealed))).toBe(hex(utf8(`m${i}`)));
+    }
+  });
+
   test('a recipient may pass its public key; another key, or a malformed one, does not open', async () => {
     const sealed = await sealToPeer(recipient.publicKey, 'x', utf8('share'));
     expect(hex(await openFromPeer(recipient.secretKey, 'x', sealed, recipient.publicKey))).toBe(hex(utf8('share')));
