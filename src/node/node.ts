@@ -25,6 +25,7 @@ import { publicService } from './services/public.js';
 import { operatorService } from './services/operator.js';
 import { peerService } from './services/peer.js';
 import { workerService } from './services/worker.js';
+import { runCryptoSelfTest } from '../crypto/self-test.js';
 
 const SERVICES: ServiceName[] = ['PublicService', 'WorkerService', 'OperatorService', 'PeerService'];
 const TICK_MS = 150;
@@ -104,6 +105,8 @@ export class GatekeeperNode implements NodeRuntime {
   /** Binds the gRPC server (and metrics); resolves to the bound port. */
   async start(): Promise<number> {
     const creds = this.serverCredentials();
+    const selfTestMs = await runCryptoSelfTest();
+    this.log.info({ cpuMs: Math.round(selfTestMs) }, 'cryptographic self-test passed');
     this.port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(this.config.listen, creds, (err, port) => (err ? reject(err) : resolve(port)));
     });
