@@ -91,24 +91,24 @@ export async function measureCryptoCosts(n: number, k: number): Promise<{ baseMs
     add({
       step: `dkgRound2 (${suite})`,
       ms: await cpuPerCallWithSetup(() => dkgRound1(suite, ids[0]!, f.params).state, (s: DkgState) => dkgRound2(s, f.others(0)), 5),
-      perMember: 1, note: `checks ${others} proofs of knowledge (noble's round2; per-package checks only to blame on failure)`,
+      perMember: 1, note: `${others} proofs of knowledge checked in one batch (vss.ts; one by one only to blame)`,
     });
     add({
       step: `dkgRound3 (${suite})`,
       ms: await cpuPerCallWithSetup(() => decodeDkgState(f.state0AfterRound2),
         (s: DkgState) => dkgRound3(s, f.others(0), f.toMember0), 3),
-      perMember: 1, note: `${others} shares checked against ${k} commitments (noble's round3; per-share checks only to blame on failure) + ${n} verifying shares`,
+      perMember: 1, note: `${others} shares checked against ${k} commitments in one batch + ${n} verifying shares (identifiers 1..n)`,
     });
   }
   const stateJson = JSON.stringify({ derivation: fx.derivation.state0AfterRound2, signing: fx.signing.state0AfterRound2 });
   add({
     step: 'decodeDkgState x2 (loadLocal after round 2)',
     ms: await cpuPerCall(() => { const o = JSON.parse(stateJson) as { derivation: unknown; signing: unknown }; decodeDkgState(o.derivation); decodeDkgState(o.signing); }),
-    perMember: 1, note: `re-decompresses ${others}x${k} cached round-1 points per suite`,
+    perMember: 1, note: `${others}x${k} round-1 points per suite, from the decoded-point cache`,
   });
   const r1json = JSON.stringify(encodeDkgRound1(fx.derivation.r1[1]!.round1));
   add({ step: 'decodeDkgRound1', ms: await cpuPerCall(() => decodeDkgRound1(JSON.parse(r1json)), 20), perMember: 4 * others,
-    note: `${k + 1} point decompressions; collectRound1 and collectRound2 decode each sender's 2 packages` });
+    note: `${k + 1} points (decompressed once, then cached); collectRound1 and collectRound2 decode each sender's 2 packages` });
 
   // DKG output packages, as localRoster()/memberKeys() decode them from SQLite.
   const params = fx.signing.params;
@@ -146,7 +146,7 @@ export async function measureCryptoCosts(n: number, k: number): Promise<{ baseMs
     const method = '/gatekeeper.v1.PeerService/GetDkgRound2';
     const req = new Uint8Array([8, 1]);
     add({ step: 'signCall (caller of one peer RPC)', ms: await cpuPerCall(() => signCall('peer', id.secretKey, method, req, Date.now(), pub), 20),
-      note: 'BIP340 sign (the public key is cached by the peer client)' });
+      note: 'BIP340 sign; one per fetch round or fan-out, whatever the number of members' });
     add({
       step: 'verifyCall (server of one peer RPC)',
       ms: await cpuPerCall(() => verifyCall('peer', signCall('peer', id.secretKey, method, req, Date.now(), pub), method, req, nonces, 60_000), 20)

@@ -90,7 +90,7 @@ async function printCryptoCosts(n: number, k: number, run: GenesisResult | undef
   let sum = 0;
   const served = run ? [...run.members.flatMap((x) => [...x.served.values()])].reduce((a, b) => a + b, 0) / run.n : undefined;
   for (const st of steps) {
-    const calls = st.perMember ?? (st.step.startsWith('signCall') || st.step.startsWith('verifyCall') ? served : undefined);
+    const calls = st.perMember ?? (st.step.startsWith('verifyCall') ? served : undefined);
     const per = calls !== undefined ? calls * st.ms : undefined;
     if (per !== undefined) sum += per;
     log(`  ${st.step.padEnd(42)} ${f2(st.ms).padStart(8)} ${f1(st.ratio).padStart(7)} ${(calls === undefined ? '-' : f0(calls)).padStart(12)} `
