@@ -1,14 +1,14 @@
 import { schnorr, secp256k1, secp256k1_FROST } from '@noble/curves/secp256k1.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import {
-  aggregateSignature, decodeDkgRound1, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
+  aggregateSignature, decodePoint, decodeDkgRound1, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
   decodeSignatureShare, decodeSigningCommitments, decodeSigningNonces, DkgBlameError, dkgRound1, dkgRound2,
   dkgRound3, encodeDkgRound1, encodeDkgState, decodeDkgState, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, encodeSignatureShare,
   encodeSigningCommitments, encodeSigningNonces, FrostError, identifierForPosition, publicPackage, SignatureAggregationError,
   signingCommit, signShare, verifyDkgRound1, verifyGroupSignature, verifySignatureShare,
   type DkgRound2Package, type KeyPackage, type SigningCommitments,
 } from '../../src/crypto/frost.js';
-import { utf8 } from '../../src/crypto/bytes.js';
+import { concatBytes, utf8 } from '../../src/crypto/bytes.js';
 import { makeIdentifiers, runDkg, seededRng } from './helpers.js';
 
 const G = secp256k1.Point.BASE;
@@ -204,5 +204,36 @@ describe('JSON encoding', () => {
     expect(() => decodeKeyPackage({ ...k, groupPublicKey: '00'.repeat(32) })).toThrow(FrostError);
     expect(() => decodePublicKeyPackage({ ...k, threshold: 1 })).toThrow(FrostError);
     expect(() => decodeSignatureShare({ identifier: ids[0], share: 'ff'.repeat(32) })).toThrow(FrostError);
+  });
+});
+
+// decodePoint decompresses with libsecp256k1; it must accept and refuse exactly what noble does.
+describe('decodePoint', () => {
+  const nobleAccepts = (b: Uint8Array) => {
+    try { const p = secp256k1.Point.fromBytes(b); p.assertValidity(); return !p.is0(); } catch { return false; }
+  };
+  it('agrees with noble on valid, corrupted and out-of-range encodings', () => {
+    const p = secp256k1.Point.CURVE().p;
+    const be = (x: bigint) => hexToBytes(x.toString(16).padStart(64, '0'));
+    const samples: Uint8Array[] = [
+      concatBytes(new Uint8Array([2]), be(p)), concatBytes(new Uint8Array([3]), be(p + 1n - 2n)), concatBytes(new Uint8Array([2]), new Uint8Array(32)),
+      concatBytes(new Uint8Array([0]), new Uint8Array(32)), concatBytes(new Uint8Array([4]), be(5n)),
+    ];
+    const rng = seededRng('decode-point');
+    for (let i = 0; i < 200; i++) {
+      const good = G.multiply(BigInt('0x' + bytesToHex(rng(31))) + 1n).toBytes(true);
+      samples.push(good);
+      const bad = Uint8Array.from(good);
+      bad[1 + (i % 32)]! ^= 1 << (i % 8);
+      samples.push(bad);
+      if (i % 20 === 0) samples.push(concatBytes(new Uint8Array([i % 2 ? 2 : 3]), rng(32)));
+    }
+    let accepted = 0;
+    for (const b of samples) {
+      const ours = (() => { try { return decodePoint(b).toBytes(true); } catch (e) { expect(e).toBeInstanceOf(FrostError); return null; } })();
+      expect([bytesToHex(b), ours !== null]).toEqual([bytesToHex(b), nobleAccepts(b)]);
+      if (ours) { accepted++; expect(bytesToHex(ours)).toBe(bytesToHex(b)); }
+    }
+    expect(accepted).toBeGreaterThan(200);
   });
 });
