@@ -23,7 +23,7 @@ import {
   deadlinePassed, isTerminal, transition, type CeremonyState,
 } from '../committee/genesis-state.js';
 import { decodeRoster, encodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
-import type { CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js';
+import type { CeremonyRecord, Round1Row, Round2Row, RosterEntryJson } from '../store/ceremony-store.js';
 import type { NodeContext } from './context.js';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
@@ -381,6 +381,7 @@ export class GenesisCeremony {
   private async collectRound1(c: CeremonyRecord): Promise<void> {
     const have = new Set(this.ctx.ceremonies.round1(c.epoch).map((r) => bytesToHex(r.sender)));
     const missing = this.others(c).filter((m) => !have.has(m.nodeId));
+    const fetched: Round1Row[] = [];
     for (const { m, res } of await this.fetchAll<Round1Wire>(missing, 'GetDkgRound1', c.epoch)) {
       const sender = hexToBytes(m.nodeId);
       if (res.epoch !== c.epoch || !equalBytes(res.senderNodeId, sender)) continue;
@@ -388,8 +389,10 @@ export class GenesisCeremony {
         this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId }, 'round-1 package with a bad signature refused');
         continue;
       }
-      this.ctx.ceremonies.putRound1(c.epoch, { sender, derivation: res.derivation, signing: res.signing, signature: res.signature });
+      fetched.push({ sender, derivation: res.derivation, signing: res.signing, signature: res.signature });
     }
+    // One commit (one fsync) for everything a fetch round brought.
+    if (fetched.length) this.ctx.db.transaction(() => { for (const r of fetched) this.ctx.ceremonies.putRound1(c.epoch, r); })();
     const rows = this.ctx.ceremonies.round1(c.epoch);
     if (rows.length < c.roster.length) return;
 
@@ -438,6 +441,7 @@ export class GenesisCeremony {
   private async collectRound2(c: CeremonyRecord): Promise<void> {
     const have = new Set(this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId }).map((r) => bytesToHex(r.sender)));
     const missing = this.others(c).filter((m) => !have.has(m.nodeId));
+    const fetched: Round2Row[] = [];
     for (const { m, res } of await this.fetchAll<Round2Wire>(missing, 'GetDkgRound2', c.epoch)) {
       const sender = hexToBytes(m.nodeId);
       if (res.epoch !== c.epoch || !equalBytes(res.senderNodeId, sender) || !equalBytes(res.recipientNodeId, this.selfId)) continue;
@@ -445,8 +449,9 @@ export class GenesisCeremony {
         this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId }, 'round-2 package with a bad signature refused');
         continue;
       }
-      this.ctx.ceremonies.putRound2(c.epoch, { sender, recipient: this.selfId, sealed: res.sealed, signature: res.signature });
+      fetched.push({ sender, recipient: this.selfId, sealed: res.sealed, signature: res.signature });
     }
+    if (fetched.length) this.ctx.db.transaction(() => { for (const r of fetched) this.ctx.ceremonies.putRound2(c.epoch, r); })();
     const received = this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId });
     if (received.length < c.roster.length - 1) return;
 
