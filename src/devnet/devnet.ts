@@ -76,7 +76,21 @@ export function builtCli(): string {
   return file;
 }
 
+// Ports this process has handed out: the OS may offer a just-closed port again, and two nodes (or a
+// node's gRPC and metrics listeners) must not be given the same one.
+const handedOut = new Set<number>();
+
 async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await osFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+async function osFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
