@@ -60,7 +60,7 @@ function printRun(r: GenesisResult): void {
 const INTERESTING = [
   'tick', 'collectRound1', 'collectRound2', 'finishCertificate', 'observeCertificate', 'coordinateSignature', 'startRound1', 'accept',
   'fetchAll', 'signCall', 'identityPublicKey', 'verifyCall', 'claim', 'signTagged', 'verifyTagged',
-  'dkgRound1', 'dkgRound2', 'verifyDkgRound1', 'dkgRound3', 'validateSecret', 'round3', 'loadLocal', 'saveLocal', 'decodeDkgState',
+  'dkgRound1', 'dkgRound2', 'checkRound1', 'verifyProofsBatched', 'dkgRound3', 'verifySharesBatched', 'evaluateVss', 'loadLocal', 'saveLocal', 'decodeDkgState',
   'decodeDkgRound1', 'sealToPeer', 'openFromPeer', 'serveRound1', 'serveRound2', 'serveCertificate', 'frostCommit', 'frostSign',
   'localRoster', 'publicKeys', 'memberKeys', 'decodePublicKeyPackage', 'decodeKeyPackage', 'electFromSnapshot', 'verifyGovernance',
   'encodeMessage', 'multiply', 'multiplyUnsafe', 'mulAddUnsafe', 'sqrt', 'fromBytes', '(garbage collector)', '(program)',

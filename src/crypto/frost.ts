@@ -1,5 +1,6 @@
-// Committee secrets (DESIGN §2, §3.4): thin wrappers over @noble/curves' FROST (RFC 9591) for the
-// DKG and for threshold BIP340 signing, with plain serializable packages and one JSON encoding.
+// Committee secrets (DESIGN §2, §3.4): the DKG and threshold BIP340 signing over @noble/curves' FROST
+// (RFC 9591), with plain serializable packages and one JSON encoding. DKG round 1 and signing are
+// noble's; rounds 2 and 3 check proofs and shares in batches (vss.ts) and give noble's exact results.
 //
 // Two suites, never one key for two protocols:
 // - `derivation`: secret s, `secp256k1_FROST` (FROST(secp256k1, SHA-256), RFC 9591 §6.5), plain
@@ -239,26 +240,6 @@ type NobleRng = NonNullable<Parameters<FROST['commit']>[1]>;
 
 function toNobleSecret(key: KeyPackage): FrostSecret {
   return { identifier: key.identifier, signingShare: own(key.signingShare) };
-}
-
-function fromNoble(suite: Suite, pub: FrostPublic, secret: FrostSecret): KeyPackage {
-  const commitments = pub.commitments.map((c) => Uint8Array.from(c));
-  return {
-    suite,
-    identifier: secret.identifier,
-    signingShare: Uint8Array.from(secret.signingShare),
-    threshold: pub.signers.min,
-    participants: pub.signers.max,
-    commitments,
-    verifyingShares: sortedRecord(pub.verifyingShares),
-    groupPublicKey: groupKeyFromCommitment(suite, commitments[0]!),
-  };
-}
-
-function sortedRecord(r: Record<string, Uint8Array>): Record<string, Uint8Array> {
-  const out: Record<string, Uint8Array> = {};
-  for (const k of Object.keys(r).sort()) out[k] = Uint8Array.from(r[k]!);
-  return out;
 }
 
 /** The public part of a key package (drops the secret share). */
@@ -686,6 +667,10 @@ const hex = (b: Uint8Array): string => bytesToHex(b);
 const frostError = (m: string) => new FrostError(m);
 const unhex = (s: unknown, what: string, len?: number) => hexField(s, what, len, frostError);
 const obj = (x: unknown, what: string) => objectField(x, what, frostError);
+/** A hex field holding a compressed point (identity and off-curve refused): its 33 bytes. */
+const pointField = (s: unknown, what: string): Uint8Array => { const b = unhex(s, what, 33); decodePoint(b, what); return b; };
+/** A hex field holding a scalar in [1, n): its 32 bytes. */
+const scalarField = (s: unknown, what: string): Uint8Array => { const b = unhex(s, what, 32); decodeScalar(b, what); return b; };
 
 function suiteOf(x: unknown): Suite {
   if (x !== 'derivation' && x !== 'signing') throw new FrostError('suite: expected "derivation" or "signing"');
@@ -698,8 +683,7 @@ export function encodeDkgRound1(p: DkgRound1Package): DkgRound1Json {
 export function decodeDkgRound1(json: unknown): DkgRound1Package {
   const o = obj(json, 'round-1 package');
   if (!Array.isArray(o.commitment) || o.commitment.length < 2) throw new FrostError('round-1 package: expected >= 2 commitments');
-  const commitment = o.commitment.map((c, j) => unhex(c, `commitment ${j}`, 33));
-  commitment.forEach((c, j) => decodePoint(c, `commitment ${j}`));
+  const commitment = o.commitment.map((c, j) => pointField(c, `commitment ${j}`));
   const proofOfKnowledge = unhex(o.proofOfKnowledge, 'proof of knowledge');
   if (proofOfKnowledge.length !== 64 && proofOfKnowledge.length !== 65) throw new FrostError('proof of knowledge: expected 64 or 65 bytes');
   decodePoint(proofOfKnowledge.length === 64 ? new Uint8Array([0x02, ...proofOfKnowledge.subarray(0, 32)]) : proofOfKnowledge.subarray(0, 33), 'proof R');
@@ -711,8 +695,7 @@ export function encodeDkgRound2(p: DkgRound2Package): DkgRound2Json {
 }
 export function decodeDkgRound2(json: unknown): DkgRound2Package {
   const o = obj(json, 'round-2 package');
-  const signingShare = unhex(o.signingShare, 'round-2 share', 32);
-  decodeScalar(signingShare, 'round-2 share');
+  const signingShare = scalarField(o.signingShare, 'round-2 share');
   return { sender: assertIdentifier(o.sender, 'sender'), recipient: assertIdentifier(o.recipient, 'recipient'), signingShare };
 }
 
@@ -756,10 +739,8 @@ export function encodeSigningCommitments(c: SigningCommitments): SigningCommitme
 }
 export function decodeSigningCommitments(json: unknown): SigningCommitments {
   const o = obj(json, 'signing commitments');
-  const hiding = unhex(o.hiding, 'hiding commitment', 33);
-  const binding = unhex(o.binding, 'binding commitment', 33);
-  decodePoint(hiding, 'hiding commitment');
-  decodePoint(binding, 'binding commitment');
+  const hiding = pointField(o.hiding, 'hiding commitment');
+  const binding = pointField(o.binding, 'binding commitment');
   return { identifier: assertIdentifier(o.identifier), hiding, binding };
 }
 
@@ -768,10 +749,8 @@ export function encodeSigningNonces(n: SigningNonces): SigningNoncesJson {
 }
 export function decodeSigningNonces(json: unknown): SigningNonces {
   const o = obj(json, 'signing nonces');
-  const hiding = unhex(o.hiding, 'hiding nonce', 32);
-  const binding = unhex(o.binding, 'binding nonce', 32);
-  decodeScalar(hiding, 'hiding nonce');
-  decodeScalar(binding, 'binding nonce');
+  const hiding = scalarField(o.hiding, 'hiding nonce');
+  const binding = scalarField(o.binding, 'binding nonce');
   return { identifier: assertIdentifier(o.identifier), hiding, binding };
 }
 
@@ -780,8 +759,7 @@ export function encodeSignatureShare(s: SignatureShare): SignatureShareJson {
 }
 export function decodeSignatureShare(json: unknown): SignatureShare {
   const o = obj(json, 'signature share');
-  const share = unhex(o.share, 'signature share', 32);
-  decodeScalar(share, 'signature share');
+  const share = scalarField(o.share, 'signature share');
   return { identifier: assertIdentifier(o.identifier), share };
 }
 
@@ -817,8 +795,7 @@ export function decodeDkgState(json: unknown): DkgState {
   const step = o.step;
   if (step !== 1 && step !== 2 && step !== 3) throw new FrostError('DKG state: bad step');
   if (!Array.isArray(o.commitment) || o.commitment.length !== threshold) throw new FrostError('DKG state: bad commitment');
-  const commitment = o.commitment.map((c, j) => unhex(c, `commitment ${j}`, 33));
-  commitment.forEach((c, j) => decodePoint(c, `commitment ${j}`));
+  const commitment = o.commitment.map((c, j) => pointField(c, `commitment ${j}`));
   let coefficients: bigint[] | undefined;
   if (o.coefficients !== null) {
     if (!Array.isArray(o.coefficients) || o.coefficients.length !== threshold) throw new FrostError('DKG state: bad coefficients');
