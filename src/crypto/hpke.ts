@@ -1,11 +1,10 @@
 // HPKE (RFC 9180) base mode with DHKEM(secp256k1, HKDF-SHA256), HKDF-SHA256, AES-256-GCM, as
 // specified by draft-wahby-cfrg-hpke-kem-secp256k1. The key schedule, HKDF and AEAD are @hpke/core's
 // CipherSuite; only the KEM is ours, because @hpke/core ships no secp256k1 KEM. It plugs in through
-// @hpke/core's public KemInterface, with the DH and key handling done by @noble/curves.
-//
-// The elliptic-curve steps of the KEM (key generation and DH) run in libsecp256k1 (tiny-secp256k1):
-// its constant-time point multiplication is several times faster than the pure-JS one, and a member
-// seals and opens one message per other member in the DKG, and one partial per provisioning.
+// @hpke/core's public KemInterface. Key generation and DH run in libsecp256k1 (tiny-secp256k1): its
+// constant-time point multiplication is several times faster than the pure-JS one, and a member seals
+// and opens one message per other member in the DKG, and one partial per provisioning. Point checks
+// and DeriveKeyPair's scalar checks use @noble/curves.
 //
 // KEM id: IANA assigned 0x0016 to DHKEM(secp256k1, HKDF-SHA256). The draft (and @hpke/core's own
 // KemId table) still say 0x0013, and the draft's test vectors were computed with 0x0013. The id enters
@@ -316,9 +315,14 @@ export async function setupBaseR(
     throw new HpkeOpenError('enc is not a 65-byte uncompressed secp256k1 point');
   }
   const skR = await kem.deserializePrivateKey(recipientSecretKey);
-  const pk = options.recipientPublicKey;
-  if (pk !== undefined && !(pk instanceof Uint8Array && isUncompressedPoint(pk))) throw new HpkeOpenError('recipient public key is not a 65-byte uncompressed secp256k1 point');
-  const recipientKey = pk ? { privateKey: skR, publicKey: await kem.deserializePublicKey(pk) } : skR;
+  let recipientKey: CryptoKey | CryptoKeyPair = skR;
+  if (options.recipientPublicKey !== undefined) {
+    try {
+      recipientKey = { privateKey: skR, publicKey: await kem.deserializePublicKey(options.recipientPublicKey) };
+    } catch {
+      throw new HpkeOpenError('recipient public key is not a 65-byte uncompressed secp256k1 point');
+    }
+  }
   try {
     return await suite.createRecipientContext({ recipientKey, enc: asArrayBuffer(enc), info: asArrayBuffer(info) });
   } catch {
