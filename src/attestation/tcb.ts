@@ -62,23 +62,26 @@ export function matchTcbLevels(info: TcbInfo, pck: PckExtensions, teeTcbSvn?: Ui
   return { sgx };
 }
 
-/** Statuses that map to Intel's result codes; Revoked is terminal (STATUS_TCB_REVOKED). */
-export function convergeTcbStatusWithQeTcbStatus(tcb: TcbStatusName, qe: QeTcbStatusName): TcbStatusName {
-  if (qe === 'OutOfDate') {
+/**
+ * The platform TCB status after a second component's status (QE identity or TDX module): OutOfDate
+ * there makes an up-to-date or configuration-needed platform out of date; Revoked is terminal
+ * (STATUS_TCB_REVOKED). Intel's QVL applies the same rule under two names, kept below.
+ */
+function convergeTcbStatus(tcb: TcbStatusName, other: TcbStatusName): TcbStatusName {
+  if (other === 'OutOfDate') {
     if (tcb === 'UpToDate' || tcb === 'SWHardeningNeeded') return 'OutOfDate';
     if (tcb === 'ConfigurationNeeded' || tcb === 'ConfigurationAndSWHardeningNeeded') return 'OutOfDateConfigurationNeeded';
   }
-  if (qe === 'Revoked') return 'Revoked';
+  if (other === 'Revoked') return 'Revoked';
   return tcb;
 }
 
+export function convergeTcbStatusWithQeTcbStatus(tcb: TcbStatusName, qe: QeTcbStatusName): TcbStatusName {
+  return convergeTcbStatus(tcb, qe);
+}
+
 export function convergeTcbStatusWithTdxModuleStatus(tcb: TcbStatusName, module: TcbStatusName): TcbStatusName {
-  if (module === 'OutOfDate') {
-    if (tcb === 'UpToDate' || tcb === 'SWHardeningNeeded') return 'OutOfDate';
-    if (tcb === 'ConfigurationNeeded' || tcb === 'ConfigurationAndSWHardeningNeeded') return 'OutOfDateConfigurationNeeded';
-  }
-  if (module === 'Revoked') return 'Revoked';
-  return tcb;
+  return convergeTcbStatus(tcb, module);
 }
 
 function checkModuleIdentity(td: TdReportBody, m: TdxModule, name: string): void {
