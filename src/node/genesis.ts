@@ -511,22 +511,28 @@ export class GenesisCeremony {
     return keys;
   }
 
-  /** This member's key packages (secret; used inside signing and, later, derivation). */
-  memberKeys(epoch: number): MemberKeys | undefined {
+  /** The key shares stored for an epoch, unsealed and parsed (secret). */
+  private openKeyShares(epoch: number): { derivation: unknown; signing: unknown } | undefined {
     const row = this.ctx.ceremonies.keyShares(epoch);
     if (!row) return undefined;
-    const o = JSON.parse(dec.decode(this.ctx.keys.box.open('key-shares', `epoch/${epoch}`, row.sealedShares))) as
-      { derivation: unknown; signing: unknown };
-    return { derivation: decodeKeyPackage(o.derivation), signing: decodeKeyPackage(o.signing) };
+    const plaintext = this.ctx.keys.box.open('key-shares', `epoch/${epoch}`, row.sealedShares);
+    try {
+      return JSON.parse(dec.decode(plaintext)) as { derivation: unknown; signing: unknown };
+    } finally {
+      plaintext.fill(0);
+    }
+  }
+
+  /** This member's key packages (secret; used inside signing and, later, derivation). */
+  memberKeys(epoch: number): MemberKeys | undefined {
+    const o = this.openKeyShares(epoch);
+    return o && { derivation: decodeKeyPackage(o.derivation), signing: decodeKeyPackage(o.signing) };
   }
 
   /** This member's derivation share s_i alone (what a partial evaluation needs; secret, zero it after use). */
   derivationShare(epoch: number): { identifier: string; signingShare: Uint8Array } | undefined {
-    const row = this.ctx.ceremonies.keyShares(epoch);
-    if (!row) return undefined;
-    const o = JSON.parse(dec.decode(this.ctx.keys.box.open('key-shares', `epoch/${epoch}`, row.sealedShares))) as
-      { derivation: { identifier: string; signingShare: string } };
-    return { identifier: o.derivation.identifier, signingShare: hexToBytes(o.derivation.signingShare) };
+    const d = this.openKeyShares(epoch)?.derivation as { identifier: string; signingShare: string } | undefined;
+    return d && { identifier: d.identifier, signingShare: hexToBytes(d.signingShare) };
   }
 
   /** The roster this member computes itself from the ceremony and its DKG output. */
