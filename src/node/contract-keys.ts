@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { equalBytes, utf8 } from '../crypto/bytes.js';
+import { concatBytes, equalBytes, utf8 } from '../crypto/bytes.js';
 import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { hpkeSeal } from '../crypto/hpke.js';
 import { encodePartial, evaluatePartial } from '../crypto/contract-key.js';
@@ -246,10 +246,7 @@ export class ContractKeys {
       const partial = evaluatePartial(share, req.contractId, req.version);
       const plaintext = utf8(JSON.stringify(encodePartial(partial)));
       const { enc, ciphertext } = await hpkeSeal(req.workerHpkeKey, partialInfo(req.contractId, req.version, this.ctx.self.nodeId), plaintext);
-      const sealed = new Uint8Array(enc.length + ciphertext.length);
-      sealed.set(enc);
-      sealed.set(ciphertext, enc.length);
-      return { nodeId: this.ctx.self.nodeId, shareIdentifier: hexToBytes(share.identifier), sealed };
+      return { nodeId: this.ctx.self.nodeId, shareIdentifier: hexToBytes(share.identifier), sealed: concatBytes(enc, ciphertext) };
     } finally {
       share.signingShare.fill(0);
     }
