@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { schnorr } from '@noble/curves/secp256k1.js';
 import { generateIdentityKey, signTagged } from '../crypto/identity.js';
 import { openDatabase } from '../store/database.js';
 import { initKeystore } from '../node/keystore.js';
@@ -16,7 +15,8 @@ import { encodeMessage } from '../rpc/messages.js';
 import { protoDir } from '../rpc/proto.js';
 import { rosterCertificateMessage } from '../committee/roster.js';
 import { nodeIdOf } from '../node/identity.js';
-import { utf8 } from '../crypto/bytes.js';
+import { equalBytes, utf8 } from '../crypto/bytes.js';
+import { verifyGroupSignature } from '../crypto/frost.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createTestPki, type TestPki } from '../attestation/test-pki/index.js';
 import { saveTestPki } from '../worker/test-pki-file.js';
@@ -247,16 +247,15 @@ export class Devnet {
   async checkCommittee(): Promise<CommitteeView> {
     const views = await Promise.all(this.nodes.map((_, i) => this.committee(i)));
     const first = views[0]!;
-    const same = (a: Uint8Array, b: Uint8Array) => Buffer.compare(a, b) === 0;
     for (const [i, v] of views.entries()) {
-      if (v.epoch !== first.epoch || !same(v.committeeKey, first.committeeKey) || !same(v.masterPublicKey, first.masterPublicKey)
+      if (v.epoch !== first.epoch || !equalBytes(v.committeeKey, first.committeeKey) || !equalBytes(v.masterPublicKey, first.masterPublicKey)
         || v.certificates.length !== first.certificates.length
-        || v.certificates.some((c, j) => !same(c.rosterBytes, first.certificates[j]!.rosterBytes) || !same(c.signature, first.certificates[j]!.signature))) {
+        || v.certificates.some((c, j) => !equalBytes(c.rosterBytes, first.certificates[j]!.rosterBytes) || !equalBytes(c.signature, first.certificates[j]!.signature))) {
         throw new Error(`node ${i + 1} reports a different committee`);
       }
     }
     const cert = first.certificates[first.certificates.length - 1]!;
-    if (!schnorr.verify(cert.signature, rosterCertificateMessage(cert.epoch, cert.rosterBytes), first.committeeKey)) {
+    if (!verifyGroupSignature(first.committeeKey, rosterCertificateMessage(cert.epoch, cert.rosterBytes), cert.signature)) {
       throw new Error('the roster certificate does not verify under the committee key');
     }
     return first;

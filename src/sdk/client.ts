@@ -2,10 +2,11 @@
 // chain proves it, contract keys whose certificate verifies under the pinned committee key (CPK), and
 // invocation envelopes to them. The pinned CPK is the only trust anchor: whatever the endpoint says
 // is checked against it, so any member, or a proxy, may answer.
-import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { equalBytes, plain } from '../crypto/bytes.js';
 import { sealInvocation } from '../crypto/envelope.js';
+import { verifyGroupSignature } from '../crypto/frost.js';
 import { certificateHash, decodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
 import type { CallOptions } from '../rpc/client.js';
 import type { ServiceName } from '../rpc/proto.js';
@@ -60,13 +61,6 @@ function bytesField(x: unknown): Uint8Array {
   return x instanceof Uint8Array ? plain(x) : new Uint8Array();
 }
 
-function verifySchnorr(sig: Uint8Array, msg: Uint8Array, key: Uint8Array): boolean {
-  try {
-    return sig.length === 64 && schnorr.verify(sig, msg, key);
-  } catch {
-    return false;
-  }
-}
 
 interface RawCertificate { epoch?: number; rosterBytes?: Uint8Array; signature?: Uint8Array }
 interface RawMember {
@@ -102,7 +96,7 @@ export function verifyRosterChain(certificates: RawCertificate[], pinnedCommitte
       throw new CommitteeVerificationError(`the epoch ${epoch} roster names committee key ${bytesToHex(roster.committeeKey)}, not the pinned ${bytesToHex(pinnedCommitteeKey)}`);
     }
     const signer = prev ? prev.roster.committeeKey : pinnedCommitteeKey;
-    if (!verifySchnorr(signature, rosterCertificateMessage(epoch, rosterBytes), signer)) {
+    if (!verifyGroupSignature(signer, rosterCertificateMessage(epoch, rosterBytes), signature)) {
       throw new CommitteeVerificationError(`the epoch ${epoch} roster certificate is not signed by ${prev ? `the epoch ${prev.epoch} committee key` : 'the pinned committee key'}`);
     }
     if (prev) {
@@ -159,7 +153,7 @@ export async function fetchCommittee(client: RpcCaller, pinnedCommitteeKey: Uint
 /** True iff `certificate` is the CPK's BIP340 signature over the DESIGN §8 contract key message. */
 export function verifyContractKeyCertificate(pinnedCommitteeKey: Uint8Array, key: Omit<ContractKey, 'certificate'> & { certificate: Uint8Array }): boolean {
   try {
-    return verifySchnorr(key.certificate, contractKeyCertificateMessage(key.contractId, key.version, key.generation, key.publicKey), assertPinnedKey(pinnedCommitteeKey));
+    return verifyGroupSignature(assertPinnedKey(pinnedCommitteeKey), contractKeyCertificateMessage(key.contractId, key.version, key.generation, key.publicKey), key.certificate);
   } catch {
     return false;
   }
