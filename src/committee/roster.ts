@@ -1,7 +1,7 @@
 // The roster and its canonical bytes (docs/roster.md), and the roster certificate message (DESIGN §8).
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { concatBytes, lp, u16be, u32be, u64be, utf8 } from '../crypto/bytes.js';
+import { concatBytes, equalBytes, lp, u16be, u32be, u64be, utf8 } from '../crypto/bytes.js';
 import { identifierForPosition } from '../crypto/frost.js';
 
 export interface RosterMember {
@@ -56,7 +56,7 @@ export function decodeRoster(bytes: Uint8Array): Roster {
   };
   const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
   const magic = take(MAGIC.length, 'the header');
-  if (!magic.every((x, i) => x === MAGIC[i])) throw new RosterDecodeError('not canonical roster bytes (bad header)');
+  if (!equalBytes(magic, MAGIC)) throw new RosterDecodeError('not canonical roster bytes (bad header)');
   const epoch = view(take(4, 'epoch')).getUint32(0);
   const threshold = view(take(2, 'threshold')).getUint16(0);
   const n = view(take(2, 'member count')).getUint16(0);
