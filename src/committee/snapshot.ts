@@ -12,7 +12,8 @@ import { electCommittee } from '../election/index.js';
 
 export class SnapshotError extends Error {
   override name = 'SnapshotError';
-  constructor(message: string, readonly kind: 'invalid' | 'unauthorized' = 'invalid') {
+  /** invalid: bad input; unauthorized: governance refused it; exhausted: over this node's caps. */
+  constructor(message: string, readonly kind: 'invalid' | 'unauthorized' | 'exhausted' = 'invalid') {
     super(message);
   }
 }
@@ -57,14 +58,27 @@ export function snapshotHash(snapshotBytes: Uint8Array): Uint8Array {
   return sha256(snapshotBytes);
 }
 
-/** Checks that `threshold` distinct governance keys from `governanceKeys` signed the snapshot bytes. */
+/** At most this many governance signatures are looked at: a snapshot needs `threshold` of them. */
+export const MAX_GOVERNANCE_SIGNATURES = 32;
+
+/**
+ * Checks that `threshold` distinct governance keys from `governanceKeys` signed the snapshot bytes.
+ * Works on the raw bytes only (nothing of the snapshot is decoded), and verifies each configured key
+ * at most once, so its cost is bounded by the number of configured keys whatever the caller sends.
+ */
 export function verifyGovernance(signed: SignedSnapshotMsg, governanceKeys: string[], threshold: number): void {
   if (governanceKeys.length === 0) throw new SnapshotError('this node has no governance keys configured', 'unauthorized');
+  if (signed.signatures.length > MAX_GOVERNANCE_SIGNATURES) {
+    throw new SnapshotError(`the snapshot carries ${signed.signatures.length} governance signatures; at most ${MAX_GOVERNANCE_SIGNATURES} are accepted`, 'exhausted');
+  }
   const allowed = new Set(governanceKeys);
+  const tried = new Set<string>();
   const good = new Set<string>();
   for (const s of signed.signatures) {
+    if (!(s.key instanceof Uint8Array) || s.key.length !== 32) continue;
     const key = bytesToHex(s.key);
-    if (!allowed.has(key)) continue;
+    if (!allowed.has(key) || tried.has(key)) continue;
+    tried.add(key);
     if (verifyTagged(s.key, 'snapshot', signed.snapshot, s.signature)) good.add(key);
   }
   if (good.size < threshold) {

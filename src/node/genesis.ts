@@ -4,6 +4,7 @@
 // so a member that restarts resumes from SQLite and the others simply keep asking until the deadline.
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, equalBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
 import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { openFromPeer, sealToPeer } from '../crypto/hpke.js';
@@ -16,8 +17,9 @@ import {
   type PublicKeyPackage, type Suite,
 } from '../crypto/frost.js';
 import {
-  electFromSnapshot, snapshotHash, verifyGovernance, SnapshotError, type ElectionOutcome, type SignedSnapshotMsg,
+  snapshotHash, type SignedSnapshotMsg,
 } from '../committee/snapshot.js';
+import { scanSnapshot, SnapshotIntake } from '../committee/snapshot-intake.js';
 import { decodeMessage, encodeMessage } from '../rpc/messages.js';
 import {
   deadlinePassed, isTerminal, transition, type CeremonyState,
@@ -67,6 +69,16 @@ export interface AcceptResult { epoch: number; snapshotHash: Uint8Array; elected
  */
 const LONG_POLL_MS = 2000;
 
+/**
+ * A FROST signing session's nonces are good for this long after FrostCommit (a coordinator asks for
+ * the shares within seconds); older sessions are refused and pruned, PRUNE_BATCH rows at a time at
+ * most every PRUNE_EVERY_MS, from the ceremony tick rather than on the signing path.
+ */
+export const FROST_SESSION_TTL_MS = 10 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+const PRUNE_BATCH = 500;
+const PRUNE_BATCHES_PER_RUN = 10;
+
 export class GenesisCeremony {
   private ticking = false;
   private stopping = false;
@@ -76,12 +88,19 @@ export class GenesisCeremony {
   /** When a member last refused a connection; a member counts as down only on such evidence. */
   private readonly unreachableSince = new Map<string, number>();
   private readonly publicKeyCache = new Map<number, PublicKeys>();
-  private readonly elections = new Map<string, ElectionOutcome>();
+  /** Snapshot intake: governance first, caps, caller, then the election in a worker thread. */
+  readonly intake: SnapshotIntake;
+  /** Candidate identity keys (hex) of each ceremony's stored snapshot, read once from its wire bytes. */
+  private readonly candidateKeys = new Map<number, Set<string>>();
+  /** Certificates observers were served, per epoch, by member node id (observeCertificate). */
+  private readonly observed = new Map<number, Map<string, { rosterBytes: Uint8Array; signature: Uint8Array }>>();
   private lastSigningAttempt = 0;
+  private lastPrune = Number.NEGATIVE_INFINITY;
   /** What a member checks before it signs, per signing purpose; a check throws to refuse. */
   private readonly purposes = new Map<string, SigningCheck>();
 
   constructor(private readonly ctx: NodeContext) {
+    this.intake = new SnapshotIntake(ctx.config.governance);
     this.purposes.set('roster', (c, message) => {
       const roster = this.localRoster(c);
       if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
@@ -112,55 +131,34 @@ export class GenesisCeremony {
 
   // ---- accepting a snapshot (operator SubmitGenesis, peer OfferSnapshot) ----
 
-  /** electFromSnapshot, remembered per snapshot hash: the same bytes always elect the same roster. */
-  elect(snapshotBytes: Uint8Array): ElectionOutcome {
-    const key = bytesToHex(snapshotHash(snapshotBytes));
-    let outcome = this.elections.get(key);
-    if (!outcome) {
-      outcome = electFromSnapshot(snapshotBytes);
-      if (this.elections.size > 16) this.elections.clear();
-      this.elections.set(key, outcome);
-    }
-    return outcome;
+  /** Hex identity keys of the current committee (the newest COMPLETE ceremony), if there is one. */
+  private currentMembers(): string[] {
+    const latest = this.ctx.ceremonies.latest();
+    return latest?.state === 'COMPLETE' ? latest.roster.map((m) => m.identityKey) : [];
   }
 
-  /** Verifies and records a snapshot (this node's one vote for the epoch), and starts round 1 if elected. */
-  async accept(signed: SignedSnapshotMsg, source: string, forward: boolean): Promise<AcceptResult> {
+  /**
+   * Verifies and records a snapshot (this node's one vote for the epoch), and starts round 1 if elected.
+   * `caller` is the identity key of a peer that offered it (absent for an operator's SubmitGenesis). The
+   * checks run cheapest first (snapshot-intake.ts): governance, caps, caller, this node's own state;
+   * only then the election, in a worker thread.
+   */
+  async accept(signed: SignedSnapshotMsg, source: string, forward: boolean, caller?: Uint8Array): Promise<AcceptResult> {
     const { ctx } = this;
-    try {
-      verifyGovernance(signed, ctx.config.governance.keys, ctx.config.governance.threshold);
-    } catch (err) {
-      if (err instanceof SnapshotError) throw permissionDenied(err.message);
-      throw err;
-    }
-    let outcome;
-    try {
-      outcome = this.elect(signed.snapshot);
-    } catch (err) {
-      if (err instanceof SnapshotError) throw invalidArgument(err.message);
-      throw err;
-    }
+    const scan = this.intake.screen(signed, caller && { caller, members: this.currentMembers() });
+    if (!scan.identityKeys.has(bytesToHex(ctx.self.identityKey))) throw failedPrecondition('this node is not a candidate of the snapshot');
+    const hash = snapshotHash(signed.snapshot);
+    const voted = this.votedFor(scan.epoch, hash);
+    if (voted) return voted;
+    const outcome = await this.intake.elect(signed, scan);
+    // The node's state may have moved while the worker ran: check again before recording the vote.
+    const votedMeanwhile = this.votedFor(outcome.epoch, hash);
+    if (votedMeanwhile) return votedMeanwhile;
     if (!outcome.candidates.some((c) => equalBytes(c.nodeId, this.selfId))) {
       throw failedPrecondition('this node is not a candidate of the snapshot');
     }
     const signedBytes = encodeMessage('SignedSnapshot', { snapshot: signed.snapshot, signatures: signed.signatures });
     const elected = outcome.members.some((m) => equalBytes(m.nodeId, this.selfId));
-    const result = (): AcceptResult => ({
-      epoch: outcome.epoch, snapshotHash: outcome.snapshotHash, elected,
-      roster: outcome.members.map((m) => m.nodeId), forwardErrors: [],
-    });
-
-    const existing = ctx.ceremonies.get(outcome.epoch);
-    if (existing) {
-      if (!equalBytes(existing.snapshotHash, outcome.snapshotHash)) {
-        throw alreadyExists(`ErrAlreadyVoted: this node already accepted a different snapshot for epoch ${outcome.epoch}`);
-      }
-      return result();
-    }
-    const latest = ctx.ceremonies.latest();
-    if (latest && latest.state === 'COMPLETE') throw failedPrecondition('ErrCommitteeActive: a committee is already active; genesis runs once');
-    if (latest && !isTerminal(latest.state)) throw failedPrecondition(`ErrCeremonyRunning: the ceremony of epoch ${latest.epoch} is still running`);
-    if (latest && outcome.epoch <= latest.epoch) throw failedPrecondition(`ErrEpochNotNext: epoch ${outcome.epoch} is not after the aborted epoch ${latest.epoch}`);
 
     const now = ctx.now();
     const timeout = outcome.phaseTimeoutMs > 0 ? outcome.phaseTimeoutMs : ctx.config.phaseTimeoutMs;
@@ -184,9 +182,36 @@ export class GenesisCeremony {
     ctx.metrics.ceremonyTransitions.inc({ state: record.state });
     ctx.log.info({ epoch: record.epoch, state: record.state, n: roster.length, k: record.threshold }, 'genesis snapshot accepted');
 
-    const res = result();
+    const res = this.resultOf(record);
     if (forward) res.forwardErrors = await this.forward(signed, outcome.candidates.map((c) => c.endpoint));
     return res;
+  }
+
+  /**
+   * Where this node already stands for `epoch`: the result again if it accepted these very bytes
+   * (idempotent), undefined if it may accept them, or the refusal.
+   */
+  private votedFor(epoch: number, hash: Uint8Array): AcceptResult | undefined {
+    const existing = this.ctx.ceremonies.get(epoch);
+    if (existing) {
+      if (!equalBytes(existing.snapshotHash, hash)) {
+        throw alreadyExists(`ErrAlreadyVoted: this node already accepted a different snapshot for epoch ${epoch}`);
+      }
+      return this.resultOf(existing);
+    }
+    const latest = this.ctx.ceremonies.latest();
+    if (latest && latest.state === 'COMPLETE') throw failedPrecondition('ErrCommitteeActive: a committee is already active; genesis runs once');
+    if (latest && !isTerminal(latest.state)) throw failedPrecondition(`ErrCeremonyRunning: the ceremony of epoch ${latest.epoch} is still running`);
+    if (latest && epoch <= latest.epoch) throw failedPrecondition(`ErrEpochNotNext: epoch ${epoch} is not after the aborted epoch ${latest.epoch}`);
+    return undefined;
+  }
+
+  private resultOf(c: CeremonyRecord): AcceptResult {
+    const me = bytesToHex(this.selfId);
+    return {
+      epoch: c.epoch, snapshotHash: c.snapshotHash, elected: c.roster.some((m) => m.nodeId === me),
+      roster: c.roster.map((m) => hexToBytes(m.nodeId)), forwardErrors: [],
+    };
   }
 
   private async forward(signed: SignedSnapshotMsg, endpoints: string[]): Promise<string[]> {
@@ -236,6 +261,7 @@ export class GenesisCeremony {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      this.pruneFrostSessions();
       for (const c of this.ctx.ceremonies.running()) {
         try {
           await this.step(c);
@@ -246,6 +272,25 @@ export class GenesisCeremony {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Deletes expired signing sessions, in bounded batches, at most once per PRUNE_EVERY_MS; returns how many. */
+  pruneFrostSessions(): number {
+    const now = this.ctx.now();
+    if (now - this.lastPrune < PRUNE_EVERY_MS) return 0;
+    this.lastPrune = now;
+    let pruned = 0;
+    try {
+      for (let i = 0; i < PRUNE_BATCHES_PER_RUN; i++) {
+        const n = this.ctx.ceremonies.pruneFrostSessions(now - FROST_SESSION_TTL_MS, PRUNE_BATCH);
+        pruned += n;
+        if (n < PRUNE_BATCH) break;
+      }
+    } catch (err) {
+      this.ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning signing sessions failed; will retry');
+    }
+    if (pruned) this.ctx.log.debug({ pruned }, 'expired signing sessions pruned');
+    return pruned;
   }
 
   private async step(c: CeremonyRecord): Promise<void> {
@@ -325,6 +370,7 @@ export class GenesisCeremony {
   close(): void {
     this.stopping = true;
     this.wake();
+    void this.intake.close();
   }
 
   /** Aborts a running ceremony (deadline, misbehaving peer, or an operator). */
@@ -630,16 +676,47 @@ export class GenesisCeremony {
     }
   }
 
+  /**
+   * A node that was not elected has no key share to check a certificate against: one member alone
+   * could hand it a roster naming a CPK of its own making, signed with it. It takes a certificate only
+   * once `threshold` distinct members serve the same roster bytes (at most k-1 members are assumed
+   * malicious, DESIGN §1, so one of them is honest), each with a signature valid under the CPK those
+   * bytes name. Answers are kept across ticks until the ceremony ends.
+   */
   private async observeCertificate(c: CeremonyRecord): Promise<void> {
-    for (const { res } of await this.fetchAll<CertificateWire>(c.roster, 'GetRosterCertificate', c.epoch)) {
-      let roster: Roster;
-      try { roster = decodeRoster(res.rosterBytes); } catch { continue; }
-      const ids = roster.members.map((m) => bytesToHex(m.nodeId));
-      if (roster.epoch !== c.epoch || roster.threshold !== c.threshold || ids.join() !== c.roster.map((m) => m.nodeId).join()) continue;
-      if (!verifyGroupSignature(roster.committeeKey, rosterCertificateMessage(c.epoch, res.rosterBytes), res.signature)) continue;
-      this.completeWith(c, res.rosterBytes, res.signature, 'observed');
-      return;
+    let answers = this.observed.get(c.epoch);
+    if (!answers) {
+      answers = new Map();
+      this.observed.set(c.epoch, answers);
     }
+    const ask = c.roster.filter((m) => !answers.has(m.nodeId));
+    for (const { m, res } of await this.fetchAll<CertificateWire>(ask, 'GetRosterCertificate', c.epoch)) {
+      if (this.describesCeremony(c, res)) answers.set(m.nodeId, { rosterBytes: res.rosterBytes, signature: res.signature });
+    }
+    const votes = new Map<string, { rosterBytes: Uint8Array; signature: Uint8Array; members: number }>();
+    for (const a of answers.values()) {
+      const key = bytesToHex(sha256(a.rosterBytes));
+      const v = votes.get(key) ?? { ...a, members: 0 };
+      v.members++;
+      votes.set(key, v);
+    }
+    const agreed = [...votes.values()].find((v) => v.members >= c.threshold);
+    if (!agreed) return;
+    this.observed.delete(c.epoch);
+    this.completeWith(c, agreed.rosterBytes, agreed.signature, 'observed');
+  }
+
+  /** A certificate for this ceremony's epoch, threshold and elected members, valid under the CPK it names. */
+  private describesCeremony(c: CeremonyRecord, res: CertificateWire): boolean {
+    let roster: Roster;
+    try { roster = decodeRoster(res.rosterBytes); } catch { return false; }
+    if (roster.epoch !== c.epoch || roster.threshold !== c.threshold || roster.members.length !== c.roster.length) return false;
+    const same = roster.members.every((m, i) => {
+      const e = c.roster[i]!;
+      return bytesToHex(m.nodeId) === e.nodeId && bytesToHex(m.identityKey) === e.identityKey
+        && bytesToHex(m.transportKey) === e.transportKey && m.endpoint === e.endpoint && m.stake.toString() === e.stake;
+    });
+    return same && verifyGroupSignature(roster.committeeKey, rosterCertificateMessage(c.epoch, res.rosterBytes), res.signature);
   }
 
   // ---- serving peers ----
@@ -703,8 +780,8 @@ export class GenesisCeremony {
     } catch (err) {
       throw invalidArgument(`bad signing commitments: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const session = this.ctx.ceremonies.takeFrostNonces(sessionId);
-    if (!session) throw failedPrecondition('unknown or already used signing session');
+    const session = this.ctx.ceremonies.takeFrostNonces(sessionId, this.ctx.now() - FROST_SESSION_TTL_MS);
+    if (!session) throw failedPrecondition('unknown, expired or already used signing session');
     if (session.epoch !== epoch || !equalBytes(session.message, message)) throw permissionDenied('the signing session was opened for another message');
     const nonces = decodeSigningNonces(parse(this.ctx.keys.box.open('frost-nonces', bytesToHex(sessionId), session.sealedNonces)));
     const keys = this.memberKeys(epoch)!;
@@ -732,12 +809,19 @@ export class GenesisCeremony {
     }, (c) => !isTerminal(c.state), 'the roster certificate of that epoch is not signed yet');
   }
 
+  /** Whether `key` is a candidate of the ceremony's snapshot: read from the stored wire bytes, no election. */
   private isCandidate(c: CeremonyRecord, key: Uint8Array): boolean {
-    try {
-      return this.elect(this.snapshotBytes(c)).candidates.some((x) => equalBytes(x.identityKey, key));
-    } catch {
-      return false;
+    let keys = this.candidateKeys.get(c.epoch);
+    if (!keys) {
+      try {
+        keys = scanSnapshot(this.snapshotBytes(c), this.intake.limits).identityKeys;
+      } catch {
+        return false;
+      }
+      if (this.candidateKeys.size >= 16) this.candidateKeys.clear();
+      this.candidateKeys.set(c.epoch, keys);
     }
+    return keys.has(bytesToHex(key));
   }
 
   private snapshotBytes(c: CeremonyRecord): Uint8Array {

@@ -144,14 +144,27 @@ export class CeremonyStore {
     return r.changes === 1;
   }
 
-  /** Takes a session's nonces and erases them in the same transaction: they can be used once. */
-  takeFrostNonces(sessionId: Uint8Array): { epoch: number; message: Uint8Array; sealedNonces: Uint8Array } | undefined {
+  /**
+   * Takes a session's nonces and erases them in the same transaction: they can be used once. A session
+   * created before `createdAfterMs` has expired: its nonces are erased and nothing is returned.
+   */
+  takeFrostNonces(sessionId: Uint8Array, createdAfterMs = 0): { epoch: number; message: Uint8Array; sealedNonces: Uint8Array } | undefined {
     return this.db.transaction(() => {
-      const r = this.sql('SELECT epoch, message, sealed_nonces FROM frost_sessions WHERE session_id = ?').get(sessionId) as
-        { epoch: number; message: Buffer; sealed_nonces: Buffer | null } | undefined;
+      const r = this.sql('SELECT epoch, message, sealed_nonces, created_ms FROM frost_sessions WHERE session_id = ?').get(sessionId) as
+        { epoch: number; message: Buffer; sealed_nonces: Buffer | null; created_ms: number } | undefined;
       if (!r || r.sealed_nonces === null) return undefined;
       this.sql('UPDATE frost_sessions SET sealed_nonces = NULL WHERE session_id = ?').run(sessionId);
+      if (r.created_ms < createdAfterMs) return undefined;
       return { epoch: r.epoch, message: new Uint8Array(r.message), sealedNonces: new Uint8Array(r.sealed_nonces) };
     })();
+  }
+
+  /**
+   * Deletes at most `limit` signing sessions created before `beforeMs`, oldest first, through the
+   * index on created_ms (migration 3): a bounded step, never a scan of the whole table. Returns how many.
+   */
+  pruneFrostSessions(beforeMs: number, limit: number): number {
+    return this.sql(`DELETE FROM frost_sessions WHERE rowid IN
+        (SELECT rowid FROM frost_sessions WHERE created_ms < ? ORDER BY created_ms LIMIT ?)`).run(beforeMs, limit).changes;
   }
 }

@@ -132,4 +132,8 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (contract_id, version)
   );
   `,
+  // 3: signing sessions are pruned by age (ceremony-store pruneFrostSessions) through this index.
+  `
+  CREATE INDEX frost_sessions_created ON frost_sessions (created_ms);
+  `,
 ];

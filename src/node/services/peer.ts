@@ -1,6 +1,5 @@
 // PeerService: calls between members, each signed by the caller's identity key.
-import { equalBytes } from '../../crypto/bytes.js';
-import { invalidArgument, permissionDenied } from '../../rpc/errors.js';
+import { invalidArgument } from '../../rpc/errors.js';
 import type { CallContext } from '../../rpc/handler.js';
 import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
 import type { Guards } from './guard.js';
@@ -17,14 +16,9 @@ export function peerService(guards: Guards) {
       const node = guards.unsealed();
       const caller = guards.peer(req, ctx);
       if (!req.snapshot || req.snapshot.snapshot.length === 0) throw invalidArgument('snapshot is required');
-      let candidates;
-      try {
-        candidates = node.genesis.elect(req.snapshot.snapshot).candidates;
-      } catch (err) {
-        throw invalidArgument(err instanceof Error ? err.message : String(err));
-      }
-      if (!candidates.some((c) => equalBytes(c.identityKey, caller))) throw permissionDenied('only a candidate of the snapshot may offer it');
-      const r = await node.genesis.accept(req.snapshot, 'peer', false);
+      // Governance signatures, caps and the caller (a candidate of it or a current member) are checked
+      // before anything of the candidacies is decoded; the election runs in a worker thread.
+      const r = await node.genesis.accept(req.snapshot, 'peer', false, caller);
       return { snapshotHash: r.snapshotHash };
     },
     async GetDkgRound1(req: EpochReq, ctx: CallContext) {
