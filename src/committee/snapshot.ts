@@ -1,6 +1,6 @@
 // Verifying a governance-signed election snapshot and electing the committee from it (DESIGN §3.1–3.2).
 // Pure: the same snapshot bytes always give the same roster, on every node.
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { verifyTagged } from '../crypto/identity.js';
@@ -53,9 +53,9 @@ function u64(text: string, what: string): bigint {
   return v;
 }
 
-/** SHA-256 of the snapshot bytes: what votes and ceremonies refer to. */
+/** SHA-256 of the snapshot bytes: what votes and ceremonies refer to (node:crypto: snapshots reach megabytes). */
 export function snapshotHash(snapshotBytes: Uint8Array): Uint8Array {
-  return sha256(snapshotBytes);
+  return new Uint8Array(createHash('sha256').update(snapshotBytes).digest());
 }
 
 /** At most this many governance signatures are looked at: a snapshot needs `threshold` of them. */

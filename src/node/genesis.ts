@@ -150,7 +150,11 @@ export class GenesisCeremony {
     const hash = snapshotHash(signed.snapshot);
     const voted = this.votedFor(scan.epoch, hash);
     if (voted) return voted;
+    const started = Date.now();
+    ctx.log.info({ epoch: scan.epoch, candidacies: scan.candidacies, nominations: scan.nominations, edges: scan.edges, seats: scan.seats },
+      'snapshot passed the intake checks; electing in a worker thread');
     const outcome = await this.intake.elect(signed, scan);
+    ctx.log.info({ epoch: outcome.epoch, ms: Date.now() - started, elected: outcome.members.length }, 'election finished');
     // The node's state may have moved while the worker ran: check again before recording the vote.
     const votedMeanwhile = this.votedFor(outcome.epoch, hash);
     if (votedMeanwhile) return votedMeanwhile;
