@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import protobuf from 'protobufjs';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { invalidArgument, permissionDenied, resourceExhausted } from '../rpc/errors.js';
+import { invalidArgument, permissionDenied, resourceExhausted, unavailable } from '../rpc/errors.js';
 import { protoDir } from '../rpc/proto.js';
 import { snapshotHash, verifyGovernance, SnapshotError, type ElectionOutcome, type SignedSnapshotMsg } from './snapshot.js';
 import type { ElectionReply } from './election-worker.js';
@@ -158,6 +158,7 @@ export class ElectionRunner {
   readonly counters = { started: 0, finished: 0 };
   private readonly running = new Map<string, { promise: Promise<ElectionOutcome>; worker?: Worker }>();
   private readonly recent = new Map<string, ElectionOutcome>();
+  private closing = false;
 
   constructor(private readonly limits: SnapshotLimits = SNAPSHOT_LIMITS) {}
 
@@ -168,6 +169,7 @@ export class ElectionRunner {
     if (hit) return Promise.resolve(hit);
     const run = this.running.get(key);
     if (run) return run.promise;
+    if (this.closing) return Promise.reject(unavailable('this node is shutting down'));
     if (this.running.size >= this.limits.maxConcurrentElections) {
       return Promise.reject(resourceExhausted(`${this.running.size} elections are already running on this node; retry later`));
     }
@@ -214,12 +216,14 @@ export class ElectionRunner {
         if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') reject(resourceExhausted('the election ran out of memory; the snapshot is too large for this node'));
         else reject(err);
       }));
-      worker.once('exit', (code) => finish(() => reject(new Error(`the election worker exited with code ${code} before answering`))));
+      worker.once('exit', (code) => finish(() => reject(this.closing ? unavailable('this node is shutting down')
+        : new Error(`the election worker exited with code ${code} before answering`))));
     });
   }
 
-  /** Stops every running election (the node is stopping); their callers' promises reject. */
+  /** Stops every running election (the node is stopping); their callers get UNAVAILABLE. */
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all([...this.running.values()].map((r) => r.worker?.terminate()));
   }
 }
