@@ -9,5 +9,6 @@ export { verifyQuote, VerificationCache, type Verdict, type AcceptedVerdict, typ
 export type { VerifyStep } from './errors.js';
 export { QUOTE_TCB_STATUSES, type QuoteTcbStatus } from './tcb.js';
 export { INTEL_SGX_ROOT_CA_SHA256, INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa } from './intel-root.js';
-export { evaluatePolicy, parsePolicy, PolicyFormatError, type AttestationPolicy, type PolicyCheck,
-  type PolicyResult } from './policy.js';
+export { evaluateBaseline, evaluatePolicy, parsePolicy, PolicyFormatError, type AttestationPolicy, type PolicyCheck,
+  type PolicyInput, type PolicyResult, type PolicyTee, type RejectedSnpEvidence, type SnpEvidence, type SgxPolicy, type SnpPolicy,
+  type TdxPolicy } from './policy.js';

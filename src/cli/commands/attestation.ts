@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { evaluatePolicy, INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa, loadCollateral, parsePolicy, verifyQuote,
+import { evaluateBaseline, evaluatePolicy, INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa, loadCollateral, parsePolicy, verifyQuote,
   type AttestationPolicy, type Verdict } from '../../attestation/index.js';
 
 const USAGE = `usage: gatekeeper attestation verify --quote FILE --collateral FILE [--now UNIX_SECONDS]
@@ -16,7 +16,8 @@ const USAGE = `usage: gatekeeper attestation verify --quote FILE --collateral FI
   --now         verification time, Unix seconds (default: the current time)
   --root        trusted root certificate, DER or PEM (default: the pinned Intel SGX Root CA;
                 name a development root only on development machines)
-  --policy      release policy JSON (default: refuse debug enclaves/TDs and TDs without SEPT_VE_DISABLE)
+  --policy      attestation policy JSON (docs/release-policy.md; fails closed: it must allow-list the
+                quote's TEE). Without it: refuse debug enclaves/TDs and TDs without SEPT_VE_DISABLE
   --json        print one JSON object
 
 exit status: 0 accepted, 1 rejected, 2 bad usage or unreadable input`;
@@ -51,7 +52,7 @@ interface Report {
   error?: string;
 }
 
-function report(verdict: Verdict, policy: AttestationPolicy): Report {
+function report(verdict: Verdict, policy: AttestationPolicy | undefined): Report {
   if (!verdict.ok) {
     return { ok: false, tee: verdict.tee, quoteVersion: verdict.quoteVersion, step: verdict.step, error: verdict.error };
   }
@@ -59,7 +60,7 @@ function report(verdict: Verdict, policy: AttestationPolicy): Report {
     advisoryIds: verdict.advisoryIds };
   if (verdict.tee === 'SGX') { r.mrEnclave = verdict.mrEnclave; r.mrSigner = verdict.mrSigner; } else { r.mrTd = verdict.mrTd; }
   r.reportData = verdict.reportData;
-  const p = evaluatePolicy(verdict, policy);
+  const p = policy ? evaluatePolicy(verdict, policy) : evaluateBaseline(verdict);
   if (!p.ok) { r.ok = false; r.step = `policy:${p.check}`; r.error = `policy refused: ${p.error}`; }
   return r;
 }
@@ -103,7 +104,7 @@ const command: Command = {
       throw new UsageError(`collateral '${collateralFile}': ${err instanceof Error ? err.message : String(err)}`);
     }
     const root = values.root !== undefined ? parseRoot(readInput(values.root, 'root'), values.root) : INTEL_SGX_ROOT_CA_DER;
-    let policy: AttestationPolicy = {};
+    let policy: AttestationPolicy | undefined;
     if (values.policy !== undefined) {
       try {
         policy = parsePolicy(readInput(values.policy, 'policy').toString('utf8'));
