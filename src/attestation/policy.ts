@@ -114,7 +114,7 @@ export function boundedText(s: unknown, max = 64): string {
   return t.length > max ? `${t.slice(0, max)}...` : t;
 }
 
-const refuse = (check: PolicyCheck, error: string): PolicyResult => ({ ok: false, check, error: boundedText(error, 400) });
+const refuse = (check: PolicyCheck, error: string): PolicyResult => ({ ok: false, check, error: error.length > 400 ? `${error.slice(0, 400)}...` : error });
 const ZERO48 = '00'.repeat(48);
 const ZERO32 = '00'.repeat(32);
 

@@ -46,6 +46,22 @@ export const DEMO_MEASUREMENTS = {
 export const DEMO_CONTRACT = 'demo';
 export const DEMO_POLICY_ID = 'demo-policy';
 
+/**
+ * The demo release policy (docs/release-policy.md): namespace `demo` admits SGX only, through the
+ * exact MRENCLAVE, MRSIGNER, ISVPRODID and minimum ISVSVN the development worker's quotes report
+ * (DEMO_MEASUREMENTS); UpToDate platforms only; no debug enclaves. It has no tdx or snp block, so
+ * TDX and SNP workers are refused.
+ */
+export function demoReleasePolicy(serial: number, publicationQuorum: number, over: Record<string, unknown> = {}): Uint8Array {
+  return utf8(JSON.stringify({
+    id: DEMO_POLICY_ID, serial, publicationQuorum,
+    attestation: { tees: ['SGX'], allowedStatuses: ['UpToDate'], allowDebug: false },
+    namespaces: { demo: { sgx: { mrEnclave: [DEMO_MEASUREMENTS.mrEnclave], mrSigner: [DEMO_MEASUREMENTS.mrSigner],
+      isvProdId: DEMO_MEASUREMENTS.isvProdId, minIsvSvn: DEMO_MEASUREMENTS.isvSvn } } },
+    ...over,
+  }));
+}
+
 export interface DevnetNode {
   index: number;
   name: string;
@@ -292,14 +308,9 @@ export class Devnet {
     }));
   }
 
-  /** The demo release policy: SGX, UpToDate, not debug, the demo enclave's measurements. */
+  /** The demo release policy (demoReleasePolicy) with this committee's threshold as publication quorum. */
   demoPolicy(serial = 1, over: Record<string, unknown> = {}): Uint8Array {
-    return utf8(JSON.stringify({
-      id: DEMO_POLICY_ID, serial, publicationQuorum: this.opts.threshold,
-      attestation: { tees: ['SGX'], allowedStatuses: ['UpToDate'], allowDebug: false },
-      namespaces: { demo: { sgx: { mrEnclave: [DEMO_MEASUREMENTS.mrEnclave], mrSigner: [DEMO_MEASUREMENTS.mrSigner], isvProdId: 1, minIsvSvn: 1 } } },
-      ...over,
-    }));
+    return demoReleasePolicy(serial, this.opts.threshold, over);
   }
 
   signPolicy(policyJson: Uint8Array): Record<string, unknown> {
