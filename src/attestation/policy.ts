@@ -154,7 +154,9 @@ function evaluate(verdict: PolicyInput, policy: AttestationPolicy, allowListed: 
   }
   const tee = verdict.tee as unknown;
   if (!TEES.includes(tee as PolicyTee)) return refuse('tee', `unknown TEE type '${boundedText(tee, 16)}'`);
-  if (policy.tees && !policy.tees.includes(verdict.tee)) return refuse('tee', `${verdict.tee} workers are not allowed by this policy`);
+  if (policy.tees && !policy.tees.includes(verdict.tee)) {
+    return refuse('tee', `${verdict.tee} workers are not allowed by this policy (it admits ${policy.tees.join(', ') || 'no TEE'})`);
+  }
   if (verdict.tee === 'SNP') return evaluateSnp(verdict, policy, allowListed);
   const v = verdict;
   if (policy.allowedStatuses && !policy.allowedStatuses.includes(v.status)) {
