@@ -82,6 +82,8 @@ export class ContractKeys {
   /** Parsed policies by id, kept with the serial they were parsed at (a newer serial replaces them). */
   private readonly policies = new Map<string, ReleasePolicy>();
   readonly versions: ContractVersions;
+  /** The broadcast of an alarm raised by the last checkPublication, for publish() to await. */
+  private pendingAlarm: Promise<void> | undefined;
   /** Full DCAP verifications (signatures and collateral) this member ran, by result. */
   private readonly verifications: promClient.Counter;
   /** ProvisionContractKey requests this member fanned out to the other members. */
@@ -354,15 +356,15 @@ export class ContractKeys {
     if (!provisioned) throw permissionDenied('this member never provisioned that worker for that contract and version');
     const revokedM = this.store.isRevoked('measurement', provisioned.measurement);
     if (revokedM !== undefined) throw permissionDenied(`this worker's measurement is revoked: ${revokedM}`);
+    // The key this member knows for (cid, v): the certified one, else the first publication it accepted.
+    const certified = this.store.contractKey(p.contractId, p.version);
     const earlier = this.store.publication(p.contractId, p.version);
-    if (earlier && !equalBytes(earlier.publicKey, p.publicKey)) {
-      const certified = this.store.contractKey(p.contractId, p.version);
-      const first: ConflictingKey = {
-        publicKey: earlier.publicKey, workerSigningKey: earlier.workerSigningKey, signature: earlier.signature ?? new Uint8Array(),
-        ...(certified && equalBytes(certified.publicKey, earlier.publicKey)
-          ? { generation: certified.generation, certificate: certified.certificate } : { generation: 0, certificate: new Uint8Array() }),
-      };
-      this.raiseAlarm({ contractId: p.contractId, version: p.version, first,
+    const known = certified?.publicKey ?? earlier?.publicKey;
+    if (known && !equalBytes(known, p.publicKey)) {
+      const first: ConflictingKey = certified
+        ? { publicKey: certified.publicKey, workerSigningKey: new Uint8Array(), signature: new Uint8Array(), generation: certified.generation, certificate: certified.certificate }
+        : { publicKey: earlier!.publicKey, workerSigningKey: earlier!.workerSigningKey, signature: earlier!.signature ?? new Uint8Array(), generation: 0, certificate: new Uint8Array() };
+      this.pendingAlarm = this.raiseAlarm({ contractId: p.contractId, version: p.version, first,
         second: { publicKey: p.publicKey, workerSigningKey: p.workerSigningKey, signature: p.signature, generation: 0, certificate: new Uint8Array() } });
       throw alreadyExists('a different public key was already published for that contract and version; the contract is now frozen');
     }
@@ -472,7 +474,16 @@ export class ContractKeys {
 
   async publish(req: PublishRequest): Promise<{ generation: number; certificate: Uint8Array }> {
     const p: PublishRequest = { contractId: req.contractId, version: req.version, publicKey: req.publicKey, workerSigningKey: req.workerSigningKey, signature: req.signature };
-    const contract = this.checkPublication(p);
+    let contract: ContractState;
+    try {
+      contract = this.checkPublication(p);
+    } catch (err) {
+      // A conflict: the other members hear of it before the worker hears the refusal.
+      const pending = this.pendingAlarm;
+      this.pendingAlarm = undefined;
+      if (pending) await pending;
+      throw err;
+    }
     const c = this.committee();
     const existing = this.store.contractKey(p.contractId, p.version);
     if (existing) return { generation: existing.generation, certificate: existing.certificate };
