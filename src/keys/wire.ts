@@ -44,12 +44,12 @@ export function contractKeyCertificateMessage(cid: Uint8Array, version: number, 
     bytes(publicKey, 'contract public key', 33));
 }
 
-/** What governance can do to a contract's key versions (docs/provisioning.md §6). */
+/** What governance can do to a contract's key versions (docs/provisioning.md §7). */
 export const CONTRACT_ACTIONS = ['rotate', 'retire', 'resolve-alarm'] as const;
 export type ContractAction = (typeof CONTRACT_ACTIONS)[number];
 
 /**
- * §6: what a governance key signs (tag "contract-governance") to rotate to, retire, or clear the alarm
+ * §7: what a governance key signs (tag "contract-governance") to rotate to, retire, or clear the alarm
  * of one version of one contract. The action, the contract and the version are all bound, so a
  * signature cannot be replayed as another action, for another contract or for another version.
  */

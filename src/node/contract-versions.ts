@@ -1,4 +1,4 @@
-// Contract key versions as a governance feature (docs/provisioning.md §6): each contract has a
+// Contract key versions as a governance feature (docs/provisioning.md §7): each contract has a
 // governance-set current version (1 at registration); `rotate` moves it to v+1, `retire` stops serving,
 // provisioning and publishing one version, and `resolve-alarm` unfreezes a contract frozen by a
 // conflicting-publication alarm. Every action carries m governance signatures over

@@ -1,5 +1,5 @@
 // `gatekeeper contract rotate|retire|resolve-alarm`: governance actions on a contract's key versions
-// (docs/provisioning.md §6). The governance keys sign the action, contract and version
+// (docs/provisioning.md §7). The governance keys sign the action, contract and version
 // (contractGovernanceMessage, tag "contract-governance"); the operator key signs each call; the
 // request goes to every endpoint given, and each member checks the governance signatures itself.
 import fs from 'node:fs';

@@ -118,7 +118,7 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
       return {};
     },
 
-    // Contract key versions (docs/provisioning.md §6): governance-signed, idempotent, sent to every member.
+    // Contract key versions (docs/provisioning.md §7): governance-signed, idempotent, sent to every member.
     async RotateContractKey(req: ContractVersionReq, ctx: CallContext) {
       const node = guards.unsealed();
       const actor = guards.operator(req, ctx);
