@@ -375,13 +375,13 @@ export class ContractKeys {
    * Two different keys for one (contract, version): this member freezes the contract, raises the
    * alarm, and hands the evidence to every other member, which checks it and freezes too.
    */
-  private raiseAlarm(a: ContractAlarmWire, broadcast = true): Promise<void> {
+  private raiseAlarm(a: ContractAlarmWire, broadcast = true, actor = 'worker'): Promise<void> {
     const detail = { contractId: bytesToHex(a.contractId), version: a.version, published: bytesToHex(a.first!.publicKey),
       offered: bytesToHex(a.second!.publicKey), worker: fingerprint(a.second!.workerSigningKey) };
     const text = JSON.stringify({ version: a.version, detail: `keys ${detail.published.slice(0, 16)}… and ${detail.offered.slice(0, 16)}…` });
     this.ctx.db.transaction(() => {
       this.store.setAlarm(a.contractId, text);
-      this.ctx.audit.append('worker', 'alarm.conflicting-publication', detail);
+      this.ctx.audit.append(actor, 'alarm.conflicting-publication', detail);
     })();
     this.certified.clear();
     this.ctx.metrics.alarms.inc({ kind: 'conflicting-publication' });
@@ -409,7 +409,7 @@ export class ContractKeys {
     }
     if (equalBytes(a.first.publicKey, a.second.publicKey)) throw invalidArgument('the two keys are the same: no conflict');
     if (this.store.contract(contractId)!.alarm !== undefined) return;
-    void this.raiseAlarm({ ...a, contractId, version }, false);
+    void this.raiseAlarm({ ...a, contractId, version }, false, 'peer');
   }
 
   /** A key is proven by a committee certificate, or by the signature of a worker this member provisioned. */

@@ -181,7 +181,7 @@ export function checkContractKey(pinnedCommitteeKey: Uint8Array, expect: { contr
   const generation = res.generation ?? 0;
   const publicKey = bytesField(res.publicKey);
   const certificate = bytesField(res.certificate);
-  const what = `contract ${bytesToHex(expect.contractId)} ${expect.version ? `v${expect.version}` : '(latest version)'}`;
+  const what = `contract ${bytesToHex(expect.contractId)} ${expect.version ? `v${expect.version}` : '(current version)'}`;
   if (!equalBytes(contractId, expect.contractId)) throw new ContractKeyCertificateError(`${what}: the answer is for another contract id (${bytesToHex(contractId)})`);
   if (expect.version !== 0 && version !== expect.version) throw new ContractKeyCertificateError(`${what}: the answer is for version ${version}`);
   if (version < 1) throw new ContractKeyCertificateError(`${what}: the answer has no key version`);
