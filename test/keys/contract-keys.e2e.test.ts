@@ -323,6 +323,10 @@ describe('contract keys with n = 4, k = 3', () => {
       }, { timeoutMs: 30_000 }), status.INVALID_ARGUMENT, /collateral_json is larger than 65536 bytes/);
       const end = await provisioningCounters();
       expect([end.verifications, end.fanOuts, fanned]).toEqual([before.verifications, before.fanOuts, 0]);
+      // The instruments do count: one good request is verified by each of the 4 members and fanned out once.
+      await provisionRaw(freshWorker());
+      const good = await provisioningCounters();
+      expect([good.verifications - end.verifications, good.fanOuts - end.fanOuts, fanned]).toEqual([4, 1, 2]);
     } finally {
       proxies.forEach((p) => { p.rewrite = undefined; });
     }
