@@ -8,6 +8,9 @@ import { utf8 } from '../../src/crypto/bytes.js';
 import contractCommand from '../../src/cli/commands/contract.js';
 import { runEncrypt } from '../../src/cli/commands/encrypt.js';
 import { UsageError } from '../../src/cli/args.js';
+import { status } from '@grpc/grpc-js';
+import { contractGovernanceMessage } from '../../src/keys/wire.js';
+import { RpcError } from '../../src/rpc/errors.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { runCommand } from '../helpers/cli.js';
 
@@ -58,6 +61,18 @@ describe('gatekeeper contract', () => {
     const audit = await node.client.call<{ entries: { action: string }[] }>('OperatorService', 'ReadAudit', { afterSeq: '0', limit: 100 },
       { sign: { role: 'operator', secretKey: node.operator.secretKey } });
     expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['contract.rotated', 'contract.retired']));
+  });
+
+  test('bad requests get clear statuses, never INTERNAL', async () => {
+    const sign = { sign: { role: 'operator' as const, secretKey: node.operator.secretKey } };
+    const sigs = (cid: Uint8Array, v: number) => node.governance.map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'contract-governance', contractGovernanceMessage('rotate', cid, v)) }));
+    const call = (req: Record<string, unknown>) => node.client.call('OperatorService', 'RotateContractKey', req, sign).then(() => 'OK', (e: RpcError) => status[e.code]);
+    expect(await call({ contractId: new Uint8Array(), version: 2, signatures: [] })).toBe('INVALID_ARGUMENT');
+    expect(await call({ contractId: utf8('cli-demo'), version: 0, signatures: [] })).toBe('INVALID_ARGUMENT');
+    expect(await call({ contractId: utf8('cli-demo'), version: 3, signatures: [{ key: new Uint8Array(3), signature: new Uint8Array(1) }] })).toBe('PERMISSION_DENIED');
+    expect(await call({ contractId: utf8('nobody'), version: 2, signatures: sigs(utf8('nobody'), 2) })).toBe('NOT_FOUND');
+    expect(await node.client.call('OperatorService', 'RotateContractKey', { contractId: utf8('cli-demo'), version: 3, signatures: sigs(utf8('cli-demo'), 3) })
+      .then(() => 'OK', (e: RpcError) => status[e.code])).toBe('UNAUTHENTICATED');
   });
 
   test('bad usage exits 2 or throws a usage error', async () => {
