@@ -20,7 +20,8 @@ import { verifyGroupSignature } from '../crypto/frost.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createTestPki, type TestPki } from '../attestation/test-pki/index.js';
 import { saveTestPki } from '../worker/test-pki-file.js';
-import { encryptForContract } from '../sdk/client.js';
+import { encryptForContract, getContractKey } from '../sdk/client.js';
+import { contractGovernanceMessage, type ContractAction } from '../keys/wire.js';
 
 export interface DevnetOptions {
   dir: string;
@@ -327,8 +328,53 @@ export class Devnet {
     }
   }
 
-  /** Starts the development worker for the demo contract and waits until it serves. */
-  async startWorker(committeeKey: Uint8Array, endpointIndex = 0): Promise<{ endpoint: string; publicKey: string }> {
+  /** A governance action on a contract's key versions, signed by m governance keys, sent to every member. */
+  async governContract(action: ContractAction, contractId: Uint8Array, version: number): Promise<{ currentVersion: number; alarm: string }[]> {
+    const message = contractGovernanceMessage(action, contractId, version);
+    const signatures = this.governance.slice(0, this.governanceThreshold).map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'contract-governance', message) }));
+    const method = { rotate: 'RotateContractKey', retire: 'RetireContractKeyVersion', 'resolve-alarm': 'ResolveContractAlarm' }[action];
+    const out = [];
+    for (let i = 0; i < this.nodes.length; i++) out.push(await this.operatorCall<{ currentVersion: number; alarm: string }>(i, method, { contractId, version, signatures }));
+    return out;
+  }
+
+  /**
+   * The demo contract's rotation to `version`: governance rotates every member, a fresh worker
+   * provisions and publishes every version up to it, and GetContractKey(0) must then answer `version`
+   * with the key the worker holds.
+   */
+  async rotateDemo(committeeKey: Uint8Array, version: number): Promise<{ endpoint: string; publicKey: string }> {
+    const answers = await this.governContract('rotate', utf8(DEMO_CONTRACT), version);
+    if (answers.some((a) => a.currentVersion !== version)) throw new Error(`a member did not move to version ${version}`);
+    await this.stopWorker();
+    const worker = await this.startWorker(committeeKey, 0, Array.from({ length: version }, (_, i) => i + 1));
+    for (const n of this.nodes) {
+      const k = await getContractKey(n.client, committeeKey, utf8(DEMO_CONTRACT), 0);
+      if (k.version !== version || bytesToHex(k.publicKey) !== worker.publicKey) {
+        throw new Error(`${n.name} answers version ${k.version} for the current key, not the rotated version ${version}`);
+      }
+    }
+    return worker;
+  }
+
+  async stopWorker(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (!w) return;
+    w.client.close();
+    if (w.process.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => w.process.once('exit', () => resolve()));
+    w.process.kill('SIGTERM');
+    const force = setTimeout(() => w.process.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(force);
+  }
+
+  /**
+   * Starts the development worker for the demo contract and waits until it serves; `publicKey` is the
+   * key of the last version in `versions`.
+   */
+  async startWorker(committeeKey: Uint8Array, endpointIndex = 0, versions: number[] = [1]): Promise<{ endpoint: string; publicKey: string }> {
     const dir = path.join(this.opts.dir, 'worker');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const readyFile = path.join(dir, 'ready.json');
@@ -336,7 +382,7 @@ export class Devnet {
     const configFile = path.join(dir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify({
       listen: '127.0.0.1:0', gatekeeper: this.nodes[endpointIndex]!.endpoint, committeeKey: bytesToHex(committeeKey),
-      contracts: [{ id: DEMO_CONTRACT, version: 1 }], testPki: this.testPkiFile, tee: 'SGX',
+      contracts: versions.map((version) => ({ id: DEMO_CONTRACT, version })), testPki: this.testPkiFile, tee: 'SGX',
       measurements: DEMO_MEASUREMENTS, readyFile,
     }, null, 2));
     const out = fs.openSync(path.join(dir, 'worker.log'), 'a');
@@ -351,13 +397,13 @@ export class Devnet {
     await sleep(50);
     const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as { endpoint: string; contracts: { id: string; version: number; publicKey: string }[] };
     this.worker = { process: proc, endpoint: ready.endpoint, client: new GatekeeperClient(ready.endpoint) };
-    return { endpoint: ready.endpoint, publicKey: ready.contracts[0]!.publicKey };
+    return { endpoint: ready.endpoint, publicKey: ready.contracts[ready.contracts.length - 1]!.publicKey };
   }
 
   /** A client encrypts to the demo contract with the certified key; the worker answers the digest. */
-  async invokeDemo(committeeKey: Uint8Array, message: Uint8Array, nodeIndex = 1): Promise<{ digest: Uint8Array; expected: Uint8Array; length: number }> {
+  async invokeDemo(committeeKey: Uint8Array, message: Uint8Array, nodeIndex = 1, version = 1): Promise<{ digest: Uint8Array; expected: Uint8Array; length: number }> {
     if (!this.worker) throw new Error('the worker is not running');
-    const { envelope } = await encryptForContract(this.nodes[nodeIndex]!.client, committeeKey, utf8(DEMO_CONTRACT), message, { version: 1 });
+    const { envelope } = await encryptForContract(this.nodes[nodeIndex]!.client, committeeKey, utf8(DEMO_CONTRACT), message, { version });
     const res = await this.worker.client.call<{ plaintextSha256: Uint8Array; length: string }>('DemoContract', 'Invoke', { envelope });
     return { digest: new Uint8Array(res.plaintextSha256), expected: sha256(message), length: Number(res.length) };
   }

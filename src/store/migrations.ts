@@ -132,4 +132,19 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (contract_id, version)
   );
   `,
+  // 3: contract key versions (current version, retired versions), the conflict-alarm freeze, the
+  // worker's signature kept with each accepted publication (alarm evidence), and an index that lets
+  // challenges_used be pruned without a table scan.
+  `
+  ALTER TABLE contracts ADD COLUMN current_version INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE contracts ADD COLUMN alarm TEXT;
+  CREATE TABLE retired_versions (
+    contract_id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    retired_ms INTEGER NOT NULL,
+    PRIMARY KEY (contract_id, version)
+  );
+  ALTER TABLE publications ADD COLUMN signature BLOB;
+  CREATE INDEX challenges_used_by_time ON challenges_used (used_ms);
+  `,
 ];

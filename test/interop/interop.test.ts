@@ -52,7 +52,7 @@ interface PyResult {
     members: PyMember[]; certificates: { epoch: number; roster_bytes: string; signature: string }[];
   };
   committee_error?: { code: string; details: string };
-  contract_key?: { contract_id: string; version: number; generation: number; public_key: string; certificate: string };
+  contract_key?: { contract_id: string; version: number; generation: number; public_key: string; certificate: string; current_version: number };
   contract_key_error?: { code: string; details: string };
 }
 
@@ -130,7 +130,7 @@ describe('a 4-node devnet (k = 3) through other gRPC stacks', () => {
     expect(py.contract_key_error).toBeUndefined();
     expect(py.contract_key).toEqual({
       contract_id: bytesToHex(utf8(DEMO_CONTRACT)), version: 1, generation: ts.generation,
-      public_key: bytesToHex(ts.publicKey), certificate: bytesToHex(ts.certificate),
+      public_key: bytesToHex(ts.publicKey), certificate: bytesToHex(ts.certificate), current_version: 1,
     });
     const unknown = await pythonClient(devnet.nodes[1]!.endpoint, bytesToHex(utf8('nobody')));
     expect(unknown.contract_key_error?.code).toBe('NOT_FOUND');

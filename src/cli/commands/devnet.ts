@@ -54,9 +54,16 @@ const command: Command = {
       const ok = Buffer.compare(res.digest, res.expected) === 0 && res.length === message.length;
       say(`  the worker opened the envelope: sha256 ${bytesToHex(res.digest)} (${ok ? 'matches' : 'DOES NOT MATCH'} the client's), length ${res.length}`);
       if (!ok) throw new Error("the worker's digest does not match the plaintext");
-      manifest = devnet.writeManifest(view, { worker: { endpoint: worker.endpoint }, demoContract: DEMO_CONTRACT });
+      say(`governance rotates '${DEMO_CONTRACT}' to key version 2 on every member; a fresh worker provisions and publishes v2`);
+      const rotated = await devnet.rotateDemo(view.committeeKey, 2);
+      say(`  every member now answers GetContractKey(version 0) with v2 ${rotated.publicKey}`);
+      const res2 = await devnet.invokeDemo(view.committeeKey, message, 2, 2);
+      const ok2 = Buffer.compare(res2.digest, res2.expected) === 0;
+      say(`  the worker opened an envelope to v2: sha256 ${bytesToHex(res2.digest)} (${ok2 ? 'matches' : 'DOES NOT MATCH'})`);
+      if (!ok2) throw new Error("the worker's digest for v2 does not match the plaintext");
+      manifest = devnet.writeManifest(view, { worker: { endpoint: rotated.endpoint }, demoContract: DEMO_CONTRACT, demoVersion: 2 });
       for (const n of devnet.nodes) say(`  node ${n.name} at ${n.endpoint}`);
-      say(`  worker at ${worker.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
+      say(`  worker at ${rotated.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
       say(`wrote ${manifest}`);
       if (values.once) return 0;
       say('serving; press Ctrl-C to stop');

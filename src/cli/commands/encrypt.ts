@@ -8,11 +8,12 @@ import { RpcError } from '../../rpc/errors.js';
 import { encryptForContract, parseContractId, SdkError } from '../../sdk/index.js';
 import { clientFor, TLS_OPTIONS } from '../client-options.js';
 
-const USAGE = `usage: gatekeeper encrypt --contract CID [--version V] --in FILE --out FILE
+const USAGE = `usage: gatekeeper encrypt --contract CID [--version V | --min-version V] --in FILE --out FILE
                           (--committee-key HEX | --client-config FILE) [--endpoint HOST:PORT]
 
   --contract       contract id: UTF-8 text, or hex:<bytes>
-  --version        contract key version (default: the latest)
+  --version        encrypt to exactly this key version (default: the contract's current certified version)
+  --min-version    refuse a key older than this version (e.g. after a rotation)
   --in             plaintext file
   --out            where to write the envelope
   --committee-key  the pinned committee key (CPK), 64 hex characters
@@ -47,7 +48,7 @@ function readClientConfig(file: string): { endpoint?: string; committeeKey?: Uin
 
 export async function runEncrypt(argv: string[], out: Out): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
-    contract: { type: 'string' }, version: { type: 'string' }, in: { type: 'string' }, out: { type: 'string' },
+    contract: { type: 'string' }, version: { type: 'string' }, 'min-version': { type: 'string' }, in: { type: 'string' }, out: { type: 'string' },
     'committee-key': { type: 'string' }, 'client-config': { type: 'string' }, endpoint: { type: 'string' },
     help: { type: 'boolean', short: 'h' }, ...TLS_OPTIONS,
   });
@@ -60,11 +61,15 @@ export async function runEncrypt(argv: string[], out: Out): Promise<number> {
     if (err instanceof UsageError) throw err;
     throw new UsageError(`--contract: ${(err as Error).message}`);
   }
-  let version = 0;
-  if (values.version !== undefined) {
-    if (!/^[1-9][0-9]{0,9}$/.test(values.version) || Number(values.version) > 0xffffffff) throw new UsageError('--version must be an integer >= 1');
-    version = Number(values.version);
-  }
+  const versionOption = (name: 'version' | 'min-version'): number => {
+    const v = values[name];
+    if (v === undefined) return 0;
+    if (!/^[1-9][0-9]{0,9}$/.test(v) || Number(v) > 0xffffffff) throw new UsageError(`--${name} must be an integer >= 1`);
+    return Number(v);
+  };
+  const version = versionOption('version');
+  const minVersion = versionOption('min-version');
+  if (version && minVersion) throw new UsageError('give either --version or --min-version, not both');
   const inFile = requireOption(values, 'in');
   const outFile = requireOption(values, 'out');
   if (values['committee-key'] !== undefined && values['client-config'] !== undefined) {
@@ -83,7 +88,7 @@ export async function runEncrypt(argv: string[], out: Out): Promise<number> {
   }
   const client = clientFor(endpoint, values);
   try {
-    const { envelope, key } = await encryptForContract(client, committeeKey, contractId, plaintext, { version });
+    const { envelope, key } = await encryptForContract(client, committeeKey, contractId, plaintext, { version, minVersion });
     try {
       fs.writeFileSync(outFile, envelope);
     } catch (err) {
