@@ -122,7 +122,16 @@ export class ContractKeys {
     if (!stored) return undefined;
     const hit = this.policies.get(id);
     if (hit && hit.serial === stored.serial) return hit;
-    const policy = parseReleasePolicy(stored.policyJson);
+    let policy: ReleasePolicy;
+    try {
+      policy = parseReleasePolicy(stored.policyJson);
+    } catch (err) {
+      // A policy stored under older, looser rules: refuse every release under it until governance
+      // installs a corrected one (fail closed), and say so instead of INTERNAL.
+      if (!(err instanceof ReleasePolicyError)) throw err;
+      throw failedPrecondition(`the installed release policy '${id}' (serial ${stored.serial}) no longer passes the policy rules `
+        + `(${err.message.slice(0, 200)}); install a corrected policy with a higher serial`);
+    }
     this.policies.set(id, policy);
     return policy;
   }
