@@ -28,17 +28,13 @@ export interface SnpTestKeyCert extends SnpTestCert {
   issuer: SnpTestCert;
 }
 
-/** AMD's subject layout: OU, C, L, ST, O, CN. */
+/** AMD's subject layout: OU, C, L, ST, O, CN, one attribute per RDN (pkijs would put them all in one SET). */
 function amdName(cn: string): pkijs.RelativeDistinguishedNames {
-  const attr = (type: string, value: asn1js.BaseStringBlock) => new pkijs.AttributeTypeAndValue({ type, value });
-  return new pkijs.RelativeDistinguishedNames({ typesAndValues: [
-    attr('2.5.4.11', new asn1js.Utf8String({ value: 'Engineering' })),
-    attr('2.5.4.6', new asn1js.Utf8String({ value: 'US' })),
-    attr('2.5.4.7', new asn1js.Utf8String({ value: 'Santa Clara' })),
-    attr('2.5.4.8', new asn1js.Utf8String({ value: 'CA' })),
-    attr('2.5.4.10', new asn1js.Utf8String({ value: ORG })),
-    attr('2.5.4.3', new asn1js.Utf8String({ value: cn })),
-  ] });
+  const attr = (type: string, value: string) =>
+    new asn1js.Set({ value: [new pkijs.AttributeTypeAndValue({ type, value: new asn1js.Utf8String({ value }) }).toSchema()] });
+  const seq = new asn1js.Sequence({ value: [attr('2.5.4.11', 'Engineering'), attr('2.5.4.6', 'US'), attr('2.5.4.7', 'Santa Clara'),
+    attr('2.5.4.8', 'CA'), attr('2.5.4.10', ORG), attr('2.5.4.3', cn)] });
+  return pkijs.RelativeDistinguishedNames.fromBER(seq.toBER(false));
 }
 
 function ext(extnID: string, critical: boolean, value: asn1js.AsnType | Uint8Array): pkijs.Extension {
