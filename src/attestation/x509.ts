@@ -2,6 +2,7 @@
 // strict PEM chain decoding, parsing once with node:crypto (signatures, validity) and pkijs
 // (names, serials, extensions), issuer/signature checks, and CRL checks.
 import { constants, X509Certificate, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { fail, type VerifyStep } from './errors.js';
 
@@ -170,6 +171,41 @@ export function checkIssuedByRsaPss(child: ParsedCert, parent: ParsedCert, step:
   checkIssuedBy(child, parent, step, what);
 }
 
+/** The DER encoding is exactly `der` (no trailing bytes after the outer SEQUENCE). */
+export function checkExactDer(der: Uint8Array, step: VerifyStep, what: string): void {
+  let parsed: { offset: number };
+  try { parsed = asn1js.fromBER(der); } catch { parsed = { offset: -1 }; }
+  if (parsed.offset === -1 || parsed.offset !== der.length) fail(step, `${what} has ${parsed.offset === -1 ? 'invalid DER' : `${der.length - parsed.offset} bytes after its DER encoding`}`);
+}
+
+/** parseCertDer, refusing trailing bytes after the certificate and a public key node:crypto cannot decode. */
+export function parseCertDerExact(der: Uint8Array, step: VerifyStep, what: string): ParsedCert {
+  checkExactDer(der, step, what);
+  try {
+    void new X509Certificate(der).publicKey;
+  } catch {
+    return fail(step, `${what} is not a valid X.509 certificate (its public key cannot be decoded)`);
+  }
+  return parseCertDer(der, step, what);
+}
+
+/** parsePemChain with parseCertDerExact for each certificate. */
+export function parsePemChainExact(text: string, step: VerifyStep, what: string): ParsedCert[] {
+  const certs: ParsedCert[] = [];
+  let last = 0;
+  for (const m of text.matchAll(PEM_BLOCK)) {
+    if (!/^\s*$/.test(text.slice(last, m.index))) fail(step, `${what} contains data outside PEM certificate blocks`);
+    const b64 = m[1]!.replace(/\s+/g, '');
+    const der = Buffer.from(b64, 'base64');
+    if (der.toString('base64') !== b64) fail(step, `${what} has invalid base64 in certificate ${certs.length + 1}`);
+    certs.push(parseCertDerExact(Uint8Array.from(der), step, `${what} certificate ${certs.length + 1}`));
+    last = m.index + m[0].length;
+  }
+  if (!/^\s*$/.test(text.slice(last))) fail(step, `${what} contains data outside PEM certificate blocks`);
+  if (certs.length === 0) fail(step, `${what} contains no certificate`);
+  return certs;
+}
+
 const PEM_CRL = /^\s*-----BEGIN X509 CRL-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END X509 CRL-----\s*$/;
 
 /** Parses one CRL given as DER or as a single PEM "X509 CRL" block; nextUpdate is required. */
@@ -184,6 +220,7 @@ export function parseCrlBytes(bytes: Uint8Array, step: VerifyStep, what: string)
     der = Uint8Array.from(buf);
   }
   if (der.length === 0) fail(step, `${what} is empty`);
+  checkExactDer(der, step, what);
   return parseCrlHex(Buffer.from(der).toString('hex'), step, what);
 }
 

@@ -5,6 +5,8 @@ import { parseSnpReport, SnpVerificationCache, verifySnpReport, type SnpVerdict,
 import { pemCerts, readSnp, snpCase, toPem } from './snp-fixtures.js';
 
 const cache = new SnpVerificationCache();
+const derOfPemCrl = (pem: Uint8Array) =>
+  Buffer.from(Buffer.from(pem).toString('latin1').replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s+/g, ''), 'base64');
 const milan = snpCase('virtee-milan-v2-ok');
 const genoa = snpCase('azure-genoa-v3-ok');
 const input = (c: typeof milan, over: Partial<SnpVerifyInput> = {}): SnpVerifyInput =>
@@ -107,7 +109,9 @@ describe('CRL dates and certificate validity on the real chain', () => {
     expectRefused(verifySnpReport(genoa.report, input(genoa, { now: new Date('2025-06-01T00:00:00Z') })), 'snp-vcek', /not yet valid/);
   });
   it('a CRL that is not a CRL, empty, or PEM with junk is refused', () => {
-    expectRefused(verifySnpReport(milan.report, input(milan, { crl: new Uint8Array([0x30, 0x03, 1, 2, 3]) })), 'snp-crl', /not a valid DER CRL/);
+    expectRefused(verifySnpReport(milan.report, input(milan, { crl: new Uint8Array([0x30, 0x03, 1, 2, 3]) })), 'snp-crl', /invalid DER/);
+    expectRefused(verifySnpReport(milan.report, input(milan, { crl: Buffer.concat([Buffer.from(milan.crl!.subarray(0, 0)), derOfPemCrl(milan.crl!), Buffer.from([0])]) })),
+      'snp-crl', /1 bytes after its DER encoding/);
     expectRefused(verifySnpReport(milan.report, input(milan, { crl: new Uint8Array(0) })), 'snp-crl', /empty/);
     expectRefused(verifySnpReport(milan.report, input(milan, { crl: Buffer.concat([Buffer.from(milan.crl!), Buffer.from('junk')]) })), 'snp-crl', /neither DER nor a single PEM/);
   });
@@ -138,8 +142,14 @@ describe('report files truncated or extended, bad arguments', () => {
     expectRefused(verifySnpReport(milan.report, input(milan, { options: { minAbi: { major: -1, minor: 0 } } })), 'input', /minAbi/);
     expectRefused(verifySnpReport(milan.report, input(milan, { vcek: new Uint8Array([0x30, 0x00]) })), 'snp-vcek', /not a valid X.509/);
     expectRefused(verifySnpReport(milan.report, input(milan, { vcek: milan.askArk })), 'snp-vcek', /must be one certificate, got 2/);
+    // Trailing bytes after a DER certificate (found by the fuzz test) are refused, in files and in PEM.
+    expectRefused(verifySnpReport(milan.report, input(milan, { vcek: Uint8Array.from([...milan.vcek, 0x34, 0x62]) })), 'snp-vcek', /2 bytes after its DER encoding/);
+    expectRefused(verifySnpReport(milan.report, input(milan, { vcek: toPem(Uint8Array.from([...milan.vcek, 0])) })), 'snp-vcek', /1 bytes after its DER/);
     expectRefused(verifySnpReport(milan.report, input(milan, { askArk: 'not pem' })), 'snp-ask', /outside PEM|no certificate/);
     expect(verifySnpReport(milan.report, null as unknown as SnpVerifyInput)).toMatchObject({ ok: false, step: 'input' });
+    for (const bad of [{ vcek: 7 }, { askArk: {} }, { crl: [1, 2] }, { trustedArks: { Milan: 'x' } }]) {
+      expect(verifySnpReport(milan.report, input(milan, bad as unknown as Partial<SnpVerifyInput>))).toMatchObject({ ok: false, step: 'input' });
+    }
   });
   it('a VMPL or minimum ABI the real reports do not meet is refused', () => {
     expectRefused(verifySnpReport(milan.report, input(milan, { options: { vmpl: 1 } })), 'snp-vmpl', /report is from VMPL 0, expected VMPL 1/);
