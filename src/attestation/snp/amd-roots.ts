@@ -40,19 +40,31 @@ const AMD_ASK_SHA256: Readonly<Record<SnpProduct, string>> = {
   Turin: '5b77ef5fe7a7a004fd9032668fba9d0fda22f88c4442069a479636a6ae3b3185',
 };
 
-/** DER of AMD's ARK per product, checked against AMD_ARK_SHA256 when loaded. */
-export const AMD_ARK_DER: Readonly<Record<SnpProduct, Uint8Array>> = {
+/** The verifier's own copies: code that edits the exported objects or arrays cannot change what is trusted. */
+const PINNED_ARKS: Readonly<Record<SnpProduct, Uint8Array>> = Object.freeze({
   Milan: pinned(MILAN_ARK_B64, AMD_ARK_SHA256.Milan, 'AMD ARK-Milan'),
   Genoa: pinned(GENOA_ARK_B64, AMD_ARK_SHA256.Genoa, 'AMD ARK-Genoa'),
   Turin: pinned(TURIN_ARK_B64, AMD_ARK_SHA256.Turin, 'AMD ARK-Turin'),
-};
-
-/** DER of AMD's ASK per product (CN=SEV-<product>), signed by the ARK. */
-export const AMD_ASK_DER: Readonly<Record<SnpProduct, Uint8Array>> = {
+});
+const PINNED_ASKS: Readonly<Record<SnpProduct, Uint8Array>> = Object.freeze({
   Milan: pinned(MILAN_ASK_B64, AMD_ASK_SHA256.Milan, 'AMD ASK SEV-Milan'),
   Genoa: pinned(GENOA_ASK_B64, AMD_ASK_SHA256.Genoa, 'AMD ASK SEV-Genoa'),
   Turin: pinned(TURIN_ASK_B64, AMD_ASK_SHA256.Turin, 'AMD ASK SEV-Turin'),
-};
+});
+
+/** DER of AMD's ARK per product (a copy; the verifier uses its own), checked against AMD_ARK_SHA256 when loaded. */
+export const AMD_ARK_DER: Readonly<Record<SnpProduct, Uint8Array>> = Object.freeze({
+  Milan: PINNED_ARKS.Milan.slice(), Genoa: PINNED_ARKS.Genoa.slice(), Turin: PINNED_ARKS.Turin.slice(),
+});
+
+/** DER of AMD's ASK per product (CN=SEV-<product>), signed by the ARK (a copy). */
+export const AMD_ASK_DER: Readonly<Record<SnpProduct, Uint8Array>> = Object.freeze({
+  Milan: PINNED_ASKS.Milan.slice(), Genoa: PINNED_ASKS.Genoa.slice(), Turin: PINNED_ASKS.Turin.slice(),
+});
+
+/** The pinned ARKs and ASKs the verifier trusts by default (internal; never handed out). */
+export function pinnedAmdArks(): Readonly<Record<SnpProduct, Uint8Array>> { return PINNED_ARKS; }
+export function pinnedAmdAsk(product: SnpProduct): Uint8Array { return PINNED_ASKS[product]; }
 
 /** The product whose pinned AMD ARK is exactly `der`, if any. */
 export function amdArkProduct(der: Uint8Array): SnpProduct | undefined {

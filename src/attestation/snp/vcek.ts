@@ -59,6 +59,12 @@ function stringExt(cert: pkijs.Certificate, oid: string, name: string): string |
   return text;
 }
 
+/** The productName extension ('' when absent). */
+export function productNameOf(cert: pkijs.Certificate, kind: 'VCEK' | 'VLEK'): string {
+  const name = stringExt(cert, OID.productName, `${kind} productName`);
+  return name ?? '';
+}
+
 /** Decodes the AMD extensions of a VCEK (`hwid` required) or VLEK (`cspId` required). */
 export function parseAmdKeyExtensions(cert: pkijs.Certificate, kind: 'VCEK' | 'VLEK', turin: boolean): AmdKeyExtensions {
   const productName = stringExt(cert, OID.productName, 'productName');

@@ -12,10 +12,10 @@ import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import { fail, VerificationError, type VerifyStep } from '../errors.js';
 import { checkCrlDates, checkCrlSignedByRsaPss, checkIssuedByRsaPss, checkNotRevoked, checkValidity, parseCertDer,
   parseCertDerExact, parseCrlBytes, parsePemChainExact, type ParsedCert, type ParsedCrl } from '../x509.js';
-import { AMD_ARK_DER, AMD_ASK_DER, SNP_PRODUCTS, type SnpProduct } from './amd-roots.js';
+import { pinnedAmdArks, pinnedAmdAsk, SNP_PRODUCTS, type SnpProduct } from './amd-roots.js';
 import { decodeTcb, parseSnpReport, POLICY, productOfCpuid, SnpReportParseError, type SnpReport, type SnpSigningKey,
   type SnpTcb } from './report.js';
-import { parseAmdKeyExtensions, type AmdKeyExtensions } from './vcek.js';
+import { parseAmdKeyExtensions, productNameOf, type AmdKeyExtensions } from './vcek.js';
 
 export interface SnpVerifyOptions {
   /** Accept a guest whose policy sets DEBUG (default false: the host could read the guest's memory). */
@@ -155,7 +155,7 @@ function pemCertsExact(b: Uint8Array | string, step: VerifyStep, what: string): 
 interface TrustedArks { map: Map<SnpProduct, ParsedCert>; key: string; ders: (Uint8Array | undefined)[] }
 
 function trustedArksOf(input: SnpVerifyInput, cache: SnpVerificationCache): TrustedArks {
-  const given = input.trustedArks ?? AMD_ARK_DER;
+  const given = input.trustedArks ?? pinnedAmdArks();
   if (given === null || typeof given !== 'object') fail('input', 'trustedArks must map products to DER certificates');
   const ders = SNP_PRODUCTS.map((p) => given[p]);
   const hit = cache.arkSets.get(given);
@@ -187,14 +187,13 @@ function trustedArksOf(input: SnpVerifyInput, cache: SnpVerificationCache): Trus
 function chainOf(input: SnpVerifyInput, arks: Map<SnpProduct, ParsedCert>, vcek: ParsedCert, kind: SnpSigningKey):
   { product: SnpProduct; ark: ParsedCert; ask: ParsedCert } {
   if (input.askArk === undefined || input.askArk === null) {
-    const name = (vcek.asn.extensions ?? []).find((e) => e.extnID === '1.3.6.1.4.1.3704.1.2');
-    const text = name ? Buffer.from(name.extnValue.valueBlock.valueHexView).subarray(2).toString('latin1') : '';
+    const text = productNameOf(vcek.asn, kind);
     const product = SNP_PRODUCTS.find((p) => text === p || text.startsWith(`${p}-`));
     if (product === undefined) fail('snp-vcek', `${kind} productName '${short(text)}' is not Milan, Genoa or Turin`);
     const ark = arks.get(product);
     if (ark === undefined) fail('snp-ark', `no trusted ARK for ${product}`);
     if (input.trustedArks !== undefined || kind !== 'VCEK') fail('snp-ask', `no ASK given: pass the ${kind === 'VLEK' ? 'ASVK' : 'ASK'} and ARK chain`);
-    return { product, ark, ask: parseCertDer(AMD_ASK_DER[product], 'snp-ask', `AMD ASK SEV-${product}`) };
+    return { product, ark, ask: parseCertDer(pinnedAmdAsk(product), 'snp-ask', `AMD ASK SEV-${product}`) };
   }
   const certs = pemCertsExact(input.askArk, 'snp-ask', 'ASK/ARK chain');
   if (certs.length > 2) fail('snp-ask', `ASK/ARK chain has ${certs.length} certificates, expected the ASK and the ARK`);
@@ -230,7 +229,7 @@ function verifyChainStatic(input: SnpVerifyInput, trusted: TrustedArks, kind: Sn
   checkCrlSignedByRsaPss(crl, ark, 'snp-crl', `ARK-${product} CRL`);
 
   if (vcek.subjectCn !== `SEV-${kind}`) fail('snp-vcek', `${kind} certificate CN is '${short(vcek.subjectCn)}', expected 'SEV-${kind}' (report SIGNING_KEY)`);
-  checkRsaPss(vcek, ask, kind, askCn);
+  checkIssuedByRsaPss(vcek, ask, 'snp-vcek', `${kind} not issued by this ASK (${askCn})`);
   const spki = vcek.publicKey.asymmetricKeyDetails;
   if (vcek.publicKey.asymmetricKeyType !== 'ec' || spki?.namedCurve !== 'secp384r1') fail('snp-vcek', `${kind} key is not an ECDSA P-384 key`);
   const ext = parseAmdKeyExtensions(vcek.asn, kind, product === 'Turin');
@@ -239,15 +238,6 @@ function verifyChainStatic(input: SnpVerifyInput, trusted: TrustedArks, kind: Sn
   const v: VerifiedChain = { product, kind, ark, ask, vcek, crl, ext };
   cache.chains.set(key, v);
   return v;
-}
-
-function checkRsaPss(vcek: ParsedCert, ask: ParsedCert, kind: SnpSigningKey, askCn: string): void {
-  try {
-    checkIssuedByRsaPss(vcek, ask, 'snp-vcek', `${kind} not issued by ${askCn}`);
-  } catch (err) {
-    if (err instanceof VerificationError) fail('snp-vcek', `${kind} not issued by this ASK (${askCn}): ${err.message.slice(0, 160)}`);
-    throw err;
-  }
 }
 
 const tcbText = (t: SnpTcb) => `bl ${t.bootloader}, tee ${t.tee}, snp ${t.snp}, ucode ${t.microcode}${t.fmc !== undefined ? `, fmc ${t.fmc}` : ''}`;
