@@ -159,6 +159,13 @@ describe('failover over real gRPC on loopback', () => {
     expect(refusedCode).toBe(1);
     expect(stderr.join('')).toMatch(/refused: ContractKeyCertificateError/);
     expect(fs.existsSync(outFile)).toBe(false);
+    // A client config may list several endpoints; a malformed one is bad usage (exit 2), not a call.
+    const config = path.join(dir, 'client.json');
+    fs.writeFileSync(config, JSON.stringify({ endpoint: [refused, goodEndpoint], committeeKey: Buffer.from(good.committeeKey).toString('hex') }));
+    expect(await runEncrypt(['--contract', 'demo', '--in', inFile, '--out', outFile, '--client-config', config], { stdout: () => {}, stderr: () => {} })).toBe(0);
+    expect(fs.existsSync(outFile)).toBe(true);
+    await expect(runEncrypt(['--contract', 'demo', '--in', inFile, '--out', outFile, '--client-config', config, '--endpoint', goodEndpoint, '--endpoint', 'no-port'],
+      { stdout: () => {}, stderr: () => {} })).rejects.toThrow(/--endpoint: endpoint 'no-port' is not host:port/);
   });
 });
 
