@@ -3,8 +3,8 @@
 export * from './client.js';
 export * from './errors.js';
 export {
-  FailoverClient, FailoverClient as GatekeeperClient, connectToCommittee, parseEndpoints, IDEMPOTENT_CALLS, TRANSIENT_STATUSES,
-  type EndpointCaller, type EndpointHealth, type FailoverOptions,
+  FailoverClient, FailoverClient as GatekeeperClient, connectToCommittee, withRetries, parseEndpoints, IDEMPOTENT_CALLS, TRANSIENT_STATUSES,
+  type EndpointCaller, type EndpointHealth, type FailoverOptions, type RetryOptions,
 } from './failover.js';
 export { parseContractId } from './contract-id.js';
 export { contractKeyCertificateMessage } from '../keys/wire.js';

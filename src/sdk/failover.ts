@@ -238,3 +238,38 @@ export async function connectToCommittee(endpoints: string | readonly string[], 
     throw err;
   }
 }
+
+export interface RetryOptions {
+  /** The one deadline for every attempt together, ms from now (default 60 s). */
+  timeoutMs?: number;
+  /** First wait after a transient failure (500 ms), doubling up to backoffMaxMs (5 s). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Runs a whole operation again while it fails with a transient gRPC status, with exponential backoff,
+ * until the deadline: for steps that cannot be retried call by call, such as provisioning (a fresh
+ * challenge, quote and ProvisionContractKey each time). `operation` gets the ms left before the
+ * deadline. Any other failure (a refusal, a verification error) is thrown at once; after the deadline
+ * the last transient failure is thrown.
+ */
+export async function withRetries<T>(operation: (remainingMs: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const base = options.backoffBaseMs ?? 500;
+  const max = options.backoffMaxMs ?? 5_000;
+  const deadline = now() + (options.timeoutMs ?? 60_000);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await operation(Math.max(0, deadline - now()));
+    } catch (err) {
+      if (!(err instanceof RpcError) || !TRANSIENT_STATUSES.includes(err.code)) throw err;
+      const wait = Math.min(max, base * 2 ** Math.min(attempt, 20));
+      if (now() + wait >= deadline) throw err;
+      await sleep(wait);
+    }
+  }
+}

@@ -12,8 +12,11 @@ import { openInvocation } from '../../src/crypto/envelope.js';
 import { RpcError } from '../../src/rpc/errors.js';
 import {
   ContractKeyCertificateError, FailoverClient, GatekeeperClient, connectToCommittee, encryptForContract, fetchCommittee, getContractKey,
-  parseEndpoints, type EndpointCaller,
+  parseEndpoints, provisionContractKey, withRetries, type EndpointCaller, type WorkerKeys,
 } from '../../src/sdk/index.js';
+import { generateIdentityKey } from '../../src/crypto/identity.js';
+import { generateTransportKeyPair } from '../../src/crypto/hpke.js';
+import { unavailable } from '../../src/rpc/errors.js';
 import { runEncrypt } from '../../src/cli/commands/encrypt.js';
 import { tempDir } from '../helpers/node.js';
 import { SimCommittee } from './sim-committee.js';
@@ -139,6 +142,35 @@ describe('failover over real gRPC on loopback', () => {
       .rejects.toThrow(/not the pinned/);
   });
 
+  test('the worker SDK provisions through the failover client, retrying the whole provisioning on a transient status', async () => {
+    const client = new GatekeeperClient([refused, goodEndpoint]);
+    let calls = 0;
+    good.checkProvision = async () => { calls++; if (calls === 1) throw unavailable('member busy'); return undefined; };
+    try {
+      const keys: WorkerKeys = { hpke: generateTransportKeyPair(), signing: generateIdentityKey() };
+      const quotes: string[] = [];
+      const provisioned = await withRetries(() => provisionContractKey({
+        client, pinnedCommitteeKey: good.committeeKey, contractId: cid, version: 3, keys,
+        makeQuote: async (reportData) => { quotes.push(Buffer.from(reportData).toString('hex')); return { quote: reportData, collateralJson: '{}' }; },
+      }), { timeoutMs: 20_000, backoffBaseMs: 50 });
+      expect(calls).toBe(2);
+      // A fresh challenge (so a fresh report_data) for the second attempt.
+      expect(new Set(quotes).size).toBe(2);
+      expect(provisioned.usedMembers).toHaveLength(3);
+      expect(client.health()[0]!.failures).toBeGreaterThan(0);
+      // A refusal is final: no second attempt.
+      good.checkProvision = async () => { calls++; return 'release policy refused the quote'; };
+      await expect(withRetries(() => provisionContractKey({
+        client, pinnedCommitteeKey: good.committeeKey, contractId: cid, version: 3, keys,
+        makeQuote: async (reportData) => ({ quote: reportData, collateralJson: '{}' }),
+      }), { timeoutMs: 20_000, backoffBaseMs: 50 })).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+      expect(calls).toBe(3);
+    } finally {
+      good.checkProvision = async () => undefined;
+      client.close();
+    }
+  });
+
   test('gatekeeper encrypt --endpoint repeated: the first is down, the envelope is written with the second', async () => {
     const dir = tempDir('failover-encrypt');
     const inFile = path.join(dir, 'in.txt');
@@ -254,6 +286,24 @@ describe('failover policy (fake members, fake clock)', () => {
     cDown = true;
     await expect(c.call('PublicService', 'GetCommittee', {})).resolves.toEqual({ from: 'a:1' });
     expect(c.health().map((h) => h.failures)).toEqual([0, 1, 1]);
+  });
+
+  test('withRetries repeats a whole operation on transient statuses with doubling waits until the deadline', async () => {
+    let n = 0;
+    const waits: number[] = [];
+    const sleep = async (ms: number) => { waits.push(ms); t += ms; };
+    await expect(withRetries(async () => { n++; if (n < 4) throw new RpcError(grpc.status.RESOURCE_EXHAUSTED, 'busy'); return 'done'; },
+      { now: clock.now, sleep, backoffBaseMs: 100 })).resolves.toBe('done');
+    expect(waits).toEqual([100, 200, 400]);
+    waits.length = 0;
+    const left: number[] = [];
+    await expect(withRetries(async (remaining) => { left.push(remaining); throw new RpcError(grpc.status.UNAVAILABLE, 'down'); },
+      { now: clock.now, sleep, backoffBaseMs: 100, backoffMaxMs: 400, timeoutMs: 1_000 })).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    expect(waits).toEqual([100, 200, 400]);
+    expect(left).toEqual([1_000, 900, 700, 300]);
+    n = 0;
+    await expect(withRetries(async () => { n++; throw new RpcError(grpc.status.FAILED_PRECONDITION, 'sealed'); }, { now: clock.now, sleep })).rejects.toThrow('sealed');
+    expect(n).toBe(1);
   });
 
   test('endpoints are checked: host:port, duplicates dropped, comma lists accepted', () => {
