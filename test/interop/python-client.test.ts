@@ -116,6 +116,25 @@ test('our roster signed by another key, and a member list that differs from the 
   expect(r.stderr).toMatch(/refused: the response's member 1 \([0-9a-f]{32}\) disagrees with the certified epoch 1 roster/);
 });
 
+test('a member that accepts connections but never answers gets only its share of the deadline', async () => {
+  const sockets = new Set<net.Socket>();
+  const hung = net.createServer((sock) => { sockets.add(sock); });
+  await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+  const silent = `127.0.0.1:${(hung.address() as net.AddressInfo).port}`;
+  try {
+    const started = Date.now();
+    const r = await runPython(['committee', '--endpoint', silent, '--endpoint', endpoint, '--committee-key', hex(sim.committeeKey), '--timeout', '8']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).committee.epoch).toBe(1);
+    expect(sockets.size).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(8_000);
+  } finally {
+    for (const sock of sockets) sock.destroy();
+    await new Promise<void>((resolve) => hung.close(() => resolve()));
+  }
+});
+
 test('with every member down it stops within its deadline with the attempts (exit 5)', async () => {
   const r = await runPython(['committee', '--endpoint', down, '--committee-key', hex(sim.committeeKey), '--timeout', '3']);
   expect(r.code).toBe(5);
