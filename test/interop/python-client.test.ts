@@ -13,6 +13,8 @@ import { openInvocation } from '../../src/crypto/envelope.js';
 import { encodeRoster, rosterCertificateMessage } from '../../src/committee/roster.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../helpers/shared.js';
 import { tempDir } from '../helpers/node.js';
+import * as grpc from '@grpc/grpc-js';
+import { makeTestPki } from '../helpers/tls-certs.js';
 import { SimCommittee } from '../sdk/sim-committee.js';
 import { runPython } from './python.js';
 
@@ -139,4 +141,32 @@ test('with every member down it stops within its deadline with the attempts (exi
   const r = await runPython(['committee', '--endpoint', down, '--committee-key', hex(sim.committeeKey), '--timeout', '3']);
   expect(r.code).toBe(5);
   expect(r.stderr).toMatch(new RegExp(`GetCommittee: no member answered within 3 s \\(${down}: UNAVAILABLE`));
+});
+
+test('members that run TLS: --tls-ca verifies the server; plaintext or another CA gets no answer', async () => {
+  const pki = makeTestPki(tempDir('py-tls'));
+  const creds = grpc.ServerCredentials.createSsl(fs.readFileSync(pki.ca.certFile),
+    [{ private_key: fs.readFileSync(pki.server.keyFile), cert_chain: fs.readFileSync(pki.server.certFile) }], false);
+  other.certifyKey(cid, 1, contract.pk);
+  const tls = await other.listen(creds);
+  try {
+    const args = (extra: string[], out: string) => ['seal', '--endpoint', down, '--endpoint', tls, '--committee-key', hex(other.committeeKey),
+      '--contract-id', hex(cid), '--in', path.join(dir, 'in.txt'), '--out', path.join(dir, out), '--timeout', '5', ...extra];
+    const ok = await runPython(args(['--tls-ca', pki.ca.certFile], 'tls.env'));
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const opened = await openInvocation(contract.sk, Uint8Array.from(fs.readFileSync(path.join(dir, 'tls.env'))));
+    expect(Buffer.from(opened.plaintext).toString()).toBe('sealed in Python');
+    const plain = await runPython(args([], 'plain.env'));
+    expect(plain.code).toBe(5);
+    const wrongCa = await runPython(args(['--tls-ca', pki.otherCa.certFile], 'wrong-ca.env'));
+    expect(wrongCa.code).toBe(5);
+    expect(wrongCa.stderr).toMatch(/no member answered/);
+    expect(fs.existsSync(path.join(dir, 'wrong-ca.env'))).toBe(false);
+    const usage = await runPython(args(['--tls-cert', pki.operator.certFile], 'usage.env'));
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--tls-cert and --tls-key go together/);
+  } finally {
+    await other.close();
+  }
 });

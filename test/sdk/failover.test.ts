@@ -19,6 +19,7 @@ import { generateTransportKeyPair } from '../../src/crypto/hpke.js';
 import { unavailable } from '../../src/rpc/errors.js';
 import { runEncrypt } from '../../src/cli/commands/encrypt.js';
 import { tempDir } from '../helpers/node.js';
+import { makeTestPki } from '../helpers/tls-certs.js';
 import { SimCommittee } from './sim-committee.js';
 
 jest.setTimeout(60_000);
@@ -198,6 +199,31 @@ describe('failover over real gRPC on loopback', () => {
     expect(fs.existsSync(outFile)).toBe(true);
     await expect(runEncrypt(['--contract', 'demo', '--in', inFile, '--out', outFile, '--client-config', config, '--endpoint', goodEndpoint, '--endpoint', 'no-port'],
       { stdout: () => {}, stderr: () => {} })).rejects.toThrow(/--endpoint: endpoint 'no-port' is not host:port/);
+  });
+
+  test('TLS members: encrypt --tls-ca with repeated --endpoint fails over and verifies the server; another CA gets nothing', async () => {
+    const pki = makeTestPki(tempDir('failover-tls'));
+    const tlsSim = new SimCommittee(3, 2);
+    tlsSim.certifyKey(cid, 1, contract.pk);
+    const tls = await tlsSim.listen(grpc.ServerCredentials.createSsl(fs.readFileSync(pki.ca.certFile),
+      [{ private_key: fs.readFileSync(pki.server.keyFile), cert_chain: fs.readFileSync(pki.server.certFile) }], false));
+    try {
+      const dir = tempDir('failover-tls-io');
+      fs.writeFileSync(path.join(dir, 'in'), 'over TLS');
+      const argv = (ca: string, out: string) => ['--contract', 'demo', '--in', path.join(dir, 'in'), '--out', path.join(dir, out),
+        '--committee-key', Buffer.from(tlsSim.committeeKey).toString('hex'), '--endpoint', refused, '--endpoint', tls, '--tls-ca', ca];
+      const err: string[] = [];
+      expect(await runEncrypt(argv(pki.ca.certFile, 'ok.env'), { stdout: () => {}, stderr: (s) => err.push(s) })).toBe(0);
+      const opened = await openInvocation(contract.sk, Uint8Array.from(fs.readFileSync(path.join(dir, 'ok.env'))));
+      expect(Buffer.from(opened.plaintext).toString()).toBe('over TLS');
+      // A server certificate from another CA is not trusted: no member answers (the default 10 s deadline).
+      const code = await runEncrypt(argv(pki.otherCa.certFile, 'no.env'), { stdout: () => {}, stderr: (s) => err.push(s) });
+      expect(code).toBe(1);
+      expect(err.join('')).toMatch(/refused: RpcError: PublicService\/GetContractKey: no member answered/);
+      expect(fs.existsSync(path.join(dir, 'no.env'))).toBe(false);
+    } finally {
+      await tlsSim.close();
+    }
   });
 });
 

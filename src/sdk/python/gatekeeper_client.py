@@ -18,6 +18,7 @@ Usage:
   gatekeeper_client.py seal --endpoint H:P [--endpoint H:P ...] --committee-key HEX --contract-id HEX
                             [--version N] --in FILE --out FILE [--timeout S]
   gatekeeper_client.py committee --endpoint H:P [...] --committee-key HEX
+  (both take --tls-ca PEM [--tls-cert PEM --tls-key PEM] when the members run TLS)
   gatekeeper_client.py self-test --hpke-vectors FILE --wire-doc FILE
 Exit codes: 0 done, 1 refused (a verification failed), 2 usage, 3 a Debian package is missing,
 5 no member answered (RPC failure).
@@ -483,7 +484,8 @@ class RpcFailure(Exception):
 
 
 class Client:
-    def __init__(self, endpoints, pinned_committee_key, timeout_s=10.0):
+    def __init__(self, endpoints, pinned_committee_key, timeout_s=10.0, credentials=None):
+        """credentials: grpc.ssl_channel_credentials(...) for members that run TLS; None is plaintext."""
         if len(pinned_committee_key) != 32:
             raise ValueError("the pinned committee key must be 32 bytes (x-only BIP340)")
         if not endpoints:
@@ -491,6 +493,7 @@ class Client:
         self.endpoints = list(dict.fromkeys(endpoints))
         self.pinned = pinned_committee_key
         self.timeout_s = timeout_s
+        self.credentials = credentials
         self.channels = {}
 
     def _call(self, method, request):
@@ -503,7 +506,10 @@ class Client:
                 break
             # Share what is left among the members not asked yet: a silent member cannot use it all.
             per_try = max(min(left, 0.5), left / (len(self.endpoints) - i))
-            channel = self.channels.get(endpoint) or self.channels.setdefault(endpoint, grpc.insecure_channel(endpoint))
+            channel = self.channels.get(endpoint)
+            if channel is None:
+                channel = grpc.secure_channel(endpoint, self.credentials) if self.credentials else grpc.insecure_channel(endpoint)
+                self.channels[endpoint] = channel
             stub = channel.unary_unary(f"/gatekeeper.v1.PublicService/{method}", request_serializer=None, response_deserializer=None)
             try:
                 return stub(request, timeout=per_try)
@@ -611,6 +617,9 @@ def main(argv):
         p.add_argument("--endpoint", action="append", required=True, help="host:port of a member; repeat to fail over")
         p.add_argument("--committee-key", type=_hex_arg("--committee-key", 32), required=True, help="the pinned CPK, 64 hex")
         p.add_argument("--timeout", type=float, default=10.0, help="one deadline for each call, seconds")
+        p.add_argument("--tls-ca", help="trust this CA (PEM) and use TLS")
+        p.add_argument("--tls-cert", help="client certificate (PEM) for mTLS, with --tls-key")
+        p.add_argument("--tls-key", help="client key (PEM) for mTLS, with --tls-cert")
         if name == "seal":
             p.add_argument("--contract-id", type=_hex_arg("--contract-id"), required=True)
             p.add_argument("--version", type=int, default=0)
@@ -626,7 +635,23 @@ def main(argv):
         print(json.dumps(res, indent=2, sort_keys=True))
         return 0 if res["ok"] else 1
 
-    client = Client(args.endpoint, args.committee_key, args.timeout)
+    credentials = None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.tls_ca is not None:
+        def read(path, what):
+            try:
+                with open(path, "rb") as f:
+                    return f.read()
+            except OSError as err:
+                parser.error(f"cannot read {what} {path}: {err.strerror}")
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(args.tls_ca, "CA certificate"),
+            private_key=read(args.tls_key, "client key") if args.tls_key else None,
+            certificate_chain=read(args.tls_cert, "client certificate") if args.tls_cert else None)
+    elif args.tls_cert is not None:
+        parser.error("--tls-cert needs --tls-ca")
+    client = Client(args.endpoint, args.committee_key, args.timeout, credentials)
     try:
         roster = client.committee()
         out = {"committee": {"epoch": roster["epoch"], "threshold": roster["threshold"], "members": len(roster["members"]),
