@@ -103,6 +103,37 @@ async function osFreePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The file that marks a folder as made by a devnet (and so safe for a later devnet to clear). */
+export const DEVNET_MARKER = '.gatekeeper-devnet';
+const DEVNET_ENTRY = /^(node-\d+|worker|test-pki\.dev\.json|test-pki-root\.der|dev-keys\.json|devnet\.json|\.gatekeeper-devnet)$/;
+
+export class DevnetDirError extends Error {
+  override name = 'DevnetDirError';
+}
+
+/**
+ * Makes `dir` ready for a new devnet without ever deleting what a devnet did not make: a missing or
+ * empty folder is used; a folder a devnet made (its marker file, or, from before the marker, its
+ * dev-keys.json) has the devnet's own entries removed, and is refused if it holds anything else.
+ */
+export function prepareDevnetDir(dir: string): void {
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } else {
+    if (!fs.statSync(dir).isDirectory()) throw new DevnetDirError(`${dir} exists and is not a folder; choose another --dir`);
+    const entries = fs.readdirSync(dir);
+    const foreign = entries.filter((e) => !DEVNET_ENTRY.test(e));
+    const ours = entries.includes(DEVNET_MARKER) || entries.includes('dev-keys.json');
+    if (entries.length > 0 && (!ours || foreign.length > 0)) {
+      const what = foreign.length > 0 ? `holds ${foreign.length} entr${foreign.length === 1 ? 'y' : 'ies'} a devnet did not make (e.g. ${JSON.stringify(foreign[0]!.slice(0, 64))})`
+        : 'was not made by a devnet';
+      throw new DevnetDirError(`${dir} ${what}; the devnet clears its folder first, so it refuses to use this one: choose another --dir or empty it`);
+    }
+    for (const e of entries) if (e !== DEVNET_MARKER) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+  }
+  fs.writeFileSync(path.join(dir, DEVNET_MARKER), 'made by `gatekeeper devnet`; the next devnet run in this folder clears it\n');
+}
+
 export class Devnet {
   readonly nodes: DevnetNode[] = [];
   readonly operator = generateIdentityKey();
@@ -123,8 +154,7 @@ export class Devnet {
   /** Writes configs, initializes every node's keys (keeping the development unseal shares). */
   async create(): Promise<void> {
     const { dir } = this.opts;
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    prepareDevnetDir(dir);
     // A development attestation PKI: nodes trust its root only because their config names it.
     const pki = await createTestPki();
     this.pki = pki;
@@ -149,7 +179,8 @@ export class Devnet {
         unseal: { shares: 3, threshold: 2 },
         phaseTimeoutMs: this.opts.phaseTimeoutMs ?? 60_000,
         logLevel: 'info',
-        attestation: { trustedRootFile: this.testRootFile },
+        attestation: { trustedRootFile: this.testRootFile, allowDevelopmentAttestationRoot: true },
+        reflection: true,
         ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
         ...this.opts.nodeConfig,
       };

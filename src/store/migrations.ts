@@ -132,4 +132,13 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (contract_id, version)
   );
   `,
+  // Unseal share digests (docs/unseal.md): SHA-256(domain || salt || share) with a random salt per
+  // share, written at init, so a forged or foreign share is refused on its own.
+  `
+  CREATE TABLE unseal_share_digests (
+    x INTEGER PRIMARY KEY,
+    salt BLOB NOT NULL,
+    digest BLOB NOT NULL
+  );
+  `,
 ];
