@@ -53,7 +53,8 @@ export class GatekeeperNode implements NodeRuntime {
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   private readonly unsealer: Unsealer;
-  private readonly nonces: NonceRegistry;
+  /** The replay registry of signed calls (tests read its size). */
+  readonly nonces: NonceRegistry;
   private ctx: NodeContext | undefined;
   private peers: PeerClients | undefined;
   private timer: NodeJS.Timeout | undefined;
