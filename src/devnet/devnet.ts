@@ -2,6 +2,7 @@
 // development unseal shares, development operator and governance keys, and a generated genesis snapshot.
 // Development only: the keys it writes protect nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -34,6 +35,11 @@ export interface DevnetOptions {
   nodeConfig?: Record<string, unknown>;
   /** Per-node advertised endpoint override (tests put a proxy in front of a member). */
   advertise?: (index: number, endpoint: string) => string;
+  /**
+   * TLS for every node (PEM paths; the certificate must be valid for 127.0.0.1): nodes serve TLS, call
+   * each other over TLS trusting `caFile`, and the devnet's clients and worker trust `caFile`.
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 /** What the development worker's demo enclave measures as (its quotes claim these values). */
@@ -151,6 +157,12 @@ export class Devnet {
     this.log = opts.log ?? (() => undefined);
   }
 
+  /** A client of a node (TLS trusting the devnet's CA when the nodes run TLS). */
+  clientFor(endpoint: string): GatekeeperClient {
+    const tls = this.opts.tls;
+    return tls ? new GatekeeperClient(endpoint, grpcCredentials.createSsl(fs.readFileSync(tls.caFile))) : new GatekeeperClient(endpoint);
+  }
+
   /** Writes configs, initializes every node's keys (keeping the development unseal shares). */
   async create(): Promise<void> {
     const { dir } = this.opts;
@@ -181,6 +193,7 @@ export class Devnet {
         logLevel: 'info',
         attestation: { trustedRootFile: this.testRootFile, allowDevelopmentAttestationRoot: true },
         reflection: true,
+        ...(this.opts.tls ? { tls: { certFile: this.opts.tls.certFile, keyFile: this.opts.tls.keyFile, clientCaFile: '', peerCaFile: this.opts.tls.caFile } } : {}),
         ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
         ...this.opts.nodeConfig,
       };
@@ -192,7 +205,7 @@ export class Devnet {
       new AuditLog(db).append('devnet', 'initialized', { nodeId: bytesToHex(pub.nodeId) });
       db.close();
       fs.writeFileSync(path.join(nodeDir, 'unseal-shares.dev.json'), JSON.stringify(unsealShares), { mode: 0o600 });
-      this.nodes.push({ index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: new GatekeeperClient(listen) });
+      this.nodes.push({ index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: this.clientFor(listen) });
     }
   }
 
@@ -200,7 +213,7 @@ export class Devnet {
   async startNode(i: number, nodeFlags: string[] = []): Promise<void> {
     const n = this.nodes[i]!;
     n.client.close();
-    n.client = new GatekeeperClient(n.listen);
+    n.client = this.clientFor(n.listen);
     const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
     n.process = spawn(process.execPath, [...nodeFlags, builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
@@ -357,7 +370,7 @@ export class Devnet {
     fs.writeFileSync(configFile, JSON.stringify({
       listen: '127.0.0.1:0', gatekeeper: this.nodes[endpointIndex]!.endpoint, committeeKey: bytesToHex(committeeKey),
       contracts: [{ id: DEMO_CONTRACT, version: 1 }], testPki: this.testPkiFile, tee: 'SGX',
-      measurements: DEMO_MEASUREMENTS, readyFile,
+      measurements: DEMO_MEASUREMENTS, readyFile, ...(this.opts.tls ? { tls: { caFile: this.opts.tls.caFile } } : {}),
     }, null, 2));
     const out = fs.openSync(path.join(dir, 'worker.log'), 'a');
     const proc = spawn(process.execPath, [builtCli(), 'worker', '--config', configFile], { stdio: ['ignore', out, out] });
