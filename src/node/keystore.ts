@@ -98,7 +98,7 @@ export async function initKeystore(db: Db, opts: { shares: number; threshold: nu
       const salt = new Uint8Array(randomBytes(SHARE_DIGEST_SALT_BYTES));
       insertDigest.run(share[share.length - 1]!, salt, unsealShareDigest(salt, share));
     }
-      db.prepare(`INSERT INTO node (id, node_id, identity_key, sealed_identity_secret, transport_key,
+    db.prepare(`INSERT INTO node (id, node_id, identity_key, sealed_identity_secret, transport_key,
         sealed_transport_secret, wrapped_data_key, unseal_shares, unseal_threshold, created_ms)
         VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       nodeId, identity.publicKey, box.seal('identity-secret', 'node', identity.secretKey),
@@ -132,7 +132,10 @@ export class Unsealer {
     if (count === 0) return; // initialized before share digests: only the combined check below
     const row = this.db.prepare('SELECT * FROM unseal_share_digests WHERE x = ?').get(share[share.length - 1]!) as DigestRow | undefined;
     const ok = !!row && row.digest.length === 32 && timingSafeEqual(unsealShareDigest(new Uint8Array(row.salt), share), row.digest);
-    if (!ok) throw new KeystoreError('this is not one of this node\'s unseal shares; the shares given so far are kept', 'refused');
+    if (!ok) {
+      share.fill(0);
+      throw new KeystoreError('this is not one of this node\'s unseal shares; the shares given so far are kept', 'refused');
+    }
   }
 
   /**

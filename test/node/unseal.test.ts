@@ -90,6 +90,25 @@ describe('a forged well-formed share', () => {
   });
 });
 
+describe('a database initialized before share digests', () => {
+  let t: TestNode;
+  beforeAll(async () => { t = await startTestNode(); });
+  afterAll(async () => { await t.stop(); });
+
+  test('falls back to the combined check: a foreign set is refused, its own shares unseal', async () => {
+    t.node.db.prepare('DELETE FROM unseal_share_digests').run();
+    const other = await startTestNode();
+    try {
+      await unseal(t, other.shares[0]!);
+      await expectStatus(unseal(t, other.shares[1]!), status.PERMISSION_DENIED, /do not open the data key/);
+    } finally {
+      await other.stop();
+    }
+    await unseal(t, t.shares[1]!);
+    expect((await unseal(t, t.shares[2]!)).sealed).toBe(false);
+  });
+});
+
 describe('reset', () => {
   let t: TestNode;
   beforeAll(async () => { t = await startTestNode(); });
