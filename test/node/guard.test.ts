@@ -6,7 +6,7 @@ import { generateIdentityKey } from '../../src/crypto/identity.js';
 import { NonceRegistry, signCall, verifyCall } from '../../src/rpc/auth.js';
 import { RpcError } from '../../src/rpc/errors.js';
 import { parseConfig } from '../../src/node/config.js';
-import { makeGuards, TokenBuckets, fanOutCost } from '../../src/node/services/guard.js';
+import { clientAddress, makeGuards, TokenBuckets, fanOutCost } from '../../src/node/services/guard.js';
 import type { NodeContext } from '../../src/node/context.js';
 import type { CallContext } from '../../src/rpc/handler.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
@@ -98,6 +98,15 @@ describe('public rate limiter', () => {
     b.take('r');
     expect(b.has('old')).toBe(false);
     expect(['p', 'q', 'r'].every((k) => b.has(k))).toBe(true);
+  });
+
+  test('IPv6 clients share one bucket per /64; IPv4 and IPv4-mapped addresses one per address', () => {
+    expect(clientAddress('[2001:db8:1:2:aaaa::1]:5000')).toBe('2001:db8:1:2::/64');
+    expect(clientAddress('[2001:0db8:0001:0002:ffff:ffff:ffff:ffff]:6000')).toBe('2001:db8:1:2::/64');
+    expect(clientAddress('[2001:db8:1:3::1]:5000')).toBe('2001:db8:1:3::/64');
+    expect(clientAddress('[::1]:5000')).toBe('0:0:0:0::/64');
+    expect(clientAddress('[::ffff:192.0.2.7]:5000')).toBe('192.0.2.7');
+    expect(clientAddress('192.0.2.7:5000')).toBe('192.0.2.7');
   });
 
   test('ProvisionContractKey costs the committee size; GetChallenge costs 1', () => {

@@ -84,9 +84,24 @@ export class TokenBuckets {
   }
 }
 
-/** The client address of a call (the peer string without its port). */
+/**
+ * The rate-limit key of a call's peer ("host:port" or "[v6]:port" from grpc-js): the IPv4 address, or the
+ * /64 prefix of an IPv6 address (one subscriber usually holds a whole /64, so counting single IPv6
+ * addresses would let one client rotate through 2^64 buckets). IPv4-mapped IPv6 counts as IPv4.
+ */
 export function clientAddress(peer: string): string {
-  return peer.slice(0, Math.max(0, peer.lastIndexOf(':')));
+  const host = peer.slice(0, Math.max(0, peer.lastIndexOf(':'))).replace(/^\[|\]$/g, '').toLowerCase();
+  if (!host.includes(':')) return host;
+  const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(host);
+  if (mapped) return mapped[1]!;
+  const groups = (part: string) => (part === '' ? [] : part.split(':')).flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
+  const halves = host.split('::');
+  if (halves.length > 2) return host;
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const all = halves.length === 2 ? [...head, ...Array(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail] : head;
+  if (all.length !== 8 || !all.every((g) => /^[0-9a-f]{1,4}$/.test(g))) return host;
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
 }
 
 /**
