@@ -2,6 +2,7 @@
 // development unseal shares, development operator and governance keys, and a generated genesis snapshot.
 // Development only: the keys it writes protect nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -35,6 +36,11 @@ export interface DevnetOptions {
   nodeConfig?: Record<string, unknown>;
   /** Per-node advertised endpoint override (tests put a proxy in front of a member). */
   advertise?: (index: number, endpoint: string) => string;
+  /**
+   * TLS for every node (PEM paths; the certificate must be valid for 127.0.0.1): nodes serve TLS, call
+   * each other over TLS trusting `caFile`, and the devnet's clients and worker trust `caFile`.
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 /** What the development worker's demo enclave measures as (its quotes claim these values). */
@@ -120,6 +126,37 @@ async function osFreePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The file that marks a folder as made by a devnet (and so safe for a later devnet to clear). */
+export const DEVNET_MARKER = '.gatekeeper-devnet';
+const DEVNET_ENTRY = /^(node-\d+|worker|test-pki\.dev\.json|test-pki-root\.der|dev-keys\.json|devnet\.json|\.gatekeeper-devnet)$/;
+
+export class DevnetDirError extends Error {
+  override name = 'DevnetDirError';
+}
+
+/**
+ * Makes `dir` ready for a new devnet without ever deleting what a devnet did not make: a missing or
+ * empty folder is used; a folder a devnet made (its marker file, or, from before the marker, its
+ * dev-keys.json) has the devnet's own entries removed, and is refused if it holds anything else.
+ */
+export function prepareDevnetDir(dir: string): void {
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } else {
+    if (!fs.statSync(dir).isDirectory()) throw new DevnetDirError(`${dir} exists and is not a folder; choose another --dir`);
+    const entries = fs.readdirSync(dir);
+    const foreign = entries.filter((e) => !DEVNET_ENTRY.test(e));
+    const ours = entries.includes(DEVNET_MARKER) || entries.includes('dev-keys.json');
+    if (entries.length > 0 && (!ours || foreign.length > 0)) {
+      const what = foreign.length > 0 ? `holds ${foreign.length} entr${foreign.length === 1 ? 'y' : 'ies'} a devnet did not make (e.g. ${JSON.stringify(foreign[0]!.slice(0, 64))})`
+        : 'was not made by a devnet';
+      throw new DevnetDirError(`${dir} ${what}; the devnet clears its folder first, so it refuses to use this one: choose another --dir or empty it`);
+    }
+    for (const e of entries) if (e !== DEVNET_MARKER) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+  }
+  fs.writeFileSync(path.join(dir, DEVNET_MARKER), 'made by `gatekeeper devnet`; the next devnet run in this folder clears it\n');
+}
+
 export class Devnet {
   readonly nodes: DevnetNode[] = [];
   readonly operator = generateIdentityKey();
@@ -137,11 +174,16 @@ export class Devnet {
     this.log = opts.log ?? (() => undefined);
   }
 
+  /** A client of a node (TLS trusting the devnet's CA when the nodes run TLS). */
+  clientFor(endpoint: string): GatekeeperClient {
+    const tls = this.opts.tls;
+    return tls ? new GatekeeperClient(endpoint, grpcCredentials.createSsl(fs.readFileSync(tls.caFile))) : new GatekeeperClient(endpoint);
+  }
+
   /** Writes configs, initializes every node's keys (keeping the development unseal shares). */
   async create(): Promise<void> {
     const { dir } = this.opts;
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    prepareDevnetDir(dir);
     // A development attestation PKI: nodes trust its root only because their config names it.
     const pki = await createTestPki();
     this.pki = pki;
@@ -166,7 +208,9 @@ export class Devnet {
         unseal: { shares: 3, threshold: 2 },
         phaseTimeoutMs: this.opts.phaseTimeoutMs ?? 60_000,
         logLevel: 'info',
-        attestation: { trustedRootFile: this.testRootFile },
+        attestation: { trustedRootFile: this.testRootFile, allowDevelopmentAttestationRoot: true },
+        reflection: true,
+        ...(this.opts.tls ? { tls: { certFile: this.opts.tls.certFile, keyFile: this.opts.tls.keyFile, clientCaFile: '', peerCaFile: this.opts.tls.caFile } } : {}),
         ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
         ...this.opts.nodeConfig,
       };
@@ -178,7 +222,7 @@ export class Devnet {
       new AuditLog(db).append('devnet', 'initialized', { nodeId: bytesToHex(pub.nodeId) });
       db.close();
       fs.writeFileSync(path.join(nodeDir, 'unseal-shares.dev.json'), JSON.stringify(unsealShares), { mode: 0o600 });
-      this.nodes.push({ index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: new GatekeeperClient(listen) });
+      this.nodes.push({ index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: this.clientFor(listen) });
     }
   }
 
@@ -186,7 +230,7 @@ export class Devnet {
   async startNode(i: number, nodeFlags: string[] = []): Promise<void> {
     const n = this.nodes[i]!;
     n.client.close();
-    n.client = new GatekeeperClient(n.listen);
+    n.client = this.clientFor(n.listen);
     const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
     n.process = spawn(process.execPath, [...nodeFlags, builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
@@ -383,7 +427,7 @@ export class Devnet {
     fs.writeFileSync(configFile, JSON.stringify({
       listen: '127.0.0.1:0', gatekeeper: this.nodes[endpointIndex]!.endpoint, committeeKey: bytesToHex(committeeKey),
       contracts: versions.map((version) => ({ id: DEMO_CONTRACT, version })), testPki: this.testPkiFile, tee: 'SGX',
-      measurements: DEMO_MEASUREMENTS, readyFile,
+      measurements: DEMO_MEASUREMENTS, readyFile, ...(this.opts.tls ? { tls: { caFile: this.opts.tls.caFile } } : {}),
     }, null, 2));
     const out = fs.openSync(path.join(dir, 'worker.log'), 'a');
     const proc = spawn(process.execPath, [builtCli(), 'worker', '--config', configFile], { stdio: ['ignore', out, out] });

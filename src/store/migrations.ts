@@ -147,4 +147,13 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE publications ADD COLUMN signature BLOB;
   CREATE INDEX challenges_used_by_time ON challenges_used (used_ms);
   `,
+  // 4: unseal share digests (docs/unseal.md): SHA-256(domain || salt || share) with a random salt per
+  // share, written at init, so a forged or foreign share is refused on its own.
+  `
+  CREATE TABLE unseal_share_digests (
+    x INTEGER PRIMARY KEY,
+    salt BLOB NOT NULL,
+    digest BLOB NOT NULL
+  );
+  `,
 ];

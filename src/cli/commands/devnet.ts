@@ -3,7 +3,7 @@ import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, UsageError } from '../args.js';
-import { Devnet, DEMO_CONTRACT } from '../../devnet/devnet.js';
+import { Devnet, DevnetDirError, DEMO_CONTRACT } from '../../devnet/devnet.js';
 
 const command: Command = {
   summary: 'run a local committee on loopback (N node processes, genesis election and DKG)',
@@ -16,8 +16,9 @@ const command: Command = {
       process.stdout.write([
         'usage: gatekeeper devnet [--nodes N] [--threshold K] [--dir DIR] [--once]',
         '',
-        'Starts N node processes (default 4, k = floor(2N/3)+1) with databases under DIR (default .devnet,',
-        'wiped first), unseals them with development shares, runs the genesis election and DKG, prints the',
+        'Starts N node processes (default 4, k = floor(2N/3)+1) with databases under DIR (default .devnet;',
+        'a folder an earlier devnet made is cleared first, any other non-empty folder is refused), unseals',
+        'them with development shares, runs the genesis election and DKG, prints the',
         'committee, writes DIR/devnet.json and keeps serving until Ctrl-C. --once exits after the checks:',
         '0 only if every step succeeded.',
         '',
@@ -70,6 +71,7 @@ const command: Command = {
       await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
       return 0;
     } catch (err) {
+      if (err instanceof DevnetDirError) throw new UsageError(err.message);
       say(`FAILED: ${err instanceof Error ? err.message : String(err)}`);
       return 1;
     } finally {

@@ -53,13 +53,27 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
         member,
         nextStep,
         committeeKey: committee && latest?.state === 'COMPLETE' ? committee.signing.groupPublicKey : new Uint8Array(),
+        unsealFailures: rt.unsealFailures,
+        attestationRootSha256: rt.attestationRoot.sha256,
+        developmentAttestationRoot: rt.attestationRoot.development,
       };
     },
 
-    async Unseal(req: UnsealReq) {
-      if (req.reset) rt.resetUnseal();
-      else {
-        if (typeof req.share !== 'string' || req.share.length === 0 || req.share.length > 1024) throw invalidArgument('share is required (as printed by gatekeeper init)');
+    async Unseal(req: UnsealReq, ctx: CallContext) {
+      try {
+        guards.unsealRateLimit(ctx);
+      } catch (err) {
+        rt.noteUnsealFailure('rate-limited');
+        throw err;
+      }
+      if (req.reset) {
+        // Only an operator may throw away the shares other operators gave (signed call or mTLS certificate).
+        rt.resetUnseal(guards.operator(req, ctx));
+      } else {
+        if (typeof req.share !== 'string' || req.share.length === 0 || req.share.length > 1024) {
+          rt.noteUnsealFailure('malformed');
+          throw invalidArgument('share is required (as printed by gatekeeper init)');
+        }
         await rt.unseal(req.share);
       }
       return { sealed: !rt.context, progress: rt.unsealProgress, threshold: rt.public?.unsealThreshold ?? 0 };
