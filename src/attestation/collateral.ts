@@ -30,7 +30,32 @@ const STRING_FIELDS = ['pck_crl_issuer_chain', 'root_ca_crl', 'pck_crl', 'tcb_in
   'tcb_info_signature', 'qe_identity_issuer_chain', 'qe_identity', 'qe_identity_signature'] as const;
 const HEX_FIELDS = ['root_ca_crl', 'pck_crl', 'tcb_info_signature', 'qe_identity_signature'] as const;
 
+const PEM_FIELDS = ['pck_crl_issuer_chain', 'tcb_info_issuer_chain', 'qe_identity_issuer_chain'] as const;
+
 const LOADED = new WeakSet<object>();
+
+// The block syntax parsePemChain (x509.ts) accepts; only text it would accept is rewritten.
+const PEM_BLOCK = /-----BEGIN CERTIFICATE-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END CERTIFICATE-----/g;
+
+/**
+ * A PEM chain in one canonical layout (base64 in 64-character lines, one newline after each block, no
+ * trailing NUL), so that chains differing only in whitespace share one cache key. Text the strict
+ * parser would refuse is returned unchanged, so it is still refused.
+ */
+export function canonicalPemChain(text: string): string {
+  const body = text.endsWith('\0') ? text.slice(0, -1) : text;
+  let out = '';
+  let last = 0;
+  for (const m of body.matchAll(PEM_BLOCK)) {
+    if (!/^\s*$/.test(body.slice(last, m.index))) return text;
+    const b64 = m[1]!.replace(/\s+/g, '');
+    if (b64.length === 0 || Buffer.from(b64, 'base64').toString('base64') !== b64) return text;
+    out += `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+    last = m.index + m[0].length;
+  }
+  if (out === '' || !/^\s*$/.test(body.slice(last))) return text;
+  return out;
+}
 
 /** True for objects returned by loadCollateral (validated and frozen). */
 export function isLoadedCollateral(c: unknown): c is Collateral {
@@ -58,7 +83,10 @@ export function loadCollateral(json: unknown): Collateral {
   }
   for (const f of HEX_FIELDS) {
     if (!/^(?:[0-9a-fA-F]{2})*$/.test(out[f]!)) throw new CollateralFormatError(`collateral field '${f}' must be hex`);
+    out[f] = out[f]!.toLowerCase();
   }
+  // Same certificates, same text: whitespace in a PEM chain must not make a new verification cache key.
+  for (const f of PEM_FIELDS) out[f] = canonicalPemChain(out[f]!);
   const frozen = Object.freeze(out as unknown as Collateral);
   LOADED.add(frozen);
   return frozen;

@@ -21,7 +21,18 @@ export type VerifyStep =
   | 'quote-signature'
   | 'tdx-module'         // MRSIGNERSEAM, SEAM attributes, tdxModuleIdentities
   | 'tcb-level'          // no matching TCB level (Intel: TCB_NOT_SUPPORTED)
-  | 'tcb-status';        // matched, but Revoked
+  | 'tcb-status'         // matched, but Revoked
+  // AMD SEV-SNP (verifySnpReport in snp/verify.ts), in the order they run after 'input' and 'parse':
+  | 'snp-ark'            // ARK pinned per product (AMD's, or a development ARK passed explicitly)
+  | 'snp-ask'            // ASK (or ASVK for a VLEK) signed by the ARK, validity
+  | 'snp-crl'            // ARK-signed CRL: present, signature, dates, ASK not listed
+  | 'snp-vcek'           // VCEK/VLEK: signed by the ASK, validity, AMD extensions
+  | 'snp-signature'      // report signature (ECDSA P-384 SHA-384) by the VCEK/VLEK
+  | 'snp-product'        // product of the chain, the VCEK and the report's CPUID agree
+  | 'snp-tcb'            // REPORTED_TCB equal to the VCEK's TCB extensions
+  | 'snp-hwid'           // VCEK hwID equal to CHIP_ID
+  | 'snp-policy'         // guest policy: DEBUG, MIGRATE_MA, ABI minimum, reserved bits
+  | 'snp-vmpl';          // VMPL of the requester
 
 export class VerificationError extends Error {
   override name = 'VerificationError';

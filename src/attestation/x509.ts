@@ -1,7 +1,8 @@
 // X.509 certificates and CRLs of the Intel SGX PKI (SGX PCK Certificate and CRL Profile):
 // strict PEM chain decoding, parsing once with node:crypto (signatures, validity) and pkijs
 // (names, serials, extensions), issuer/signature checks, and CRL checks.
-import { X509Certificate, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { constants, X509Certificate, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { fail, type VerifyStep } from './errors.js';
 
@@ -138,4 +139,99 @@ export function checkCrlDates(crl: ParsedCrl, now: number, step: VerifyStep, wha
 
 export function checkNotRevoked(crl: ParsedCrl, cert: ParsedCert, step: VerifyStep, what: string): void {
   if (crl.revoked.has(cert.serialHex)) fail(step, `${what} (serial ${cert.serialHex}) is revoked by the CRL of '${crl.issuerCn}'`);
+}
+
+// --- AMD SEV-SNP PKI (AMD KDS: ARK, ASK/ASVK, VCEK/VLEK and CRLs signed with RSASSA-PSS SHA-384) ---
+
+const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';
+const OID_SHA384 = '2.16.840.1.101.3.4.2.2';
+const OID_MGF1 = '1.2.840.113549.1.1.8';
+
+/** The algorithm is RSASSA-PSS with SHA-384, MGF1-SHA-384 and a 48-byte salt (AMD's profile). */
+export function checkRsaPssSha384(alg: pkijs.AlgorithmIdentifier, step: VerifyStep, what: string): void {
+  if (alg.algorithmId !== OID_RSASSA_PSS) fail(step, `${what} is not signed with RSASSA-PSS (algorithm ${alg.algorithmId.slice(0, 40)})`);
+  let params: pkijs.RSASSAPSSParams;
+  try {
+    params = new pkijs.RSASSAPSSParams({ schema: alg.algorithmParams });
+  } catch {
+    return fail(step, `${what} has malformed RSASSA-PSS parameters`);
+  }
+  const mgfHash = (() => {
+    try { return new pkijs.AlgorithmIdentifier({ schema: params.maskGenAlgorithm.algorithmParams }).algorithmId; } catch { return ''; }
+  })();
+  if (params.hashAlgorithm.algorithmId !== OID_SHA384 || params.maskGenAlgorithm.algorithmId !== OID_MGF1 || mgfHash !== OID_SHA384
+    || params.saltLength !== 48) {
+    fail(step, `${what} is not signed with RSASSA-PSS SHA-384 (MGF1-SHA-384, salt 48)`);
+  }
+}
+
+/** `child` is issued by `parent` with an RSASSA-PSS SHA-384 signature (name, CA flag, signature). */
+export function checkIssuedByRsaPss(child: ParsedCert, parent: ParsedCert, step: VerifyStep, what: string): void {
+  checkRsaPssSha384(child.asn.signatureAlgorithm, step, what);
+  checkIssuedBy(child, parent, step, what);
+}
+
+/** The DER encoding is exactly `der` (no trailing bytes after the outer SEQUENCE). */
+export function checkExactDer(der: Uint8Array, step: VerifyStep, what: string): void {
+  let parsed: { offset: number };
+  try { parsed = asn1js.fromBER(der); } catch { parsed = { offset: -1 }; }
+  if (parsed.offset === -1 || parsed.offset !== der.length) fail(step, `${what} has ${parsed.offset === -1 ? 'invalid DER' : `${der.length - parsed.offset} bytes after its DER encoding`}`);
+}
+
+/** parseCertDer, refusing trailing bytes after the certificate and a public key node:crypto cannot decode. */
+export function parseCertDerExact(der: Uint8Array, step: VerifyStep, what: string): ParsedCert {
+  checkExactDer(der, step, what);
+  try {
+    void new X509Certificate(der).publicKey;
+  } catch {
+    return fail(step, `${what} is not a valid X.509 certificate (its public key cannot be decoded)`);
+  }
+  return parseCertDer(der, step, what);
+}
+
+/** parsePemChain with parseCertDerExact for each certificate. */
+export function parsePemChainExact(text: string, step: VerifyStep, what: string): ParsedCert[] {
+  const certs: ParsedCert[] = [];
+  let last = 0;
+  for (const m of text.matchAll(PEM_BLOCK)) {
+    if (!/^\s*$/.test(text.slice(last, m.index))) fail(step, `${what} contains data outside PEM certificate blocks`);
+    const b64 = m[1]!.replace(/\s+/g, '');
+    const der = Buffer.from(b64, 'base64');
+    if (der.toString('base64') !== b64) fail(step, `${what} has invalid base64 in certificate ${certs.length + 1}`);
+    certs.push(parseCertDerExact(Uint8Array.from(der), step, `${what} certificate ${certs.length + 1}`));
+    last = m.index + m[0].length;
+  }
+  if (!/^\s*$/.test(text.slice(last))) fail(step, `${what} contains data outside PEM certificate blocks`);
+  if (certs.length === 0) fail(step, `${what} contains no certificate`);
+  return certs;
+}
+
+const PEM_CRL = /^\s*-----BEGIN X509 CRL-----\r?\n([A-Za-z0-9+/=\r\n]+?)-----END X509 CRL-----\s*$/;
+
+/** Parses one CRL given as DER or as a single PEM "X509 CRL" block; nextUpdate is required. */
+export function parseCrlBytes(bytes: Uint8Array, step: VerifyStep, what: string): ParsedCrl {
+  let der: Uint8Array = bytes;
+  if (bytes.length > 0 && bytes[0] !== 0x30) {
+    const m = PEM_CRL.exec(Buffer.from(bytes).toString('latin1'));
+    if (!m) fail(step, `${what} is neither DER nor a single PEM X509 CRL block`);
+    const b64 = m[1]!.replace(/\s+/g, '');
+    const buf = Buffer.from(b64, 'base64');
+    if (buf.toString('base64') !== b64) fail(step, `${what} has invalid base64`);
+    der = Uint8Array.from(buf);
+  }
+  if (der.length === 0) fail(step, `${what} is empty`);
+  checkExactDer(der, step, what);
+  return parseCrlHex(Buffer.from(der).toString('hex'), step, what);
+}
+
+/** The CRL names `issuer` and carries its RSASSA-PSS SHA-384 signature over the TBS bytes. */
+export function checkCrlSignedByRsaPss(crl: ParsedCrl, issuer: ParsedCert, step: VerifyStep, what: string): void {
+  if (!crl.asn.issuer.isEqual(issuer.asn.subject)) fail(step, `${what} is issued by '${crl.issuerCn}', expected '${issuer.subjectCn}'`);
+  checkRsaPssSha384(crl.asn.signatureAlgorithm, step, what);
+  let ok = false;
+  try {
+    ok = cryptoVerify('sha384', crl.asn.tbsView, { key: issuer.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 },
+      crl.asn.signatureValue.valueBlock.valueHexView);
+  } catch { ok = false; }
+  if (!ok) fail(step, `${what} signature does not verify with the key of '${issuer.subjectCn}'`);
 }

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   attestation: async () => (await import('./commands/attestation.js')).default,
   audit: async () => (await import('./commands/audit.js')).default,
   ceremony: async () => (await import('./commands/ceremony.js')).default,
+  contract: async () => (await import('./commands/contract.js')).default,
   devnet: async () => (await import('./commands/devnet.js')).default,
   init: async () => (await import('./commands/init.js')).default,
   node: async () => (await import('./commands/node.js')).default,

@@ -26,6 +26,8 @@ export const SIGNATURE_TAGS = [
   'dkg-round1',
   'dkg-round2',
   'reshare',
+  'contract-governance',
+  'provisioned',
 ] as const;
 
 export type SignatureTag = (typeof SIGNATURE_TAGS)[number];

@@ -2,6 +2,7 @@
 // development unseal shares, development operator and governance keys, and a generated genesis snapshot.
 // Development only: the keys it writes protect nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -20,7 +21,8 @@ import { verifyGroupSignature } from '../crypto/frost.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createTestPki, type TestPki } from '../attestation/test-pki/index.js';
 import { saveTestPki } from '../worker/test-pki-file.js';
-import { encryptForContract } from '../sdk/client.js';
+import { encryptForContract, getContractKey } from '../sdk/client.js';
+import { contractGovernanceMessage, type ContractAction } from '../keys/wire.js';
 
 export interface DevnetOptions {
   dir: string;
@@ -34,6 +36,11 @@ export interface DevnetOptions {
   nodeConfig?: Record<string, unknown>;
   /** Per-node advertised endpoint override (tests put a proxy in front of a member). */
   advertise?: (index: number, endpoint: string) => string;
+  /**
+   * TLS for every node (PEM paths; the certificate must be valid for 127.0.0.1): nodes serve TLS, call
+   * each other over TLS trusting `caFile`, and the devnet's clients and worker trust `caFile`.
+   */
+  tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
 /** What the development worker's demo enclave measures as (its quotes claim these values). */
@@ -45,6 +52,22 @@ export const DEMO_MEASUREMENTS = {
 };
 export const DEMO_CONTRACT = 'demo';
 export const DEMO_POLICY_ID = 'demo-policy';
+
+/**
+ * The demo release policy (docs/release-policy.md): namespace `demo` admits SGX only, through the
+ * exact MRENCLAVE, MRSIGNER, ISVPRODID and minimum ISVSVN the development worker's quotes report
+ * (DEMO_MEASUREMENTS); UpToDate platforms only; no debug enclaves. It has no tdx or snp block, so
+ * TDX and SNP workers are refused.
+ */
+export function demoReleasePolicy(serial: number, publicationQuorum: number, over: Record<string, unknown> = {}): Uint8Array {
+  return utf8(JSON.stringify({
+    id: DEMO_POLICY_ID, serial, publicationQuorum,
+    attestation: { tees: ['SGX'], allowedStatuses: ['UpToDate'], allowDebug: false },
+    namespaces: { demo: { sgx: { mrEnclave: [DEMO_MEASUREMENTS.mrEnclave], mrSigner: [DEMO_MEASUREMENTS.mrSigner],
+      isvProdId: DEMO_MEASUREMENTS.isvProdId, minIsvSvn: DEMO_MEASUREMENTS.isvSvn } } },
+    ...over,
+  }));
+}
 
 export interface DevnetNode {
   index: number;
@@ -103,6 +126,37 @@ async function osFreePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The file that marks a folder as made by a devnet (and so safe for a later devnet to clear). */
+export const DEVNET_MARKER = '.gatekeeper-devnet';
+const DEVNET_ENTRY = /^(node-\d+|worker|test-pki\.dev\.json|test-pki-root\.der|dev-keys\.json|devnet\.json|\.gatekeeper-devnet)$/;
+
+export class DevnetDirError extends Error {
+  override name = 'DevnetDirError';
+}
+
+/**
+ * Makes `dir` ready for a new devnet without ever deleting what a devnet did not make: a missing or
+ * empty folder is used; a folder a devnet made (its marker file, or, from before the marker, its
+ * dev-keys.json) has the devnet's own entries removed, and is refused if it holds anything else.
+ */
+export function prepareDevnetDir(dir: string): void {
+  if (!fs.existsSync(dir)) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } else {
+    if (!fs.statSync(dir).isDirectory()) throw new DevnetDirError(`${dir} exists and is not a folder; choose another --dir`);
+    const entries = fs.readdirSync(dir);
+    const foreign = entries.filter((e) => !DEVNET_ENTRY.test(e));
+    const ours = entries.includes(DEVNET_MARKER) || entries.includes('dev-keys.json');
+    if (entries.length > 0 && (!ours || foreign.length > 0)) {
+      const what = foreign.length > 0 ? `holds ${foreign.length} entr${foreign.length === 1 ? 'y' : 'ies'} a devnet did not make (e.g. ${JSON.stringify(foreign[0]!.slice(0, 64))})`
+        : 'was not made by a devnet';
+      throw new DevnetDirError(`${dir} ${what}; the devnet clears its folder first, so it refuses to use this one: choose another --dir or empty it`);
+    }
+    for (const e of entries) if (e !== DEVNET_MARKER) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+  }
+  fs.writeFileSync(path.join(dir, DEVNET_MARKER), 'made by `gatekeeper devnet`; the next devnet run in this folder clears it\n');
+}
+
 export class Devnet {
   readonly nodes: DevnetNode[] = [];
   readonly operator = generateIdentityKey();
@@ -120,11 +174,16 @@ export class Devnet {
     this.log = opts.log ?? (() => undefined);
   }
 
+  /** A client of a node (TLS trusting the devnet's CA when the nodes run TLS). */
+  clientFor(endpoint: string): GatekeeperClient {
+    const tls = this.opts.tls;
+    return tls ? new GatekeeperClient(endpoint, grpcCredentials.createSsl(fs.readFileSync(tls.caFile))) : new GatekeeperClient(endpoint);
+  }
+
   /** Writes configs, initializes every node's keys (keeping the development unseal shares). */
   async create(): Promise<void> {
     const { dir } = this.opts;
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    prepareDevnetDir(dir);
     // A development attestation PKI: nodes trust its root only because their config names it.
     const pki = await createTestPki();
     this.pki = pki;
@@ -149,7 +208,9 @@ export class Devnet {
         unseal: { shares: 3, threshold: 2 },
         phaseTimeoutMs: this.opts.phaseTimeoutMs ?? 60_000,
         logLevel: 'info',
-        attestation: { trustedRootFile: this.testRootFile },
+        attestation: { trustedRootFile: this.testRootFile, allowDevelopmentAttestationRoot: true },
+        reflection: true,
+        ...(this.opts.tls ? { tls: { certFile: this.opts.tls.certFile, keyFile: this.opts.tls.keyFile, clientCaFile: '', peerCaFile: this.opts.tls.caFile } } : {}),
         ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
         ...this.opts.nodeConfig,
       };
@@ -161,7 +222,7 @@ export class Devnet {
       new AuditLog(db).append('devnet', 'initialized', { nodeId: bytesToHex(pub.nodeId) });
       db.close();
       fs.writeFileSync(path.join(nodeDir, 'unseal-shares.dev.json'), JSON.stringify(unsealShares), { mode: 0o600 });
-      this.nodes.push({ index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: new GatekeeperClient(listen) });
+      this.nodes.push({ index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: this.clientFor(listen) });
     }
   }
 
@@ -169,7 +230,7 @@ export class Devnet {
   async startNode(i: number, nodeFlags: string[] = []): Promise<void> {
     const n = this.nodes[i]!;
     n.client.close();
-    n.client = new GatekeeperClient(n.listen);
+    n.client = this.clientFor(n.listen);
     const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
     n.process = spawn(process.execPath, [...nodeFlags, builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
@@ -292,14 +353,9 @@ export class Devnet {
     }));
   }
 
-  /** The demo release policy: SGX, UpToDate, not debug, the demo enclave's measurements. */
+  /** The demo release policy (demoReleasePolicy) with this committee's threshold as publication quorum. */
   demoPolicy(serial = 1, over: Record<string, unknown> = {}): Uint8Array {
-    return utf8(JSON.stringify({
-      id: DEMO_POLICY_ID, serial, publicationQuorum: this.opts.threshold,
-      attestation: { tees: ['SGX'], allowedStatuses: ['UpToDate'], allowDebug: false },
-      namespaces: { demo: { sgx: { mrEnclave: [DEMO_MEASUREMENTS.mrEnclave], mrSigner: [DEMO_MEASUREMENTS.mrSigner], isvProdId: 1, minIsvSvn: 1 } } },
-      ...over,
-    }));
+    return demoReleasePolicy(serial, this.opts.threshold, over);
   }
 
   signPolicy(policyJson: Uint8Array): Record<string, unknown> {
@@ -316,8 +372,53 @@ export class Devnet {
     }
   }
 
-  /** Starts the development worker for the demo contract and waits until it serves. */
-  async startWorker(committeeKey: Uint8Array, endpointIndex = 0): Promise<{ endpoint: string; publicKey: string }> {
+  /** A governance action on a contract's key versions, signed by m governance keys, sent to every member. */
+  async governContract(action: ContractAction, contractId: Uint8Array, version: number): Promise<{ currentVersion: number; alarm: string }[]> {
+    const message = contractGovernanceMessage(action, contractId, version);
+    const signatures = this.governance.slice(0, this.governanceThreshold).map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'contract-governance', message) }));
+    const method = { rotate: 'RotateContractKey', retire: 'RetireContractKeyVersion', 'resolve-alarm': 'ResolveContractAlarm' }[action];
+    const out = [];
+    for (let i = 0; i < this.nodes.length; i++) out.push(await this.operatorCall<{ currentVersion: number; alarm: string }>(i, method, { contractId, version, signatures }));
+    return out;
+  }
+
+  /**
+   * The demo contract's rotation to `version`: governance rotates every member, a fresh worker
+   * provisions and publishes every version up to it, and GetContractKey(0) must then answer `version`
+   * with the key the worker holds.
+   */
+  async rotateDemo(committeeKey: Uint8Array, version: number): Promise<{ endpoint: string; publicKey: string }> {
+    const answers = await this.governContract('rotate', utf8(DEMO_CONTRACT), version);
+    if (answers.some((a) => a.currentVersion !== version)) throw new Error(`a member did not move to version ${version}`);
+    await this.stopWorker();
+    const worker = await this.startWorker(committeeKey, 0, Array.from({ length: version }, (_, i) => i + 1));
+    for (const n of this.nodes) {
+      const k = await getContractKey(n.client, committeeKey, utf8(DEMO_CONTRACT), 0);
+      if (k.version !== version || bytesToHex(k.publicKey) !== worker.publicKey) {
+        throw new Error(`${n.name} answers version ${k.version} for the current key, not the rotated version ${version}`);
+      }
+    }
+    return worker;
+  }
+
+  async stopWorker(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (!w) return;
+    w.client.close();
+    if (w.process.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => w.process.once('exit', () => resolve()));
+    w.process.kill('SIGTERM');
+    const force = setTimeout(() => w.process.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(force);
+  }
+
+  /**
+   * Starts the development worker for the demo contract and waits until it serves; `publicKey` is the
+   * key of the last version in `versions`.
+   */
+  async startWorker(committeeKey: Uint8Array, endpointIndex = 0, versions: number[] = [1]): Promise<{ endpoint: string; publicKey: string }> {
     const dir = path.join(this.opts.dir, 'worker');
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const readyFile = path.join(dir, 'ready.json');
@@ -325,8 +426,8 @@ export class Devnet {
     const configFile = path.join(dir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify({
       listen: '127.0.0.1:0', gatekeeper: this.nodes[endpointIndex]!.endpoint, committeeKey: bytesToHex(committeeKey),
-      contracts: [{ id: DEMO_CONTRACT, version: 1 }], testPki: this.testPkiFile, tee: 'SGX',
-      measurements: DEMO_MEASUREMENTS, readyFile,
+      contracts: versions.map((version) => ({ id: DEMO_CONTRACT, version })), testPki: this.testPkiFile, tee: 'SGX',
+      measurements: DEMO_MEASUREMENTS, readyFile, ...(this.opts.tls ? { tls: { caFile: this.opts.tls.caFile } } : {}),
     }, null, 2));
     const out = fs.openSync(path.join(dir, 'worker.log'), 'a');
     const proc = spawn(process.execPath, [builtCli(), 'worker', '--config', configFile], { stdio: ['ignore', out, out] });
@@ -340,13 +441,13 @@ export class Devnet {
     await sleep(50);
     const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as { endpoint: string; contracts: { id: string; version: number; publicKey: string }[] };
     this.worker = { process: proc, endpoint: ready.endpoint, client: new GatekeeperClient(ready.endpoint) };
-    return { endpoint: ready.endpoint, publicKey: ready.contracts[0]!.publicKey };
+    return { endpoint: ready.endpoint, publicKey: ready.contracts[ready.contracts.length - 1]!.publicKey };
   }
 
   /** A client encrypts to the demo contract with the certified key; the worker answers the digest. */
-  async invokeDemo(committeeKey: Uint8Array, message: Uint8Array, nodeIndex = 1): Promise<{ digest: Uint8Array; expected: Uint8Array; length: number }> {
+  async invokeDemo(committeeKey: Uint8Array, message: Uint8Array, nodeIndex = 1, version = 1): Promise<{ digest: Uint8Array; expected: Uint8Array; length: number }> {
     if (!this.worker) throw new Error('the worker is not running');
-    const { envelope } = await encryptForContract(this.nodes[nodeIndex]!.client, committeeKey, utf8(DEMO_CONTRACT), message, { version: 1 });
+    const { envelope } = await encryptForContract(this.nodes[nodeIndex]!.client, committeeKey, utf8(DEMO_CONTRACT), message, { version });
     const res = await this.worker.client.call<{ plaintextSha256: Uint8Array; length: string }>('DemoContract', 'Invoke', { envelope });
     return { digest: new Uint8Array(res.plaintextSha256), expected: sha256(message), length: Number(res.length) };
   }

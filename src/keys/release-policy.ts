@@ -1,7 +1,10 @@
 // Release policies (DESIGN §5, §6; docs/provisioning.md §6): which attested workers may receive the keys
 // of a contract namespace. Signed by m governance keys; each member checks every release against it.
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { parsePolicy, PolicyFormatError, type AttestationPolicy } from '../attestation/policy.js';
+import { boundedText, parsePolicy, PolicyFormatError, type AttestationPolicy, type PolicyTee } from '../attestation/policy.js';
+
+/** Most namespaces one policy may carry. */
+const MAX_NAMESPACES = 1024;
 import { verifyTagged } from '../crypto/identity.js';
 
 export interface ReleasePolicy {
@@ -9,7 +12,8 @@ export interface ReleasePolicy {
   serial: number;
   publicationQuorum: number;
   attestation: AttestationPolicy;
-  namespaces: Record<string, Pick<AttestationPolicy, 'sgx' | 'tdx'>>;
+  /** Each namespace's allow-lists; a TEE without its block is refused for that namespace. */
+  namespaces: Record<string, Pick<AttestationPolicy, 'sgx' | 'tdx' | 'snp'>>;
 }
 
 export class ReleasePolicyError extends Error {
@@ -20,9 +24,10 @@ export class ReleasePolicyError extends Error {
 }
 
 const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
-const MEASUREMENT_FIELDS = ['sgx', 'tdx', 'reportData'];
+const MEASUREMENT_FIELDS = ['sgx', 'tdx', 'snp', 'reportData'];
+const NAMESPACE_FIELDS = ['sgx', 'tdx', 'snp'];
 
-/** Parses the policy JSON bytes strictly. */
+/** Parses the policy JSON bytes strictly (docs/release-policy.md). */
 export function parseReleasePolicy(bytes: Uint8Array): ReleasePolicy {
   let o: unknown;
   try {
@@ -33,30 +38,36 @@ export function parseReleasePolicy(bytes: Uint8Array): ReleasePolicy {
   if (!o || typeof o !== 'object' || Array.isArray(o)) throw new ReleasePolicyError('the release policy must be a JSON object');
   const r = o as Record<string, unknown>;
   for (const k of Object.keys(r)) {
-    if (!['id', 'serial', 'publicationQuorum', 'attestation', 'namespaces'].includes(k)) throw new ReleasePolicyError(`unknown release policy field '${k}'`);
+    if (!['id', 'serial', 'publicationQuorum', 'attestation', 'namespaces'].includes(k)) throw new ReleasePolicyError(`unknown release policy field '${boundedText(k)}'`);
   }
   if (typeof r.id !== 'string' || !ID.test(r.id)) throw new ReleasePolicyError('id must be 1-64 lowercase letters, digits, ".", "_" or "-"');
   if (!Number.isInteger(r.serial) || (r.serial as number) < 1 || (r.serial as number) > 0xffffffff) throw new ReleasePolicyError('serial must be a positive 32-bit integer');
   const quorum = r.publicationQuorum ?? 0;
   if (!Number.isInteger(quorum) || (quorum as number) < 0 || (quorum as number) > 255) throw new ReleasePolicyError('publicationQuorum must be an integer from 0 to 255');
-  const att = (r.attestation ?? {}) as Record<string, unknown>;
-  if (typeof att !== 'object' || Array.isArray(att)) throw new ReleasePolicyError('attestation must be an object');
+  const att = r.attestation ?? {};
+  if (!att || typeof att !== 'object' || Array.isArray(att)) throw new ReleasePolicyError('attestation must be an object');
   for (const k of MEASUREMENT_FIELDS) {
     if (k in att) throw new ReleasePolicyError(`attestation.${k} is not allowed: measurements belong to a namespace`);
   }
   let attestation: AttestationPolicy;
   try { attestation = parsePolicy(att); } catch (err) { throw wrap(err, 'attestation'); }
   if (!r.namespaces || typeof r.namespaces !== 'object' || Array.isArray(r.namespaces)) throw new ReleasePolicyError('namespaces must be an object');
+  const entries = Object.entries(r.namespaces as Record<string, unknown>);
+  if (entries.length > MAX_NAMESPACES) throw new ReleasePolicyError(`namespaces lists more than ${MAX_NAMESPACES} namespaces`);
   const namespaces: ReleasePolicy['namespaces'] = {};
-  for (const [ns, v] of Object.entries(r.namespaces as Record<string, unknown>)) {
-    if (!ID.test(ns)) throw new ReleasePolicyError(`namespace '${ns}' must be 1-64 lowercase letters, digits, ".", "_" or "-"`);
+  for (const [ns, v] of entries) {
+    if (!ID.test(ns)) throw new ReleasePolicyError(`namespace '${boundedText(ns)}' must be 1-64 lowercase letters, digits, ".", "_" or "-"`);
     if (!v || typeof v !== 'object' || Array.isArray(v)) throw new ReleasePolicyError(`namespaces.${ns} must be an object`);
-    for (const k of Object.keys(v)) if (k !== 'sgx' && k !== 'tdx') throw new ReleasePolicyError(`namespaces.${ns}.${k}: only sgx and tdx measurements go here`);
+    for (const k of Object.keys(v)) {
+      if (!NAMESPACE_FIELDS.includes(k)) throw new ReleasePolicyError(`namespaces.${ns}.${boundedText(k)}: only sgx, tdx and snp allow-lists go here`);
+    }
     let p: AttestationPolicy;
     try { p = parsePolicy(v); } catch (err) { throw wrap(err, `namespaces.${ns}`); }
-    const hasList = !!(p.sgx?.mrEnclave?.length || p.sgx?.mrSigner?.length || p.tdx?.mrTd?.length);
-    if (!hasList) throw new ReleasePolicyError(`namespaces.${ns} must allow-list measurements (sgx.mrEnclave, sgx.mrSigner or tdx.mrTd)`);
-    namespaces[ns] = { sgx: p.sgx, tdx: p.tdx };
+    // parsePolicy refuses a block without its allow-list, so a block present means a TEE admitted.
+    if (!p.sgx && !p.tdx && !p.snp) throw new ReleasePolicyError(`namespaces.${ns} must allow-list measurements for at least one TEE (sgx, tdx or snp)`);
+    const admitted = (['sgx', 'tdx', 'snp'] as const).filter((t) => p[t] && (!attestation.tees || attestation.tees.includes(t.toUpperCase() as PolicyTee)));
+    if (admitted.length === 0) throw new ReleasePolicyError(`namespaces.${ns} admits no TEE: attestation.tees excludes every allow-list it has`);
+    namespaces[ns] = { ...(p.sgx ? { sgx: p.sgx } : {}), ...(p.tdx ? { tdx: p.tdx } : {}), ...(p.snp ? { snp: p.snp } : {}) };
   }
   return { id: r.id, serial: r.serial as number, publicationQuorum: quorum as number, attestation, namespaces };
 }
@@ -80,9 +91,15 @@ export function verifyPolicySignatures(bytes: Uint8Array, signatures: { key: Uin
   }
 }
 
-/** The attestation policy a worker of `namespace` must meet, with its expected report_data. */
+/**
+ * The attestation policy a worker of `namespace` must meet, with its expected report_data. The TEEs
+ * it admits are derived from the namespace (those it has an allow-list for), intersected with
+ * `attestation.tees` when that is given.
+ */
 export function attestationPolicyFor(policy: ReleasePolicy, namespace: string, reportData: Uint8Array): AttestationPolicy {
-  const ns = policy.namespaces[namespace];
-  if (!ns) throw new ReleasePolicyError(`release policy '${policy.id}' has no namespace '${namespace}'`);
-  return { ...policy.attestation, sgx: ns.sgx, tdx: ns.tdx, reportData: bytesToHex(reportData) };
+  const ns = Object.hasOwn(policy.namespaces, namespace) ? policy.namespaces[namespace] : undefined;
+  if (!ns) throw new ReleasePolicyError(`release policy '${policy.id}' has no namespace '${boundedText(namespace)}'`);
+  const listed: PolicyTee[] = [...(ns.sgx ? ['SGX' as const] : []), ...(ns.tdx ? ['TDX' as const] : []), ...(ns.snp ? ['SNP' as const] : [])];
+  const tees = policy.attestation.tees ? listed.filter((t) => policy.attestation.tees!.includes(t)) : listed;
+  return { ...policy.attestation, tees, sgx: ns.sgx, tdx: ns.tdx, snp: ns.snp, reportData: bytesToHex(reportData) };
 }

@@ -44,6 +44,26 @@ export function contractKeyCertificateMessage(cid: Uint8Array, version: number, 
     bytes(publicKey, 'contract public key', 33));
 }
 
+/** What governance can do to a contract's key versions (docs/provisioning.md §7). */
+export const CONTRACT_ACTIONS = ['rotate', 'retire', 'resolve-alarm'] as const;
+export type ContractAction = (typeof CONTRACT_ACTIONS)[number];
+
+/**
+ * §7: what a governance key signs (tag "contract-governance") to rotate to, retire, or clear the alarm
+ * of one version of one contract. The action, the contract and the version are all bound, so a
+ * signature cannot be replayed as another action, for another contract or for another version.
+ */
+export function contractGovernanceMessage(action: ContractAction, cid: Uint8Array, version: number): Uint8Array {
+  if (!(CONTRACT_ACTIONS as readonly string[]).includes(action)) throw new RangeError('unknown contract action');
+  return concatBytes(utf8('gatekeeper/v1/contract-governance'), lp(utf8(action)), lp(contractId(cid)), u32be(version));
+}
+
+/** §4: a member's receipt (tag "provisioned") that it released its partial of (cid, v) to that worker key. */
+export function provisionReceiptMessage(cid: Uint8Array, version: number, workerSigningKey: Uint8Array, nodeId: Uint8Array): Uint8Array {
+  return concatBytes(utf8('gatekeeper/v1/provisioned'), lp(contractId(cid)), u32be(version),
+    bytes(workerSigningKey, 'worker signing key', 32), bytes(nodeId, 'node id', 16));
+}
+
 /** A short stable name for a measurement or key in logs and the audit log (not secret). */
 export function fingerprint(b: Uint8Array): string {
   return Buffer.from(sha256(b).slice(0, 8)).toString('hex');

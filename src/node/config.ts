@@ -1,7 +1,9 @@
 // Node configuration: a JSON file (documented field by field in config/README.md), with environment
 // overrides so that deployments can keep secrets and addresses out of the file.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa } from '../attestation/intel-root.js';
 
 export interface NodeConfig {
   /** Human name used in logs. */
@@ -35,12 +37,21 @@ export interface NodeConfig {
   clockSkewMs: number;
   /** Public calls allowed per second per client address (token bucket). */
   publicRateLimitPerSecond: number;
+  /** Unseal calls allowed per minute per client address, after a burst of 10. */
+  unsealRateLimitPerMinute: number;
+  /** Allows plaintext gRPC (tls null) on an address other than loopback. */
+  insecure: boolean;
+  /** Serves gRPC server reflection (grpcurl and similar tools list the services). */
+  reflection: boolean;
   /** How long a worker challenge nonce stays valid, in milliseconds. */
   challengeTtlMs: number;
   /** Log level: fatal, error, warn, info, debug, trace. */
   logLevel: string;
-  /** Attestation trust: a DER root to pin instead of Intel's SGX Root CA (development test PKI only). */
-  attestation: { trustedRootFile: string };
+  /**
+   * Attestation trust: a DER root to pin instead of Intel's SGX Root CA. A root that is not Intel's
+   * (a development test PKI) is refused unless allowDevelopmentAttestationRoot is true.
+   */
+  attestation: { trustedRootFile: string; allowDevelopmentAttestationRoot: boolean };
 }
 
 export class ConfigError extends Error {
@@ -58,9 +69,12 @@ const DEFAULTS = {
   maxMessageBytes: 4 * 1024 * 1024,
   clockSkewMs: 60_000,
   publicRateLimitPerSecond: 1000,
+  unsealRateLimitPerMinute: 30,
+  insecure: false,
+  reflection: false,
   challengeTtlMs: 300_000,
   logLevel: 'info',
-  attestation: { trustedRootFile: '' },
+  attestation: { trustedRootFile: '', allowDevelopmentAttestationRoot: false },
 };
 
 const HEX32 = /^[0-9a-f]{64}$/;
@@ -103,8 +117,10 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   const cfg = { ...DEFAULTS, ...r } as unknown as NodeConfig;
   if (typeof cfg.dataDir === 'string') cfg.dataDir = path.resolve(baseDir, cfg.dataDir);
   if (cfg.advertise === undefined) cfg.advertise = cfg.listen;
-  if (cfg.attestation?.trustedRootFile) {
-    cfg.attestation = { trustedRootFile: path.resolve(baseDir, cfg.attestation.trustedRootFile) };
+  if (typeof cfg.attestation === 'object' && cfg.attestation !== null && !Array.isArray(cfg.attestation)) {
+    const a = { ...DEFAULTS.attestation, ...(cfg.attestation as object) } as NodeConfig['attestation'];
+    if (typeof a.trustedRootFile === 'string' && a.trustedRootFile !== '') a.trustedRootFile = path.resolve(baseDir, a.trustedRootFile);
+    cfg.attestation = a;
   }
   if (cfg.tls !== null) {
     const t = cfg.tls as unknown;
@@ -154,18 +170,69 @@ function validate(cfg: NodeConfig): NodeConfig {
   if (!Number.isInteger(u?.shares) || !Number.isInteger(u?.threshold) || u.threshold < 1 || u.threshold > u.shares || u.shares > 255) {
     throw new ConfigError('config field unseal must have 1 <= threshold <= shares <= 255');
   }
-  for (const n of ['phaseTimeoutMs', 'maxMessageBytes', 'clockSkewMs', 'publicRateLimitPerSecond', 'challengeTtlMs'] as const) {
+  for (const n of ['phaseTimeoutMs', 'maxMessageBytes', 'clockSkewMs', 'publicRateLimitPerSecond', 'unsealRateLimitPerMinute', 'challengeTtlMs'] as const) {
     if (!Number.isInteger(cfg[n]) || cfg[n] <= 0) throw new ConfigError(`config field '${n}' must be a positive integer`);
   }
-  if (typeof cfg.attestation !== 'object' || cfg.attestation === null || typeof cfg.attestation.trustedRootFile !== 'string'
-    || Object.keys(cfg.attestation).some((k) => k !== 'trustedRootFile')) {
-    throw new ConfigError(`config field 'attestation' must be { "trustedRootFile": "<path or empty>" }`);
+  if (typeof cfg.attestation !== 'object' || cfg.attestation === null) {
+    throw new ConfigError(`config field 'attestation' must be { "trustedRootFile": "<path or empty>", "allowDevelopmentAttestationRoot": false }`);
+  }
+  for (const k of Object.keys(cfg.attestation)) {
+    if (k !== 'trustedRootFile' && k !== 'allowDevelopmentAttestationRoot') throw new ConfigError(`unknown config field 'attestation.${k}'`);
+  }
+  if (typeof cfg.attestation.trustedRootFile !== 'string') throw new ConfigError(`config field 'attestation.trustedRootFile' must be a path or ""`);
+  if (typeof cfg.attestation.allowDevelopmentAttestationRoot !== 'boolean') {
+    throw new ConfigError(`config field 'attestation.allowDevelopmentAttestationRoot' must be true or false`);
+  }
+  for (const n of ['insecure', 'reflection'] as const) {
+    if (typeof cfg[n] !== 'boolean') throw new ConfigError(`config field '${n}' must be true or false`);
+  }
+  if (cfg.tls === null && !cfg.insecure && !isLoopback(cfg.listen)) {
+    throw new ConfigError(`config field 'listen' (${cfg.listen}) is not a loopback address and 'tls' is null: `
+      + `configure 'tls', or set 'insecure': true to serve plaintext gRPC (unseal shares and operator calls in the clear) on purpose`);
   }
   if (cfg.challengeTtlMs > 3_600_000) throw new ConfigError(`config field 'challengeTtlMs' must be at most 3600000 (one hour)`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.logLevel)) {
     throw new ConfigError(`config field 'logLevel' must be one of fatal, error, warn, info, debug, trace, silent`);
   }
   return cfg;
+}
+
+/** True for host:port on 127.0.0.0/8, [::1] or localhost. */
+export function isLoopback(hostPort: string): boolean {
+  const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The attestation root the node pins, read and checked once at start. */
+export interface AttestationRoot {
+  der: Uint8Array;
+  /** SHA-256 of the DER, lowercase hex. */
+  sha256: string;
+  /** False only for Intel's SGX Root CA. */
+  development: boolean;
+}
+
+/**
+ * Reads `attestation.trustedRootFile` (Intel's SGX Root CA when empty) and refuses a root that is not
+ * Intel's unless `attestation.allowDevelopmentAttestationRoot` is true.
+ */
+export function attestationRoot(cfg: NodeConfig): AttestationRoot {
+  const file = cfg.attestation.trustedRootFile;
+  let der = INTEL_SGX_ROOT_CA_DER;
+  if (file) {
+    try {
+      der = new Uint8Array(fs.readFileSync(file));
+    } catch (err) {
+      throw new ConfigError(`config field 'attestation.trustedRootFile': cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  const sha256 = createHash('sha256').update(der).digest('hex');
+  const development = !isIntelSgxRootCa(der);
+  if (development && !cfg.attestation.allowDevelopmentAttestationRoot) {
+    throw new ConfigError(`config field 'attestation.trustedRootFile' names a root that is not Intel's SGX Root CA (sha256 ${sha256}); `
+      + `a development root is trusted only with 'attestation.allowDevelopmentAttestationRoot': true`);
+  }
+  return { der, sha256, development };
 }
 
 export function databaseFile(cfg: NodeConfig): string {

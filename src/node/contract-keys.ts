@@ -1,22 +1,28 @@
 // Contract keys on a member (DESIGN §4, §5): challenges, attested release of this member's partial
 // evaluation, the fan-out that lets a worker use one endpoint, publication of pk_c with a FROST
 // certificate, and the public key service. Every member checks quote, policy, nonce and report_data
-// itself before it evaluates anything with its share.
+// itself before it evaluates anything with its share; cheap checks (shape, version, challenge,
+// report_data binding, revocation) come before any signature or collateral verification, and the
+// receiving member fans out only after its own checks pass. Versions: ./contract-versions.ts.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { status } from '@grpc/grpc-js';
+import promClient from 'prom-client';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { concatBytes, equalBytes, utf8 } from '../crypto/bytes.js';
 import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { hpkeSeal } from '../crypto/hpke.js';
 import { encodePartial, evaluatePartial } from '../crypto/contract-key.js';
 import { verifyGroupSignature } from '../crypto/frost.js';
-import { evaluatePolicy, loadCollateral, verifyQuote, VerificationCache, INTEL_SGX_ROOT_CA_DER, type AcceptedVerdict } from '../attestation/index.js';
 import {
-  challengeMessage, contractKeyCertificateMessage, fingerprint, partialInfo, publicationMessage, workerReportData,
+  evaluatePolicy, loadCollateral, parseQuote, verifyQuote, VerificationCache, INTEL_SGX_ROOT_CA_DER, QuoteParseError, type AcceptedVerdict,
+} from '../attestation/index.js';
+import {
+  challengeMessage, contractKeyCertificateMessage, fingerprint, partialInfo, provisionReceiptMessage, publicationMessage, workerReportData,
 } from '../keys/wire.js';
 import { attestationPolicyFor, parseReleasePolicy, verifyPolicySignatures, ReleasePolicyError, type ReleasePolicy } from '../keys/release-policy.js';
-import { ContractStore, type ContractKeyRow } from '../store/contract-store.js';
+import { ContractStore, type ContractKeyRow, type ContractState } from '../store/contract-store.js';
+import { checkIssuableVersion, ContractVersions, frozenError, parseAlarm } from './contract-versions.js';
 import type { CeremonyRecord } from '../store/ceremony-store.js';
 import {
   alreadyExists, expectBytes, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError, unavailable,
@@ -29,19 +35,42 @@ export interface ProvisionRequest {
   challengeSignature: Uint8Array;
 }
 
+export interface ProvisionReceipt { nodeId: Uint8Array; signature: Uint8Array }
+
 export interface PublishRequest {
   contractId: Uint8Array; version: number; publicKey: Uint8Array; workerSigningKey: Uint8Array; signature: Uint8Array;
+  /** Filled by the coordinating member: receipts of the members that provisioned this worker. */
+  provisionedBy?: ProvisionReceipt[];
 }
 
 export interface SealedPartialWire { nodeId: Uint8Array; shareIdentifier: Uint8Array; sealed: Uint8Array }
+
+/** One side of a key conflict (peer.proto ConflictingKey): a worker-signed publication or a certificate. */
+export interface ConflictingKey { publicKey: Uint8Array; workerSigningKey: Uint8Array; signature: Uint8Array; generation: number; certificate: Uint8Array }
+export interface ContractAlarmWire { contractId: Uint8Array; version: number; first: ConflictingKey | null; second: ConflictingKey | null }
+
+/** Request size caps, checked before anything is parsed (real quotes are ~5 KiB, real collateral ~20 KiB). */
+export const MAX_QUOTE_BYTES = 16 * 1024;
+export const MAX_COLLATERAL_BYTES = 64 * 1024;
+
+/** What a member's own checks established, before it releases its partial. */
+interface CheckedRelease { req: ProvisionRequest; c: CeremonyRecord; verdict: AcceptedVerdict; measurement: Uint8Array }
+
+function counter(registry: promClient.Registry, name: string, help: string, labelNames: string[] = []): promClient.Counter {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as promClient.Counter;
+  return new promClient.Counter({ name, help, labelNames, registers: [registry] });
+}
 
 function checkContractId(id: unknown): Uint8Array {
   if (!(id instanceof Uint8Array) || id.length === 0 || id.length > 255) throw invalidArgument('contract_id must be 1 to 255 bytes');
   return new Uint8Array(id);
 }
 
-function checkVersion(v: unknown, allowLatest: boolean): number {
-  if (!Number.isInteger(v) || (v as number) < (allowLatest ? 0 : 1)) throw invalidArgument(`version must be ${allowLatest ? '0 (latest) or more' : 'at least 1'}`);
+function checkVersion(v: unknown, allowCurrent: boolean): number {
+  if (!Number.isInteger(v) || (v as number) < (allowCurrent ? 0 : 1) || (v as number) > 0xffffffff) {
+    throw invalidArgument(`version must be ${allowCurrent ? '0 (the current version) or more' : 'at least 1'}`);
+  }
   return v as number;
 }
 
@@ -49,15 +78,34 @@ export class ContractKeys {
   readonly store: ContractStore;
   private readonly cache = new VerificationCache();
   private readonly trustedRoot: Uint8Array;
-  private readonly certified = new Map<string, ContractKeyRow>();
+  private readonly certified = new Map<string, ContractKeyRow & { currentVersion: number }>();
   /** Parsed policies by id, kept with the serial they were parsed at (a newer serial replaces them). */
   private readonly policies = new Map<string, ReleasePolicy>();
+  readonly versions: ContractVersions;
+  /** The broadcast of an alarm raised by the last checkPublication, for publish() to await. */
+  private pendingAlarm: Promise<void> | undefined;
+  /** Full DCAP verifications (signatures and collateral) this member ran, by result. */
+  private readonly verifications: promClient.Counter;
+  /** ProvisionContractKey requests this member fanned out to the other members. */
+  private readonly fanOuts: promClient.Counter;
 
   constructor(private readonly ctx: NodeContext) {
     this.store = new ContractStore(ctx.db);
     const rootFile = ctx.config.attestation.trustedRootFile;
     this.trustedRoot = rootFile ? new Uint8Array(fs.readFileSync(rootFile)) : INTEL_SGX_ROOT_CA_DER;
+    this.versions = new ContractVersions(ctx, this.store, () => this.certified.clear());
+    this.verifications = counter(ctx.metrics.registry, 'gatekeeper_quote_verifications_total', 'full quote verifications (signatures, chains, collateral) run for provisioning', ['result']);
+    this.fanOuts = counter(ctx.metrics.registry, 'gatekeeper_provision_fanouts_total', 'provisioning requests fanned out to the other members');
     ctx.genesis.registerSigningPurpose('contract-key', (c, message, publication) => this.checkPublicationToSign(c, message, publication));
+  }
+
+  /** The registered contract, refused while it is frozen by an alarm. */
+  private liveContract(contractId: Uint8Array): ContractState {
+    const contract = this.store.contract(contractId);
+    if (!contract) throw notFound('that contract is not registered');
+    const alarm = parseAlarm(contract.alarm);
+    if (alarm) throw frozenError(alarm);
+    return contract;
   }
 
   private committee(): CeremonyRecord {
@@ -74,7 +122,16 @@ export class ContractKeys {
     if (!stored) return undefined;
     const hit = this.policies.get(id);
     if (hit && hit.serial === stored.serial) return hit;
-    const policy = parseReleasePolicy(stored.policyJson);
+    let policy: ReleasePolicy;
+    try {
+      policy = parseReleasePolicy(stored.policyJson);
+    } catch (err) {
+      // A policy stored under older, looser rules: refuse every release under it until governance
+      // installs a corrected one (fail closed), and say so instead of INTERNAL.
+      if (!(err instanceof ReleasePolicyError)) throw err;
+      throw failedPrecondition(`the installed release policy '${id}' (serial ${stored.serial}) no longer passes the policy rules `
+        + `(${err.message.slice(0, 200)}); install a corrected policy with a higher serial`);
+    }
     this.policies.set(id, policy);
     return policy;
   }
@@ -147,16 +204,18 @@ export class ContractKeys {
 
   /** The receiving member: its own partial and every other member's, gathered before the deadline. */
   async provision(req: ProvisionRequest): Promise<{ generation: number; partials: SealedPartialWire[]; refusals: string[] }> {
-    this.checkProvisionShape(req);
-    const c = this.committee();
+    // This member's own checks first: a request it refuses is never fanned out (issue 10, item 5).
+    const mine = this.checkRelease(req);
+    const c = mine.c;
     const refusals: string[] = [];
     const codes: number[] = [];
     const partials: SealedPartialWire[] = [];
     const others = c.roster.filter((m) => m.nodeId !== this.me);
+    this.fanOuts.inc();
     const remote = this.ctx.peerFanOut<SealedPartialWire>(others.map((m) => m.endpoint), 'ProvidePartial', req as unknown as Record<string, unknown>, 10_000);
     const attempts = [
       ...others.map((m, i) => ({ m, p: remote[i]! })),
-      ...c.roster.filter((m) => m.nodeId === this.me).map((m) => ({ m, p: this.providePartial(req) })),
+      ...c.roster.filter((m) => m.nodeId === this.me).map((m) => ({ m, p: this.release(mine) })),
     ];
     await Promise.all(attempts.map(async ({ m, p }) => {
       try {
@@ -181,7 +240,12 @@ export class ContractKeys {
     checkContractId(req.contractId);
     checkVersion(req.version, false);
     if (!(req.quote instanceof Uint8Array) || req.quote.length === 0) throw invalidArgument('quote is required');
+    if (req.quote.length > MAX_QUOTE_BYTES) throw invalidArgument(`quote is larger than ${MAX_QUOTE_BYTES} bytes`);
     if (typeof req.collateralJson !== 'string' || req.collateralJson.length === 0) throw invalidArgument('collateral_json is required');
+    // String length counts UTF-16 units; the byte length is at least that, so check both cheaply.
+    if (req.collateralJson.length > MAX_COLLATERAL_BYTES || Buffer.byteLength(req.collateralJson, 'utf8') > MAX_COLLATERAL_BYTES) {
+      throw invalidArgument(`collateral_json is larger than ${MAX_COLLATERAL_BYTES} bytes`);
+    }
     expectBytes(req.workerHpkeKey, 'worker_hpke_key', 65);
     expectBytes(req.workerSigningKey, 'worker_signing_key', 32);
     expectBytes(req.nonce, 'nonce', 32);
@@ -192,14 +256,24 @@ export class ContractKeys {
 
   /** This member's own checks and, if they all pass, its sealed partial (DESIGN §5.3). */
   async providePartial(req: ProvisionRequest): Promise<SealedPartialWire> {
+    return this.release(this.checkRelease(req));
+  }
+
+  /**
+   * Every check a member makes before it releases, cheapest first (issue 10, item 5): shape and sizes,
+   * contract, version and freeze, the challenge (issuer signature, expiry), then the nonce is spent
+   * whatever happens next, then the quote is parsed and its report_data compared, revocation of the
+   * worker key, and only then signatures, chains and collateral, the release policy and the measurement.
+   */
+  private checkRelease(req: ProvisionRequest): CheckedRelease {
     this.checkProvisionShape(req);
     const c = this.committee();
-    const contract = this.store.contract(req.contractId);
-    if (!contract) throw notFound('that contract is not registered');
+    const contract = this.liveContract(req.contractId);
+    checkIssuableVersion(this.store, contract, req.version);
     const policy = this.installedPolicy(contract.policyId);
     if (!policy) throw failedPrecondition(`the contract's release policy '${contract.policyId}' is not installed on this member`);
 
-    // The challenge: issued by a member, signed, fresh, unused (checked again when it is consumed).
+    // The challenge: issued by a member, signed, fresh, unused.
     const issuer = c.roster.find((m) => m.nodeId === bytesToHex(req.challengeIssuerNodeId));
     if (!issuer) throw permissionDenied('the challenge was not issued by a committee member');
     const expires = BigInt(req.challengeExpiresAtMs);
@@ -207,35 +281,50 @@ export class ContractKeys {
       throw permissionDenied('the challenge signature does not verify');
     }
     if (Number(expires) < this.ctx.now()) throw permissionDenied('the challenge nonce has expired; ask for a new one');
+    // Spent here, before anything costly: a failed request uses up its challenge too.
+    if (!this.store.useChallenge(req.nonce, this.ctx.now())) throw permissionDenied('replayed challenge: this nonce was already used');
 
-    // The quote, against the pinned root and the collateral the worker sent.
+    // report_data must bind the worker's keys and this nonce: checked on the parsed quote, unverified.
+    let reportData: Uint8Array;
+    try {
+      const q = parseQuote(req.quote);
+      reportData = q.report.reportData;
+    } catch (err) {
+      throw permissionDenied(`the quote does not verify (parse): ${err instanceof QuoteParseError ? err.message.slice(0, 200) : 'quote could not be parsed'}`);
+    }
+    const expected = workerReportData(req.workerHpkeKey, req.workerSigningKey, req.nonce);
+    if (!equalBytes(reportData, expected)) throw permissionDenied("the quote's report_data does not bind the worker's keys and the challenge nonce");
+    const revokedKey = this.store.isRevoked('worker-key', req.workerSigningKey);
+    if (revokedKey !== undefined) throw permissionDenied(`this worker key is revoked: ${revokedKey}`);
+
+    // Only now the costly part: the quote against the pinned root and the collateral the worker sent.
     let collateral;
     try { collateral = loadCollateral(req.collateralJson); } catch (err) {
-      throw invalidArgument(`collateral_json: ${err instanceof Error ? err.message : String(err)}`);
+      throw invalidArgument(`collateral_json: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}`);
     }
     const verdict = verifyQuote(req.quote, collateral, {
       now: new Date(this.ctx.now()), trustedRoot: this.trustedRoot, cache: this.cache,
       minTcbEvaluationDataNumber: policy.attestation.minTcbEvaluationDataNumber,
     });
+    this.verifications.inc({ result: verdict.ok ? 'accepted' : 'refused' });
     if (!verdict.ok) throw permissionDenied(`the quote does not verify (${verdict.step}): ${verdict.error}`);
-    const expected = workerReportData(req.workerHpkeKey, req.workerSigningKey, req.nonce);
     if (verdict.reportData !== bytesToHex(expected)) {
       throw permissionDenied("the quote's report_data does not bind the worker's keys and the challenge nonce");
     }
     const result = evaluatePolicy(verdict, attestationPolicyFor(policy, contract.namespace, expected));
     if (!result.ok) throw permissionDenied(`the release policy refuses this worker (${result.check}): ${result.error}`);
     const measurement = measurementOf(verdict);
-    const revokedKey = this.store.isRevoked('worker-key', req.workerSigningKey);
-    if (revokedKey !== undefined) throw permissionDenied(`this worker key is revoked: ${revokedKey}`);
     const revokedM = this.store.isRevoked('measurement', measurement);
     if (revokedM !== undefined) throw permissionDenied(`this worker's measurement is revoked: ${revokedM}`);
+    return { req, c, verdict, measurement };
+  }
 
-    // Consume the nonce and record the release before the partial leaves this member.
+  /** Records the release, then evaluates and seals this member's partial to the worker. */
+  private async release({ req, c, verdict, measurement }: CheckedRelease): Promise<SealedPartialWire> {
     const share = this.ctx.genesis.derivationShare(c.epoch);
     if (!share) throw failedPrecondition('this member has no key shares');
     try {
       this.ctx.db.transaction(() => {
-        if (!this.store.useChallenge(req.nonce, this.ctx.now())) throw permissionDenied('replayed challenge: this nonce was already used');
         this.store.recordProvisioned({ contractId: req.contractId, version: req.version, workerSigningKey: req.workerSigningKey,
           workerHpkeKey: req.workerHpkeKey, measurement, generation: c.epoch }, this.ctx.now());
         this.ctx.audit.append('worker', 'contract-key.released', {
@@ -254,7 +343,12 @@ export class ContractKeys {
 
   // ---- publication ----
 
-  private checkPublication(p: PublishRequest): void {
+  /**
+   * A member's checks of a publication (DESIGN §5.4): the worker's signature, the contract live and
+   * the version issuable (not above current, not retired), the worker key and its measurement not
+   * revoked, this member provisioned that worker, and no different key published before.
+   */
+  private checkPublication(p: PublishRequest): ContractState {
     checkContractId(p.contractId);
     checkVersion(p.version, false);
     expectBytes(p.publicKey, 'public_key', 33);
@@ -263,48 +357,161 @@ export class ContractKeys {
     if (!verifyTagged(p.workerSigningKey, 'worker-publication', publicationMessage(p.contractId, p.version, p.publicKey), p.signature)) {
       throw permissionDenied('the publication signature does not verify under the worker signing key');
     }
-    if (!this.store.provisioned(p.contractId, p.version, p.workerSigningKey)) {
-      throw permissionDenied('this member never provisioned that worker for that contract and version');
-    }
+    const contract = this.liveContract(p.contractId);
+    checkIssuableVersion(this.store, contract, p.version);
+    const revokedKey = this.store.isRevoked('worker-key', p.workerSigningKey);
+    if (revokedKey !== undefined) throw permissionDenied(`this worker key is revoked: ${revokedKey}`);
+    const provisioned = this.store.provisioned(p.contractId, p.version, p.workerSigningKey);
+    if (!provisioned) throw permissionDenied('this member never provisioned that worker for that contract and version');
+    const revokedM = this.store.isRevoked('measurement', provisioned.measurement);
+    if (revokedM !== undefined) throw permissionDenied(`this worker's measurement is revoked: ${revokedM}`);
+    // The key this member knows for (cid, v): the certified one, else the first publication it accepted.
+    const certified = this.store.contractKey(p.contractId, p.version);
     const earlier = this.store.publication(p.contractId, p.version);
-    if (earlier && !equalBytes(earlier.publicKey, p.publicKey)) {
-      this.alarm(p, earlier.publicKey);
-      throw alreadyExists('a different public key was already published for that contract and version');
+    const known = certified?.publicKey ?? earlier?.publicKey;
+    if (known && !equalBytes(known, p.publicKey)) {
+      const first: ConflictingKey = certified
+        ? { publicKey: certified.publicKey, workerSigningKey: new Uint8Array(), signature: new Uint8Array(), generation: certified.generation, certificate: certified.certificate }
+        : { publicKey: earlier!.publicKey, workerSigningKey: earlier!.workerSigningKey, signature: earlier!.signature ?? new Uint8Array(), generation: 0, certificate: new Uint8Array() };
+      this.pendingAlarm = this.raiseAlarm({ contractId: p.contractId, version: p.version, first,
+        second: { publicKey: p.publicKey, workerSigningKey: p.workerSigningKey, signature: p.signature, generation: 0, certificate: new Uint8Array() } });
+      throw alreadyExists('a different public key was already published for that contract and version; the contract is now frozen');
     }
+    return contract;
   }
 
-  private alarm(p: PublishRequest, earlier: Uint8Array): void {
-    const detail = { contractId: bytesToHex(p.contractId), version: p.version, published: bytesToHex(earlier), offered: bytesToHex(p.publicKey), worker: fingerprint(p.workerSigningKey) };
+  /**
+   * Two different keys for one (contract, version): this member freezes the contract, raises the
+   * alarm, and hands the evidence to every other member, which checks it and freezes too.
+   */
+  private raiseAlarm(a: ContractAlarmWire, broadcast = true, actor = 'worker'): Promise<void> {
+    const detail = { contractId: bytesToHex(a.contractId), version: a.version, published: bytesToHex(a.first!.publicKey),
+      offered: bytesToHex(a.second!.publicKey), worker: fingerprint(a.second!.workerSigningKey) };
+    const text = JSON.stringify({ version: a.version, detail: `keys ${detail.published.slice(0, 16)}… and ${detail.offered.slice(0, 16)}…` });
+    this.ctx.db.transaction(() => {
+      this.store.setAlarm(a.contractId, text);
+      this.ctx.audit.append(actor, 'alarm.conflicting-publication', detail);
+    })();
+    this.certified.clear();
     this.ctx.metrics.alarms.inc({ kind: 'conflicting-publication' });
-    this.ctx.log.error(detail, 'ALARM: a second, different contract public key was offered');
-    this.ctx.audit.append('worker', 'alarm.conflicting-publication', detail);
+    this.ctx.log.error(detail, 'ALARM: a second, different contract public key was offered; the contract is frozen');
+    if (!broadcast) return Promise.resolve();
+    const c = this.ctx.genesis.activeCommittee();
+    if (!c) return Promise.resolve();
+    return Promise.allSettled(c.roster.filter((m) => m.nodeId !== this.me).map((m) =>
+      this.ctx.peerCall(m.endpoint, 'RaiseContractAlarm', a as unknown as Record<string, unknown>, 5000))).then(() => undefined);
   }
 
-  /** A signer's check for purpose "contract-key": only a publication it accepts itself. */
+  /** PeerService.RaiseContractAlarm: freezes the contract if both sides are proven keys for (cid, v) and differ. */
+  acceptAlarm(a: ContractAlarmWire): void {
+    const c = this.committee();
+    const contractId = checkContractId(a.contractId);
+    const version = checkVersion(a.version, false);
+    if (!this.store.contract(contractId)) throw notFound('that contract is not registered');
+    if (!a.first || !a.second) throw invalidArgument('an alarm needs both conflicting keys');
+    const cpk = this.ctx.genesis.publicKeys(c.epoch)!.signing.groupPublicKey;
+    for (const [name, k] of [['first', a.first], ['second', a.second]] as const) {
+      expectBytes(k.publicKey, `${name}.public_key`, 33);
+      if (!this.provenKey(contractId, version, k, cpk)) {
+        throw permissionDenied(`the ${name} key is neither certified nor published by a worker this member provisioned`);
+      }
+    }
+    if (equalBytes(a.first.publicKey, a.second.publicKey)) throw invalidArgument('the two keys are the same: no conflict');
+    if (this.store.contract(contractId)!.alarm !== undefined) return;
+    void this.raiseAlarm({ ...a, contractId, version }, false, 'peer');
+  }
+
+  /** A key is proven by a committee certificate, or by the signature of a worker this member provisioned. */
+  private provenKey(cid: Uint8Array, version: number, k: ConflictingKey, cpk: Uint8Array): boolean {
+    if (k.certificate instanceof Uint8Array && k.certificate.length === 64 && Number.isInteger(k.generation)
+      && verifyGroupSignature(cpk, contractKeyCertificateMessage(cid, version, k.generation, k.publicKey), k.certificate)) return true;
+    return k.workerSigningKey instanceof Uint8Array && k.workerSigningKey.length === 32 && k.signature instanceof Uint8Array
+      && k.signature.length === 64 && this.store.provisioned(cid, version, k.workerSigningKey) !== undefined
+      && verifyTagged(k.workerSigningKey, 'worker-publication', publicationMessage(cid, version, k.publicKey), k.signature);
+  }
+
+  // ---- provisioning receipts (the publication quorum every signer checks) ----
+
+  /** This member's signed receipt that it provisioned `workerSigningKey` for (cid, v). */
+  provisionReceipt(r: { contractId: Uint8Array; version: number; workerSigningKey: Uint8Array }): ProvisionReceipt {
+    this.committee();
+    const contractId = checkContractId(r.contractId);
+    const version = checkVersion(r.version, false);
+    expectBytes(r.workerSigningKey, 'worker_signing_key', 32);
+    if (!this.store.provisioned(contractId, version, r.workerSigningKey)) {
+      throw notFound('this member never provisioned that worker for that contract and version');
+    }
+    const nodeId = this.ctx.self.nodeId;
+    return { nodeId, signature: signTagged(this.ctx.keys.identitySecret, 'provisioned', provisionReceiptMessage(contractId, version, r.workerSigningKey, nodeId)) };
+  }
+
+  /** Members of `c` vouching, with a valid receipt, that they provisioned the publishing worker. */
+  private vouchingMembers(c: CeremonyRecord, p: PublishRequest): Set<string> {
+    const receipts = p.provisionedBy ?? [];
+    if (!Array.isArray(receipts) || receipts.length > 255) throw invalidArgument('provisioned_by must list at most 255 receipts');
+    const good = new Set<string>();
+    for (const r of receipts) {
+      if (!(r?.nodeId instanceof Uint8Array) || r.nodeId.length !== 16 || !(r.signature instanceof Uint8Array)) continue;
+      const id = bytesToHex(r.nodeId);
+      const m = c.roster.find((x) => x.nodeId === id);
+      if (!m || good.has(id)) continue;
+      if (verifyTagged(hexToBytes(m.identityKey), 'provisioned', provisionReceiptMessage(p.contractId, p.version, p.workerSigningKey, r.nodeId), r.signature)) {
+        good.add(id);
+      }
+    }
+    return good;
+  }
+
+  /**
+   * A signer's check for purpose "contract-key": a publication it accepts itself, carrying receipts of
+   * at least the policy's publicationQuorum members (issue 10, item 12: not only the coordinator checks).
+   */
   private checkPublicationToSign(c: CeremonyRecord, message: Uint8Array, publication: Record<string, unknown> | null): void {
     if (!publication) throw invalidArgument('a contract-key signature needs the publication it certifies');
     const p = publication as unknown as PublishRequest;
-    this.checkPublication(p);
+    const contract = this.checkPublication(p);
     if (!equalBytes(message, contractKeyCertificateMessage(p.contractId, p.version, c.epoch, p.publicKey))) {
       throw permissionDenied('this member does not sign that message');
     }
-    this.store.putPublication(p.contractId, p.version, p.publicKey, p.workerSigningKey, this.ctx.now());
+    const quorum = this.installedPolicy(contract.policyId)?.publicationQuorum ?? 0;
+    const vouching = this.vouchingMembers(c, p).size;
+    if (vouching < quorum) {
+      throw permissionDenied(`the publication carries ${vouching} valid provisioning receipt(s); the release policy's publicationQuorum is ${quorum}`);
+    }
+    this.store.putPublication(p.contractId, p.version, p.publicKey, p.workerSigningKey, p.signature, this.ctx.now());
   }
 
-  async publish(p: PublishRequest): Promise<{ generation: number; certificate: Uint8Array }> {
-    this.checkPublication(p);
+  async publish(req: PublishRequest): Promise<{ generation: number; certificate: Uint8Array }> {
+    const p: PublishRequest = { contractId: req.contractId, version: req.version, publicKey: req.publicKey, workerSigningKey: req.workerSigningKey, signature: req.signature };
+    let contract: ContractState;
+    try {
+      contract = this.checkPublication(p);
+    } catch (err) {
+      // A conflict: the other members hear of it before the worker hears the refusal.
+      const pending = this.pendingAlarm;
+      this.pendingAlarm = undefined;
+      if (pending) await pending;
+      throw err;
+    }
     const c = this.committee();
     const existing = this.store.contractKey(p.contractId, p.version);
     if (existing) return { generation: existing.generation, certificate: existing.certificate };
-    const contract = this.store.contract(p.contractId);
-    if (!contract) throw notFound('that contract is not registered');
     const quorum = this.installedPolicy(contract.policyId)?.publicationQuorum ?? 0;
+    // The evidence every signer checks: each member's own signed receipt that it provisioned the worker.
+    const receipts = this.ctx.peerFanOut<ProvisionReceipt>(c.roster.filter((m) => m.nodeId !== this.me).map((m) => m.endpoint),
+      'GetProvisionReceipt', { contractId: p.contractId, version: p.version, workerSigningKey: p.workerSigningKey }, 5000);
+    const provisionedBy = [this.provisionReceipt(p)];
+    for (const r of await Promise.allSettled(receipts)) if (r.status === 'fulfilled') provisionedBy.push(r.value);
+    if (provisionedBy.length < quorum) {
+      throw failedPrecondition(`only ${provisionedBy.length} member(s) provisioned this worker; the release policy's publicationQuorum is ${quorum}`);
+    }
+    p.provisionedBy = provisionedBy;
     const message = contractKeyCertificateMessage(p.contractId, p.version, c.epoch, p.publicKey);
     const refusals: string[] = [];
     const certificate = await this.ctx.genesis.coordinateSignature(c, message, 'contract-key',
       { publication: p as unknown as Record<string, unknown>, signers: quorum, refusals });
     if (!certificate) {
-      throw unavailable(`the committee could not certify the key (need ${Math.max(c.threshold, quorum)} signers): ${refusals.join('; ') || 'signing failed'}`);
+      throw unavailable(`the committee could not certify the key (need ${Math.max(c.threshold, quorum)} signers): ${refusals.join('; ').slice(0, 2000) || 'signing failed'}`);
     }
     const record = { contractId: p.contractId, version: p.version, generation: c.epoch, publicKey: p.publicKey, certificate };
     this.ctx.db.transaction(() => {
@@ -317,7 +524,7 @@ export class ContractKeys {
   }
 
   /** A certified key pushed by the member that coordinated its signature. */
-  storeCertified(r: { contractId: Uint8Array; version: number; generation: number; publicKey: Uint8Array; certificate: Uint8Array }): void {
+  async storeCertified(r: { contractId: Uint8Array; version: number; generation: number; publicKey: Uint8Array; certificate: Uint8Array }): Promise<void> {
     const c = this.committee();
     checkContractId(r.contractId);
     checkVersion(r.version, false);
@@ -329,39 +536,50 @@ export class ContractKeys {
     }
     const existing = this.store.contractKey(r.contractId, r.version);
     if (existing && !equalBytes(existing.publicKey, r.publicKey)) {
-      this.alarm({ ...r, workerSigningKey: new Uint8Array(32), signature: new Uint8Array(64) }, existing.publicKey);
-      throw alreadyExists('a different public key is already certified for that contract and version');
+      const none = { workerSigningKey: new Uint8Array(), signature: new Uint8Array() };
+      await this.raiseAlarm({ contractId: r.contractId, version: r.version,
+        first: { ...none, publicKey: existing.publicKey, generation: existing.generation, certificate: existing.certificate },
+        second: { ...none, publicKey: r.publicKey, generation: r.generation, certificate: r.certificate } });
+      throw alreadyExists('a different public key is already certified for that contract and version; the contract is now frozen');
     }
     this.putCertified(r);
   }
 
   private putCertified(r: ContractKeyRow): void {
     this.store.putContractKey(r, this.ctx.now());
-    this.certified.delete(`${bytesToHex(r.contractId)}/0`);
+    this.certified.clear();
   }
 
   /**
-   * PublicService.GetContractKey. A certified key never changes, so answers are cached; the "latest"
-   * entry of a contract is dropped whenever a new version of it is stored.
+   * PublicService.GetContractKey. Version 0 is the contract's current version; while that version has
+   * no certified key yet, the newest certified, not retired version below it is served (clients keep
+   * encrypting to the last certified key until the new one is published). Retired versions are not
+   * served, and nothing is served while the contract is frozen by an alarm. Answers are cached; every
+   * change of keys, versions or alarms clears the cache.
    */
-  get(contractIdRaw: unknown, versionRaw: unknown) {
+  get(contractIdRaw: unknown, versionRaw: unknown): ContractKeyRow & { currentVersion: number } {
     const contractId = checkContractId(contractIdRaw);
     const version = checkVersion(versionRaw, true);
     const cacheKey = `${bytesToHex(contractId)}/${version}`;
     const hit = this.certified.get(cacheKey);
     if (hit) return hit;
-    if (!this.store.contract(contractId)) throw notFound('unknown contract');
-    const k = this.store.contractKey(contractId, version);
-    if (k) {
-      if (this.certified.size > 100_000) this.certified.clear();
-      this.certified.set(cacheKey, k);
+    const contract = this.store.contract(contractId);
+    if (!contract) throw notFound('unknown contract');
+    const alarm = parseAlarm(contract.alarm);
+    if (alarm) throw frozenError(alarm);
+    let k: ContractKeyRow | undefined;
+    if (version === 0) {
+      k = this.store.newestServable(contractId, contract.currentVersion);
+      if (!k) throw failedPrecondition(`the contract is registered (current version ${contract.currentVersion}) but no key of it is published yet`);
+    } else {
+      if (this.store.isRetired(contractId, version)) throw failedPrecondition(`version ${version} of this contract is retired`);
+      k = this.store.contractKey(contractId, version);
+      if (!k) throw failedPrecondition(`the contract is registered but version ${version} of its key is not published yet`);
     }
-    if (!k) {
-      throw failedPrecondition(version === 0
-        ? 'the contract is registered but no key of it is published yet'
-        : `the contract is registered but version ${version} of its key is not published yet`);
-    }
-    return k;
+    const answer = { ...k, currentVersion: contract.currentVersion };
+    if (this.certified.size > 100_000) this.certified.clear();
+    this.certified.set(cacheKey, answer);
+    return answer;
   }
 }
 

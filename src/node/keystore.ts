@@ -1,7 +1,10 @@
 // The node's keys at rest: `init` creates them and seals the secret ones under a data key wrapped by an
 // unseal key that only the operators' Shamir shares rebuild (DESIGN §2). While sealed, the node holds
 // no secret in memory; once unsealed, `SecretBox` seals and opens secret columns.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { Db } from '../store/database.js';
+import { concatBytes, utf8 } from '../crypto/bytes.js';
 import { generateIdentityKey } from '../crypto/identity.js';
 import { generateTransportKeyPair } from '../crypto/hpke.js';
 import {
@@ -47,6 +50,20 @@ export interface UnsealedKeys {
   transportSecret: Uint8Array;
 }
 
+const SHARE_DIGEST_DOMAIN = utf8('gatekeeper/v1/unseal-share-digest');
+const SHARE_DIGEST_SALT_BYTES = 16;
+
+/**
+ * What the node keeps of each unseal share: SHA-256("gatekeeper/v1/unseal-share-digest" || salt || share)
+ * with a random salt per share. A share is 32 random bytes plus its x-coordinate, so the digest lets
+ * someone holding the database confirm a guessed share but not find one (docs/unseal.md).
+ */
+export function unsealShareDigest(salt: Uint8Array, share: Uint8Array): Uint8Array {
+  return sha256(concatBytes(SHARE_DIGEST_DOMAIN, salt, share));
+}
+
+interface DigestRow { x: number; salt: Buffer; digest: Buffer }
+
 function readRow(db: Db): NodeRow | undefined {
   return db.prepare('SELECT * FROM node WHERE id = 1').get() as NodeRow | undefined;
 }
@@ -75,30 +92,55 @@ export async function initKeystore(db: Db, opts: { shares: number; threshold: nu
   const { dataKey, wrappedDataKey, unsealShares } = await initSealing({ shares: opts.shares, threshold: opts.threshold });
   const box = new SecretBox(dataKey);
   const nodeId = nodeIdOf(identity.publicKey);
-  db.prepare(`INSERT INTO node (id, node_id, identity_key, sealed_identity_secret, transport_key,
-      sealed_transport_secret, wrapped_data_key, unseal_shares, unseal_threshold, created_ms)
-      VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-    nodeId, identity.publicKey, box.seal('identity-secret', 'node', identity.secretKey),
-    transport.publicKey, box.seal('transport-secret', 'node', transport.secretKey),
-    wrappedDataKey, opts.shares, opts.threshold, opts.now ?? Date.now(),
-  );
+  const insertDigest = db.prepare('INSERT INTO unseal_share_digests (x, salt, digest) VALUES (?, ?, ?)');
+  db.transaction(() => {
+    for (const share of unsealShares) {
+      const salt = new Uint8Array(randomBytes(SHARE_DIGEST_SALT_BYTES));
+      insertDigest.run(share[share.length - 1]!, salt, unsealShareDigest(salt, share));
+    }
+    db.prepare(`INSERT INTO node (id, node_id, identity_key, sealed_identity_secret, transport_key,
+        sealed_transport_secret, wrapped_data_key, unseal_shares, unseal_threshold, created_ms)
+        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      nodeId, identity.publicKey, box.seal('identity-secret', 'node', identity.secretKey),
+      transport.publicKey, box.seal('transport-secret', 'node', transport.secretKey),
+      wrappedDataKey, opts.shares, opts.threshold, opts.now ?? Date.now(),
+    );
+  })();
   identity.secretKey.fill(0);
   transport.secretKey.fill(0);
   dataKey.fill(0);
   return { public: readNodePublic(db)!, unsealShares: unsealShares.map(encodeUnsealShare) };
 }
 
-/** Collects unseal shares one by one, as operators submit them. */
+/**
+ * Collects unseal shares one by one, as operators submit them. Each share is checked on its own against
+ * the digest stored at init, so a forged or foreign share is refused without touching the shares already
+ * given. Databases initialized before the digests existed fall back to checking the combined set.
+ */
 export class Unsealer {
   private shares = new Map<string, Uint8Array>();
   constructor(private readonly db: Db) {}
 
   get progress(): number { return this.shares.size; }
-  reset(): void { this.shares.clear(); }
+  reset(): void {
+    for (const s of this.shares.values()) s.fill(0);
+    this.shares.clear();
+  }
+
+  private checkDigest(share: Uint8Array): void {
+    const count = (this.db.prepare('SELECT COUNT(*) AS n FROM unseal_share_digests').get() as { n: number }).n;
+    if (count === 0) return; // initialized before share digests: only the combined check below
+    const row = this.db.prepare('SELECT * FROM unseal_share_digests WHERE x = ?').get(share[share.length - 1]!) as DigestRow | undefined;
+    const ok = !!row && row.digest.length === 32 && timingSafeEqual(unsealShareDigest(new Uint8Array(row.salt), share), row.digest);
+    if (!ok) {
+      share.fill(0);
+      throw new KeystoreError('this is not one of this node\'s unseal shares; the shares given so far are kept', 'refused');
+    }
+  }
 
   /**
-   * Adds one share (text as printed by init). Returns the unsealed keys once the threshold is reached;
-   * a wrong set of shares is reported and forgotten so the operators can start over.
+   * Adds one share (text as printed by init). Returns the unsealed keys once the threshold is reached.
+   * A share that is not one of this node's is refused on its own; the shares given so far are kept.
    */
   async add(shareText: string): Promise<UnsealedKeys | undefined> {
     const row = readRow(this.db);
@@ -109,6 +151,7 @@ export class Unsealer {
     } catch (err) {
       throw new KeystoreError(err instanceof Error ? err.message : 'the unseal share is malformed', 'malformed');
     }
+    this.checkDigest(share);
     const key = Buffer.from(share).toString('hex');
     this.shares.set(key, share);
     if (this.shares.size < row.unseal_threshold) return undefined;

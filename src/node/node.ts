@@ -13,7 +13,7 @@ import { NonceRegistry } from '../rpc/auth.js';
 import { loadGatekeeperProtos, serviceDefinition, type ServiceName } from '../rpc/proto.js';
 import { unary, type HandlerHooks, type UnaryHandler } from '../rpc/handler.js';
 import { failedPrecondition, invalidArgument, permissionDenied } from '../rpc/errors.js';
-import { databaseFile, type NodeConfig } from './config.js';
+import { attestationRoot, databaseFile, type AttestationRoot, type NodeConfig } from './config.js';
 import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -34,9 +34,16 @@ export interface NodeRuntime {
   readonly public: NodePublic | undefined;
   readonly context: NodeContext | undefined;
   readonly unsealProgress: number;
+  /** Unseal calls refused since start (malformed, not this node's share, rate limited). */
+  readonly unsealFailures: number;
+  /** The pinned attestation root. */
+  readonly attestationRoot: AttestationRoot;
   unseal(share: string): Promise<void>;
-  resetUnseal(): void;
+  resetUnseal(actor: string): void;
+  noteUnsealFailure(reason: UnsealFailure): void;
 }
+
+export type UnsealFailure = 'malformed' | 'refused' | 'rate-limited' | 'state';
 
 export class GatekeeperNode implements NodeRuntime {
   readonly db: Db;
@@ -46,22 +53,31 @@ export class GatekeeperNode implements NodeRuntime {
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   private readonly unsealer: Unsealer;
-  private readonly nonces: NonceRegistry;
+  /** The replay registry of signed calls (tests read its size). */
+  readonly nonces: NonceRegistry;
   private ctx: NodeContext | undefined;
   private peers: PeerClients | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pub: NodePublic | undefined;
+  readonly attestationRoot: AttestationRoot;
+  // Refused unseal calls are counted, not audited one by one (an audit row each let anyone fill the
+  // disk); the counts go to the audit log as one row when the node unseals or stops.
+  private readonly unsealRefusals = new Map<UnsealFailure, number>();
+  private unsealRefusalsTotal = 0;
+  private lastUnsealWarnMs = 0;
   port = 0;
   metricsPort = 0;
 
   constructor(readonly config: NodeConfig, logger?: Logger) {
     this.log = logger ?? createLogger(config.name, config.logLevel);
+    this.attestationRoot = attestationRoot(config);
     this.db = openDatabase(databaseFile(config));
     this.audit = new AuditLog(this.db);
     this.unsealer = new Unsealer(this.db);
     this.nonces = new NonceRegistry(config.clockSkewMs);
     this.pub = readNodePublic(this.db);
     this.metrics.sealed.set(1);
+    this.metrics.attestationRoot.labels(this.attestationRoot.sha256, this.attestationRoot.development ? '1' : '0').set(1);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': config.maxMessageBytes,
       'grpc.max_send_message_length': config.maxMessageBytes,
@@ -72,6 +88,25 @@ export class GatekeeperNode implements NodeRuntime {
   get public(): NodePublic | undefined { return this.pub; }
   get context(): NodeContext | undefined { return this.ctx; }
   get unsealProgress(): number { return this.unsealer.progress; }
+  get unsealFailures(): number { return this.unsealRefusalsTotal; }
+
+  noteUnsealFailure(reason: UnsealFailure): void {
+    this.unsealRefusals.set(reason, (this.unsealRefusals.get(reason) ?? 0) + 1);
+    this.unsealRefusalsTotal++;
+    this.metrics.unsealFailures.labels(reason).inc();
+    const now = Date.now();
+    if (now - this.lastUnsealWarnMs >= 60_000) {
+      this.lastUnsealWarnMs = now;
+      this.log.warn({ refused: this.unsealRefusalsTotal, reason }, 'unseal call refused (counted; logged at most once a minute)');
+    }
+  }
+
+  /** One audit row with the refused unseal calls counted since the last such row, if any. */
+  private auditUnsealRefusals(): void {
+    if (this.unsealRefusals.size === 0) return;
+    this.audit.append('operator', 'unseal.failed', { count: [...this.unsealRefusals.values()].reduce((a, b) => a + b, 0), byReason: Object.fromEntries(this.unsealRefusals) });
+    this.unsealRefusals.clear();
+  }
 
   private registerServices(): void {
     const guards = makeGuards(this.config, () => this.nonces, () => this.ctx);
@@ -97,9 +132,11 @@ export class GatekeeperNode implements NodeRuntime {
       this.server.addService(def, impl);
     }
     this.health.addToServer(this.server);
-    // Reflection lists every service this server answers, the standard health service included.
-    const health = protoLoader.loadSync(healthProtoPath, { keepCase: true });
-    new ReflectionService({ ...loadGatekeeperProtos().definition, ...health }).addToServer(this.server);
+    if (this.config.reflection) {
+      // Reflection lists every service this server answers, the standard health service included.
+      const health = protoLoader.loadSync(healthProtoPath, { keepCase: true });
+      new ReflectionService({ ...loadGatekeeperProtos().definition, ...health }).addToServer(this.server);
+    }
   }
 
   /** Binds the gRPC server (and metrics); resolves to the bound port. */
@@ -107,6 +144,13 @@ export class GatekeeperNode implements NodeRuntime {
     const creds = this.serverCredentials();
     const selfTestMs = await runCryptoSelfTest();
     this.log.info({ cpuMs: Math.round(selfTestMs) }, 'cryptographic self-test passed');
+    if (this.attestationRoot.development) {
+      this.log.warn({ attestationRoot: this.attestationRoot.sha256, file: this.config.attestation.trustedRootFile },
+        'DEVELOPMENT attestation root: quotes are checked against a root that is not Intel\'s SGX Root CA; never use this for real secrets');
+    } else {
+      this.log.info({ attestationRoot: this.attestationRoot.sha256 }, 'attestation root: Intel SGX Root CA');
+    }
+    if (!this.config.tls) this.log.warn({ listen: this.config.listen }, 'serving plaintext gRPC (no tls configured)');
     this.port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(this.config.listen, creds, (err, port) => (err ? reject(err) : resolve(port)));
     });
@@ -122,7 +166,8 @@ export class GatekeeperNode implements NodeRuntime {
     return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: fs.readFileSync(tls.certFile), private_key: fs.readFileSync(tls.keyFile) }], !!ca);
   }
 
-  resetUnseal(): void {
+  resetUnseal(actor: string): void {
+    if (this.unsealer.progress > 0) this.audit.append(actor, 'unseal.reset', { discarded: this.unsealer.progress });
     this.unsealer.reset();
   }
 
@@ -134,7 +179,7 @@ export class GatekeeperNode implements NodeRuntime {
       keys = await this.unsealer.add(share);
     } catch (err) {
       if (err instanceof KeystoreError) {
-        this.audit.append('operator', 'unseal.failed', { reason: err.message });
+        this.noteUnsealFailure(err.kind);
         if (err.kind === 'malformed') throw invalidArgument(err.message);
         if (err.kind === 'refused') throw permissionDenied(err.message);
         throw failedPrecondition(err.message);
@@ -156,6 +201,7 @@ export class GatekeeperNode implements NodeRuntime {
     const certs = ctx.ceremonies.certificates();
     this.metrics.sealed.set(0);
     this.metrics.epoch.set(certs.length ? certs[certs.length - 1]!.epoch : 0);
+    this.auditUnsealRefusals();
     this.audit.append('operator', 'unsealed', { nodeId: Buffer.from(this.pub.nodeId).toString('hex') });
     this.health.setStatus('', 'SERVING');
     for (const s of SERVICES) this.health.setStatus(`gatekeeper.v1.${s}`, 'SERVING');
@@ -166,6 +212,7 @@ export class GatekeeperNode implements NodeRuntime {
   async stop(): Promise<void> {
     if (!this.db.open) return;
     if (this.timer) clearInterval(this.timer);
+    this.auditUnsealRefusals();
     this.ctx?.genesis.close();
     this.peers?.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));

@@ -9,7 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { concatBytes, lp, u64be, utf8 } from '../crypto/bytes.js';
 import { identityPublicKey, signTagged, verifyTagged } from '../crypto/identity.js';
-import { unauthenticated } from './errors.js';
+import { resourceExhausted, unauthenticated } from './errors.js';
 
 export type CallRole = 'operator' | 'peer';
 
@@ -47,39 +47,74 @@ function header(md: Metadata, name: string, pattern: RegExp): string {
   return v[0];
 }
 
+/** How many (key, nonce) pairs the registry holds at most, in all and per key (see NonceRegistry). */
+export const NONCE_REGISTRY_MAX_ENTRIES = 100_000;
+export const NONCE_REGISTRY_MAX_PER_KEY = 25_000;
+
 /**
- * Remembers (key, nonce) pairs for the skew window. In memory: calls stamped before this registry was
- * created are refused, so a call captured before a restart cannot be replayed after it either.
+ * Remembers (key, nonce) pairs of authorised callers until their call's timestamp leaves the skew window
+ * (a replay of an older call is refused by the timestamp check alone). In memory: calls stamped before
+ * this registry was created are refused, so a call captured before a restart cannot be replayed after it.
+ *
+ * Bounded: at most `maxEntries` pairs, `maxPerKey` of them for one key. When full it refuses new calls
+ * (RESOURCE_EXHAUSTED) rather than forget a pair still inside the window, which would let that call be
+ * replayed; only pairs whose timestamp is older than the window are ever forgotten.
  */
 export class NonceRegistry {
-  private seen = new Map<string, number>();
+  private readonly byKey = new Map<string, Map<string, number>>();
+  private count = 0;
   private lastPrune = 0;
   readonly notBeforeMs: number;
 
-  constructor(private readonly windowMs: number, nowMs = Date.now()) {
+  constructor(private readonly windowMs: number, nowMs = Date.now(),
+    readonly maxEntries = NONCE_REGISTRY_MAX_ENTRIES, readonly maxPerKey = NONCE_REGISTRY_MAX_PER_KEY) {
     this.notBeforeMs = nowMs;
   }
 
-  /** Records the pair; false if it was already seen. */
-  claim(key: Uint8Array, nonce: Uint8Array, nowMs: number): boolean {
-    if (nowMs - this.lastPrune > this.windowMs) {
-      for (const [k, t] of this.seen) if (t < nowMs - 2 * this.windowMs) this.seen.delete(k);
-      this.lastPrune = nowMs;
+  /** Pairs held now. */
+  get size(): number { return this.count; }
+
+  private prune(nowMs: number): void {
+    this.lastPrune = nowMs;
+    for (const [k, m] of this.byKey) {
+      for (const [n, ts] of m) {
+        if (ts < nowMs - this.windowMs) { m.delete(n); this.count--; }
+      }
+      if (m.size === 0) this.byKey.delete(k);
     }
-    const id = bytesToHex(key) + bytesToHex(nonce);
-    if (this.seen.has(id)) return false;
-    this.seen.set(id, nowMs);
-    return true;
+  }
+
+  /**
+   * Records the pair of a call stamped `tsMs` (default: now): 'ok', 'replayed' if it was seen, 'full' if
+   * the registry (or this key's share of it) is full of pairs still inside the window.
+   */
+  claim(key: Uint8Array, nonce: Uint8Array, nowMs: number, tsMs = nowMs): 'ok' | 'replayed' | 'full' {
+    if (nowMs - this.lastPrune > this.windowMs) this.prune(nowMs);
+    const k = bytesToHex(key);
+    const n = bytesToHex(nonce);
+    let m = this.byKey.get(k);
+    if (m?.has(n)) return 'replayed';
+    if (this.count >= this.maxEntries || (m?.size ?? 0) >= this.maxPerKey) {
+      // Full: forget what has left the window (at most once a second), then refuse if still full.
+      if (nowMs - this.lastPrune >= 1000) this.prune(nowMs);
+      m = this.byKey.get(k);
+      if (this.count >= this.maxEntries || (m?.size ?? 0) >= this.maxPerKey) return 'full';
+    }
+    if (!m) { m = new Map(); this.byKey.set(k, m); }
+    m.set(n, tsMs);
+    this.count++;
+    return 'ok';
   }
 }
 
 /**
  * Verifies a signed call and returns the caller's x-only key. Throws UNAUTHENTICATED for a missing,
- * malformed, stale, replayed or wrong signature; the caller decides PERMISSION_DENIED for a valid
- * signature from a key that may not make the call.
+ * malformed, stale, replayed or wrong signature; `authorize` throws (PERMISSION_DENIED) for a valid
+ * signature from a key that may not make the call, before its nonce is recorded; RESOURCE_EXHAUSTED
+ * when the replay registry is full.
  */
 export function verifyCall(role: CallRole, md: Metadata, method: string, request: Uint8Array, nonces: NonceRegistry,
-  skewMs: number, nowMs = Date.now()): Uint8Array {
+  skewMs: number, nowMs = Date.now(), authorize?: (key: Uint8Array) => void): Uint8Array {
   const key = hexToBytes(header(md, AUTH_HEADERS.key, /^[0-9a-f]{64}$/));
   const tsText = header(md, AUTH_HEADERS.timestamp, /^[0-9]{1,16}$/);
   const nonce = hexToBytes(header(md, AUTH_HEADERS.nonce, /^[0-9a-f]{32}$/));
@@ -92,6 +127,10 @@ export function verifyCall(role: CallRole, md: Metadata, method: string, request
   if (!verifyTagged(key, role, callMessage(method, ts, nonce, request), sig)) {
     throw unauthenticated('the call signature does not verify for this method and request');
   }
-  if (!nonces.claim(key, nonce, nowMs)) throw unauthenticated('replayed call: this nonce was already used');
+  // Only a key that may make this call gets a place in the registry (`authorize` throws otherwise).
+  authorize?.(key);
+  const claimed = nonces.claim(key, nonce, nowMs, Number(ts));
+  if (claimed === 'replayed') throw unauthenticated('replayed call: this nonce was already used');
+  if (claimed === 'full') throw resourceExhausted('too many signed calls within the clock-skew window; retry later');
   return key;
 }

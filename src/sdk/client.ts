@@ -10,7 +10,7 @@ import { verifyGroupSignature } from '../crypto/frost.js';
 import { certificateHash, decodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
 import type { CallOptions } from '../rpc/client.js';
 import type { ServiceName } from '../rpc/proto.js';
-import { CommitteeMismatchError, CommitteeVerificationError, ContractKeyCertificateError } from './errors.js';
+import { CommitteeMismatchError, CommitteeVerificationError, ContractKeyCertificateError, ContractKeyVersionError } from './errors.js';
 import { contractKeyCertificateMessage } from '../keys/wire.js';
 
 /** What the SDK needs of a client: GatekeeperClient fits, and so does a test double. */
@@ -181,7 +181,7 @@ export function checkContractKey(pinnedCommitteeKey: Uint8Array, expect: { contr
   const generation = res.generation ?? 0;
   const publicKey = bytesField(res.publicKey);
   const certificate = bytesField(res.certificate);
-  const what = `contract ${bytesToHex(expect.contractId)} ${expect.version ? `v${expect.version}` : '(latest version)'}`;
+  const what = `contract ${bytesToHex(expect.contractId)} ${expect.version ? `v${expect.version}` : '(current version)'}`;
   if (!equalBytes(contractId, expect.contractId)) throw new ContractKeyCertificateError(`${what}: the answer is for another contract id (${bytesToHex(contractId)})`);
   if (expect.version !== 0 && version !== expect.version) throw new ContractKeyCertificateError(`${what}: the answer is for version ${version}`);
   if (version < 1) throw new ContractKeyCertificateError(`${what}: the answer has no key version`);
@@ -199,18 +199,35 @@ export function checkContractKey(pinnedCommitteeKey: Uint8Array, expect: { contr
   return key;
 }
 
-/** PublicService.GetContractKey; the key is returned only if its certificate verifies under the pinned CPK. */
-export async function getContractKey(client: RpcCaller, pinnedCommitteeKey: Uint8Array, contractId: Uint8Array, version = 0): Promise<ContractKey> {
+/**
+ * Which key version a client accepts: `version` pins one (0 or absent: the contract's current
+ * certified version), `minVersion` refuses an answer older than it (a stale or rolled-back member).
+ */
+export interface KeyVersionOptions { version?: number; minVersion?: number }
+
+/**
+ * PublicService.GetContractKey; the key is returned only if its certificate verifies under the pinned
+ * CPK and its version is the pinned one (or at least `minVersion`). A number is `{ version }`.
+ */
+export async function getContractKey(client: RpcCaller, pinnedCommitteeKey: Uint8Array, contractId: Uint8Array,
+  which: number | KeyVersionOptions = 0): Promise<ContractKey> {
   assertPinnedKey(pinnedCommitteeKey);
   checkContractId(contractId);
-  checkVersion(version, 0);
+  const opts = typeof which === 'number' ? { version: which } : (which ?? {});
+  const version = checkVersion(opts.version ?? 0, 0);
+  const minVersion = checkVersion(opts.minVersion ?? 0, 0);
+  if (version !== 0 && minVersion !== 0) throw new TypeError('give either version or minVersion, not both');
   const res = await client.call<Parameters<typeof checkContractKey>[2]>('PublicService', 'GetContractKey', { contractId, version });
-  return checkContractKey(pinnedCommitteeKey, { contractId, version }, res);
+  const key = checkContractKey(pinnedCommitteeKey, { contractId, version }, res);
+  if (key.version < minVersion) {
+    throw new ContractKeyVersionError(`contract ${bytesToHex(contractId)}: the committee answered version ${key.version}, below the minimum ${minVersion}`);
+  }
+  return key;
 }
 
 /** Fetches and verifies the contract key, then seals `plaintext` to it as an invocation envelope v1. */
 export async function encryptForContract(client: RpcCaller, pinnedCommitteeKey: Uint8Array, contractId: Uint8Array,
-  plaintext: Uint8Array, opts: { version?: number; aad?: Uint8Array } = {}): Promise<{ envelope: Uint8Array; key: ContractKey }> {
-  const key = await getContractKey(client, pinnedCommitteeKey, contractId, opts.version ?? 0);
+  plaintext: Uint8Array, opts: KeyVersionOptions & { aad?: Uint8Array } = {}): Promise<{ envelope: Uint8Array; key: ContractKey }> {
+  const key = await getContractKey(client, pinnedCommitteeKey, contractId, { version: opts.version, minVersion: opts.minVersion });
   return { envelope: await sealInvocation(key.publicKey, key.contractId, key.version, plaintext, opts.aad), key };
 }

@@ -21,6 +21,11 @@ export class ContractKeyCertificateError extends SdkError {
   override name = 'ContractKeyCertificateError';
 }
 
+/** A verified contract key older than the version the client asked for at least. */
+export class ContractKeyVersionError extends SdkError {
+  override name = 'ContractKeyVersionError';
+}
+
 /** A member whose sealed partial was dropped, and why. */
 export interface BadMember {
   /** 16-byte node id, lowercase hex. */

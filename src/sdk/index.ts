@@ -1,6 +1,4 @@
 // Gatekeeper SDK: clients (committee, contract keys, envelopes) and TEE workers (provisioning, publication).
-export * from './client.js';
-export * from './worker.js';
-export * from './errors.js';
-export { parseContractId } from './contract-id.js';
-export { challengeMessage, contractKeyCertificateMessage, partialInfo, publicationMessage } from '../keys/wire.js';
+// The package's main entry ("gatekeeper"); "gatekeeper/client" and "gatekeeper/worker" are the halves.
+export * from './client-api.js';
+export * from './worker-api.js';

@@ -31,7 +31,7 @@ export interface ProvisionOptions {
   client?: RpcCaller;
   pinnedCommitteeKey: Uint8Array;
   contractId: Uint8Array;
-  /** Key version, >= 1. */
+  /** Key version, >= 1: at most the contract's current version, and not retired (members refuse others). */
   version: number;
   keys: WorkerKeys;
   makeQuote: QuoteMaker;

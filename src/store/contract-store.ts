@@ -3,12 +3,22 @@
 import { statementCache, type Db } from './database.js';
 
 export interface ContractRow { contractId: Uint8Array; namespace: string; policyId: string }
+/** A registered contract with its governance state: the current key version and a conflict alarm (frozen while set). */
+export interface ContractState extends ContractRow { currentVersion: number; alarm: string | undefined }
 export interface ContractKeyRow { contractId: Uint8Array; version: number; generation: number; publicKey: Uint8Array; certificate: Uint8Array }
 
 const u8 = (b: Buffer) => new Uint8Array(b);
 
+interface KeyRowSql { version: number; generation: number; public_key: Buffer; certificate: Buffer }
+const keyRow = (contractId: Uint8Array, r: KeyRowSql): ContractKeyRow =>
+  ({ contractId, version: r.version, generation: r.generation, publicKey: u8(r.public_key), certificate: u8(r.certificate) });
+
 export class ContractStore {
   private readonly sql: ReturnType<typeof statementCache>;
+  private lastPruneMs = 0;
+  /** challenges_used is pruned at most this often, and at most PRUNE_BATCH rows at a time (indexed on used_ms). */
+  static readonly PRUNE_EVERY_MS = 60_000;
+  static readonly PRUNE_BATCH = 1000;
 
   constructor(readonly db: Db) {
     this.sql = statementCache(db);
@@ -26,9 +36,28 @@ export class ContractStore {
       .run(id, serial, policyJson, signaturesJson, nowMs);
   }
 
-  contract(contractId: Uint8Array): ContractRow | undefined {
-    const r = this.sql('SELECT namespace, policy_id FROM contracts WHERE contract_id = ?').get(contractId) as { namespace: string; policy_id: string } | undefined;
-    return r ? { contractId, namespace: r.namespace, policyId: r.policy_id } : undefined;
+  contract(contractId: Uint8Array): ContractState | undefined {
+    const r = this.sql('SELECT namespace, policy_id, current_version, alarm FROM contracts WHERE contract_id = ?').get(contractId) as
+      { namespace: string; policy_id: string; current_version: number; alarm: string | null } | undefined;
+    return r ? { contractId, namespace: r.namespace, policyId: r.policy_id, currentVersion: r.current_version, alarm: r.alarm ?? undefined } : undefined;
+  }
+
+  /** Moves the current version forward only (compare-and-set on the version it replaces). */
+  setCurrentVersion(contractId: Uint8Array, from: number, to: number): boolean {
+    return this.sql('UPDATE contracts SET current_version = ? WHERE contract_id = ? AND current_version = ?').run(to, contractId, from).changes === 1;
+  }
+
+  /** Freezes (text) or unfreezes (undefined) a contract. */
+  setAlarm(contractId: Uint8Array, alarm: string | undefined): void {
+    this.sql('UPDATE contracts SET alarm = ? WHERE contract_id = ?').run(alarm ?? null, contractId);
+  }
+
+  retire(contractId: Uint8Array, version: number, nowMs: number): void {
+    this.sql('INSERT OR IGNORE INTO retired_versions (contract_id, version, retired_ms) VALUES (?, ?, ?)').run(contractId, version, nowMs);
+  }
+
+  isRetired(contractId: Uint8Array, version: number): boolean {
+    return this.sql('SELECT 1 FROM retired_versions WHERE contract_id = ? AND version = ?').get(contractId, version) !== undefined;
   }
 
   putContract(c: ContractRow, nowMs: number): void {
@@ -47,10 +76,20 @@ export class ContractStore {
   /**
    * Marks a challenge nonce used at this member; false if it was used before. Rows older than a day
    * are dropped: a challenge expires long before (challengeTtlMs) and is refused as expired anyway.
+   * The hot path prunes at most once per PRUNE_EVERY_MS and at most PRUNE_BATCH rows, by the used_ms index.
    */
   useChallenge(nonce: Uint8Array, nowMs: number): boolean {
-    this.sql('DELETE FROM challenges_used WHERE used_ms < ?').run(nowMs - 24 * 3600_000);
+    if (nowMs - this.lastPruneMs >= ContractStore.PRUNE_EVERY_MS) {
+      this.lastPruneMs = nowMs;
+      this.pruneChallenges(nowMs - 24 * 3600_000);
+    }
     return this.sql('INSERT OR IGNORE INTO challenges_used (nonce, used_ms) VALUES (?, ?)').run(nonce, nowMs).changes === 1;
+  }
+
+  /** Deletes at most PRUNE_BATCH used challenges older than `beforeMs`; returns how many. */
+  pruneChallenges(beforeMs: number): number {
+    return this.sql(`DELETE FROM challenges_used WHERE rowid IN
+        (SELECT rowid FROM challenges_used WHERE used_ms < ? ORDER BY used_ms LIMIT ${ContractStore.PRUNE_BATCH})`).run(beforeMs).changes;
   }
 
   recordProvisioned(r: { contractId: Uint8Array; version: number; workerSigningKey: Uint8Array; workerHpkeKey: Uint8Array; measurement: Uint8Array; generation: number }, nowMs: number): void {
@@ -64,24 +103,30 @@ export class ContractStore {
     return r ? { measurement: u8(r.measurement), generation: r.generation } : undefined;
   }
 
-  publication(contractId: Uint8Array, version: number): { publicKey: Uint8Array; workerSigningKey: Uint8Array } | undefined {
-    const r = this.sql('SELECT public_key, worker_signing_key FROM publications WHERE contract_id = ? AND version = ?').get(contractId, version) as
-      { public_key: Buffer; worker_signing_key: Buffer } | undefined;
-    return r ? { publicKey: u8(r.public_key), workerSigningKey: u8(r.worker_signing_key) } : undefined;
+  publication(contractId: Uint8Array, version: number): { publicKey: Uint8Array; workerSigningKey: Uint8Array; signature: Uint8Array | undefined } | undefined {
+    const r = this.sql('SELECT public_key, worker_signing_key, signature FROM publications WHERE contract_id = ? AND version = ?').get(contractId, version) as
+      { public_key: Buffer; worker_signing_key: Buffer; signature: Buffer | null } | undefined;
+    return r ? { publicKey: u8(r.public_key), workerSigningKey: u8(r.worker_signing_key), signature: r.signature ? u8(r.signature) : undefined } : undefined;
   }
 
-  /** Records the first accepted publication of (contract, version); later ones must match it. */
-  putPublication(contractId: Uint8Array, version: number, publicKey: Uint8Array, workerSigningKey: Uint8Array, nowMs: number): void {
-    this.sql('INSERT OR IGNORE INTO publications (contract_id, version, public_key, worker_signing_key, time_ms) VALUES (?, ?, ?, ?, ?)')
-      .run(contractId, version, publicKey, workerSigningKey, nowMs);
+  /** Records the first accepted publication of (contract, version) with the worker's signature; later ones must match it. */
+  putPublication(contractId: Uint8Array, version: number, publicKey: Uint8Array, workerSigningKey: Uint8Array, signature: Uint8Array, nowMs: number): void {
+    this.sql('INSERT OR IGNORE INTO publications (contract_id, version, public_key, worker_signing_key, signature, time_ms) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(contractId, version, publicKey, workerSigningKey, signature, nowMs);
   }
 
+  /** The certified key of exactly (contract, version). */
   contractKey(contractId: Uint8Array, version: number): ContractKeyRow | undefined {
-    const r = (version === 0
-      ? this.sql('SELECT * FROM contract_keys WHERE contract_id = ? ORDER BY version DESC LIMIT 1').get(contractId)
-      : this.sql('SELECT * FROM contract_keys WHERE contract_id = ? AND version = ?').get(contractId, version)) as
-      { version: number; generation: number; public_key: Buffer; certificate: Buffer } | undefined;
-    return r ? { contractId, version: r.version, generation: r.generation, publicKey: u8(r.public_key), certificate: u8(r.certificate) } : undefined;
+    const r = this.sql('SELECT * FROM contract_keys WHERE contract_id = ? AND version = ?').get(contractId, version) as KeyRowSql | undefined;
+    return r ? keyRow(contractId, r) : undefined;
+  }
+
+  /** The newest certified key of a contract at or below `maxVersion` that is not retired. */
+  newestServable(contractId: Uint8Array, maxVersion: number): ContractKeyRow | undefined {
+    const r = this.sql(`SELECT * FROM contract_keys k WHERE k.contract_id = ? AND k.version <= ? AND NOT EXISTS
+        (SELECT 1 FROM retired_versions r WHERE r.contract_id = k.contract_id AND r.version = k.version)
+        ORDER BY k.version DESC LIMIT 1`).get(contractId, maxVersion) as KeyRowSql | undefined;
+    return r ? keyRow(contractId, r) : undefined;
   }
 
   putContractKey(k: ContractKeyRow, nowMs: number): void {

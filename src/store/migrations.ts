@@ -132,7 +132,31 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (contract_id, version)
   );
   `,
-  // 3: signing sessions are pruned by age (ceremony-store pruneFrostSessions) through this index.
+  // 3: contract key versions (current version, retired versions), the conflict-alarm freeze, the
+  // worker's signature kept with each accepted publication (alarm evidence), and an index that lets
+  // challenges_used be pruned without a table scan.
+  `
+  ALTER TABLE contracts ADD COLUMN current_version INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE contracts ADD COLUMN alarm TEXT;
+  CREATE TABLE retired_versions (
+    contract_id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    retired_ms INTEGER NOT NULL,
+    PRIMARY KEY (contract_id, version)
+  );
+  ALTER TABLE publications ADD COLUMN signature BLOB;
+  CREATE INDEX challenges_used_by_time ON challenges_used (used_ms);
+  `,
+  // 4: unseal share digests (docs/unseal.md): SHA-256(domain || salt || share) with a random salt per
+  // share, written at init, so a forged or foreign share is refused on its own.
+  `
+  CREATE TABLE unseal_share_digests (
+    x INTEGER PRIMARY KEY,
+    salt BLOB NOT NULL,
+    digest BLOB NOT NULL
+  );
+  `,
+  // 5: signing sessions are pruned by age (ceremony-store pruneFrostSessions) through this index.
   `
   CREATE INDEX frost_sessions_created ON frost_sessions (created_ms);
   `,

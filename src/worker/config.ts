@@ -25,6 +25,13 @@ export interface WorkerConfig {
   tee: Tee;
   measurements: Measurements;
   readyFile?: string;
+  /**
+   * TLS to the committee: `caFile` is the CA (PEM) that signed the members' certificates; `certFile` and
+   * `keyFile` (PEM) give a client certificate for mTLS. Absent: plaintext, refused to an address other
+   * than loopback unless `insecure` is true.
+   */
+  tls?: { caFile: string; certFile?: string; keyFile?: string };
+  insecure?: boolean;
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -56,7 +63,27 @@ function measurementsOf(tee: Tee, m: unknown): Measurements {
   return { tee, mrTd: hex(o.mrTd, 'measurements.mrTd', 48) };
 }
 
-const KNOWN = new Set(['listen', 'gatekeeper', 'committeeKey', 'contracts', 'testPki', 'tee', 'measurements', 'readyFile']);
+const KNOWN = new Set(['listen', 'gatekeeper', 'committeeKey', 'contracts', 'testPki', 'tee', 'measurements', 'readyFile', 'tls', 'insecure']);
+
+function isLoopbackHost(hostPort: string): boolean {
+  const host = hostPort.slice(0, hostPort.lastIndexOf(':')).replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function tlsOf(v: unknown, base: string): WorkerConfig['tls'] {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new WorkerConfigError('"tls" must be { "caFile": PEM, "certFile"?: PEM, "keyFile"?: PEM }');
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!['caFile', 'certFile', 'keyFile'].includes(k)) throw new WorkerConfigError(`unknown config field "tls.${k}"`);
+  const file = (k: string, required: boolean): string | undefined => {
+    if (o[k] === undefined && !required) return undefined;
+    if (typeof o[k] !== 'string' || o[k] === '') throw new WorkerConfigError(`"tls.${k}" must be a path`);
+    return path.resolve(base, o[k] as string);
+  };
+  const certFile = file('certFile', false);
+  const keyFile = file('keyFile', false);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new WorkerConfigError('"tls.certFile" and "tls.keyFile" go together');
+  return { caFile: file('caFile', true)!, ...(certFile ? { certFile, keyFile } : {}) };
+}
 
 /** Parses and checks the config text; `configFile` anchors relative paths. */
 export function parseWorkerConfig(text: string, configFile: string): WorkerConfig {
@@ -94,14 +121,22 @@ export function parseWorkerConfig(text: string, configFile: string): WorkerConfi
     return { id, idText: e.id, version: e.version as number };
   });
   if (o.readyFile !== undefined && (typeof o.readyFile !== 'string' || o.readyFile.length === 0)) throw new WorkerConfigError('"readyFile" must be a path');
+  if (o.insecure !== undefined && typeof o.insecure !== 'boolean') throw new WorkerConfigError('"insecure" must be true or false');
+  const tls = o.tls === undefined || o.tls === null ? undefined : tlsOf(o.tls, base);
+  const gatekeeper = hostPort(o.gatekeeper, 'gatekeeper', false);
+  if (!tls && o.insecure !== true && !isLoopbackHost(gatekeeper)) {
+    throw new WorkerConfigError(`"gatekeeper" (${gatekeeper}) is not a loopback address and "tls" is not set: set "tls" (the committee's CA), or "insecure": true for plaintext`);
+  }
   return {
     listen: hostPort(o.listen, 'listen', true),
-    gatekeeper: hostPort(o.gatekeeper, 'gatekeeper', false),
+    gatekeeper,
     committeeKey: hex(o.committeeKey, 'committeeKey', 32),
     contracts,
     testPki: path.resolve(base, o.testPki),
     tee: o.tee,
     measurements: measurementsOf(o.tee, o.measurements),
     ...(o.readyFile !== undefined ? { readyFile: path.resolve(base, o.readyFile as string) } : {}),
+    ...(tls ? { tls } : {}),
+    ...(o.insecure === true ? { insecure: true } : {}),
   };
 }

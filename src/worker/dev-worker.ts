@@ -4,13 +4,12 @@
 // this process.
 import fs from 'node:fs';
 import path from 'node:path';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { generateTransportKeyPair } from '../crypto/hpke.js';
 import { generateIdentityKey } from '../crypto/identity.js';
 import { GatekeeperClient } from '../rpc/client.js';
 import { RpcError } from '../rpc/errors.js';
-import { status } from '@grpc/grpc-js';
 import { provisionContractKey, publishContractKey, type WorkerKeys } from '../sdk/worker.js';
 import type { WorkerConfig } from './config.js';
 import { DemoContract, type Log } from './demo-contract.js';
@@ -37,7 +36,7 @@ async function retrying<T>(what: string, log: Log, attempts: number, f: () => Pr
     try {
       return await f();
     } catch (err) {
-      if (!(err instanceof RpcError) || err.code !== status.UNAVAILABLE || i >= attempts) throw err;
+      if (!(err instanceof RpcError) || err.code !== grpc.status.UNAVAILABLE || i >= attempts) throw err;
       log(`${what}: committee unavailable (${err.message}); retry ${i}/${attempts - 1} in 1 s`);
       await sleep(1000);
     }
@@ -50,6 +49,14 @@ function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
+/** Channel credentials for the committee: TLS with the configured CA (and client certificate), else plaintext. */
+export function committeeCredentials(config: WorkerConfig): grpc.ChannelCredentials {
+  const tls = config.tls;
+  if (!tls) return grpc.credentials.createInsecure();
+  const read = (f: string) => fs.readFileSync(f);
+  return grpc.credentials.createSsl(read(tls.caFile), tls.keyFile ? read(tls.keyFile) : null, tls.certFile ? read(tls.certFile) : null);
+}
+
 /** Starts the development worker; rejects (nothing served) if any contract cannot be provisioned. */
 export async function startDevWorker(config: WorkerConfig, log: Log = () => {}, opts: { retries?: number } = {}): Promise<DevWorker> {
   log('DEVELOPMENT worker: quotes are signed by a test PKI, not by a TEE; never use it for real secrets');
@@ -59,7 +66,8 @@ export async function startDevWorker(config: WorkerConfig, log: Log = () => {}, 
   const keys: WorkerKeys = { hpke: generateTransportKeyPair(), signing: generateIdentityKey() };
   log(`worker keys: hpke ${bytesToHex(keys.hpke.publicKey).slice(0, 16)}…, signing ${bytesToHex(keys.signing.publicKey)}`);
   const makeQuote = testPkiQuoteMaker(pki, config.measurements);
-  const client = new GatekeeperClient(config.gatekeeper);
+  const client = new GatekeeperClient(config.gatekeeper, committeeCredentials(config));
+  log(`committee connection: ${config.tls ? `TLS (CA ${config.tls.caFile}${config.tls.certFile ? ', client certificate' : ''})` : 'plaintext'}`);
   const demo = new DemoContract(log);
   const contracts: DevWorker['contracts'] = [];
   let server: grpc.Server | undefined;

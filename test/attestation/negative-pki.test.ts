@@ -190,7 +190,7 @@ describe('signatures out of range and look-alike roots', () => {
 
 describe('policy (separate from verification)', () => {
   const policy = parsePolicy({ allowedStatuses: ['UpToDate'], sgx: { mrEnclave: ['aa'.repeat(32)], mrSigner: ['bb'.repeat(32)], isvProdId: 3, minIsvSvn: 2 },
-    tdx: { mrTd: ['cc'.repeat(48)], rtmrs: [null, ['00'.repeat(48)]] }, reportData: '11'.repeat(64) });
+    tdx: { mrTd: ['cc'.repeat(48)], rtmrs: [['00'.repeat(48)], ['00'.repeat(48)], ['00'.repeat(48)], ['00'.repeat(48)]] }, reportData: '11'.repeat(64) });
 
   it('accepts the expected enclave', () => {
     expect(evaluatePolicy(verify(pki.buildSgxQuoteV3(SGX), sgxCol), policy)).toEqual({ ok: true });
@@ -225,7 +225,7 @@ describe('policy (separate from verification)', () => {
     const v = verify(pki.buildSgxQuoteV3(SGX), col);
     expect(evaluatePolicy(v, policy)).toMatchObject({ ok: false, check: 'tcb-status' });
     expect(evaluatePolicy(v, { allowedStatuses: ['SWHardeningNeeded'], allowedAdvisoryIds: [] })).toMatchObject({ ok: false, check: 'advisory', error: expect.stringMatching(/INTEL-SA-00615/) });
-    expect(evaluatePolicy(v, { allowedAdvisoryIds: ['INTEL-SA-00615'] })).toEqual({ ok: true });
+    expect(evaluatePolicy(v, { allowedAdvisoryIds: ['INTEL-SA-00615'], sgx: policy.sgx })).toEqual({ ok: true });
     expect(evaluatePolicy(v, { minTcbEvaluationDataNumber: 18 })).toMatchObject({ ok: false, check: 'tcb-evaluation' });
     expect(evaluatePolicy(v, { tees: ['TDX'] })).toMatchObject({ ok: false, check: 'tee' });
   });

@@ -4,14 +4,17 @@
 import { jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { Devnet, DEMO_CONTRACT, type CommitteeView } from '../../src/devnet/devnet.js';
 import { getContractKey } from '../../src/sdk/client.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { REPO_ROOT } from '../helpers/shared.js';
 import { tempDir } from '../helpers/node.js';
 import { fileContainingSymbol, listServices, resolveType, type ReflectionVersion } from './reflection-client.js';
+import { runPython } from './python.js';
 
 jest.setTimeout(60_000);
 
@@ -52,7 +55,7 @@ interface PyResult {
     members: PyMember[]; certificates: { epoch: number; roster_bytes: string; signature: string }[];
   };
   committee_error?: { code: string; details: string };
-  contract_key?: { contract_id: string; version: number; generation: number; public_key: string; certificate: string };
+  contract_key?: { contract_id: string; version: number; generation: number; public_key: string; certificate: string; current_version: number };
   contract_key_error?: { code: string; details: string };
 }
 
@@ -130,7 +133,7 @@ describe('a 4-node devnet (k = 3) through other gRPC stacks', () => {
     expect(py.contract_key_error).toBeUndefined();
     expect(py.contract_key).toEqual({
       contract_id: bytesToHex(utf8(DEMO_CONTRACT)), version: 1, generation: ts.generation,
-      public_key: bytesToHex(ts.publicKey), certificate: bytesToHex(ts.certificate),
+      public_key: bytesToHex(ts.publicKey), certificate: bytesToHex(ts.certificate), current_version: 1,
     });
     const unknown = await pythonClient(devnet.nodes[1]!.endpoint, bytesToHex(utf8('nobody')));
     expect(unknown.contract_key_error?.code).toBe('NOT_FOUND');
@@ -166,6 +169,49 @@ describe('a 4-node devnet (k = 3) through other gRPC stacks', () => {
     expect(r.stderr).toContain('gatekeeper/v1/public.proto');
     const generated = (dir: string) => fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /_pb2(_grpc)?\.py$/.test(f));
     expect([...generated(path.join(REPO_ROOT, 'proto')), ...generated(path.join(REPO_ROOT, 'test', 'interop'))]).toEqual([]);
+  });
+
+  describe('the Python client (src/sdk/python) against the devnet', () => {
+    const dir = tempDir('interop-py');
+    const message = 'an invocation sealed by the Python client';
+    fs.writeFileSync(path.join(dir, 'in.txt'), message);
+    const seal = (committeeKey: Uint8Array, out: string, endpoints: string[]) => runPython(['seal',
+      ...endpoints.flatMap((e) => ['--endpoint', e]), '--committee-key', bytesToHex(committeeKey),
+      '--contract-id', bytesToHex(utf8(DEMO_CONTRACT)), '--in', path.join(dir, 'in.txt'), '--out', path.join(dir, out), '--timeout', '20']);
+
+    test('fetches and verifies committee and contract key, seals an envelope, and the development worker opens it', async () => {
+      const view = await devnet.committee(0);
+      // The first endpoint refuses connections: the client fails over to the next member.
+      const probe = net.createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const down = `127.0.0.1:${(probe.address() as net.AddressInfo).port}`;
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      const r = await seal(view.committeeKey, 'py.env', [down, devnet.nodes[3]!.endpoint]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout) as { committee: { epoch: number; threshold: number; members: number }; contract_key: { public_key: string; certificate: string; version: number } };
+      expect(out.committee).toEqual(expect.objectContaining({ epoch: 1, threshold: 3, members: 4 }));
+      const ts = await getContractKey(devnet.nodes[1]!.client, view.committeeKey, utf8(DEMO_CONTRACT), 0);
+      expect(out.contract_key).toMatchObject({ public_key: bytesToHex(ts.publicKey), certificate: bytesToHex(ts.certificate), version: ts.version });
+      const envelope = Uint8Array.from(fs.readFileSync(path.join(dir, 'py.env')));
+      const res = await devnet.worker!.client.call<{ plaintextSha256: Uint8Array; length: string }>('DemoContract', 'Invoke', { envelope });
+      expect(bytesToHex(new Uint8Array(res.plaintextSha256))).toBe(bytesToHex(sha256(utf8(message))));
+      expect(Number(res.length)).toBe(utf8(message).length);
+      // The same envelope with one ciphertext byte changed does not open: the worker really decrypted it.
+      const tampered = envelope.slice();
+      tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
+      await expect(devnet.worker!.client.call('DemoContract', 'Invoke', { envelope: tampered })).rejects.toThrow(/does not decrypt/);
+    });
+
+    test('with a wrong pinned committee key the Python client refuses and writes nothing', async () => {
+      const view = await devnet.committee(0);
+      const wrong = view.committeeKey.slice();
+      wrong[31] = wrong[31]! ^ 1;
+      const r = await seal(wrong, 'wrong.env', [devnet.nodes[2]!.endpoint]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/refused: the epoch 1 roster names committee key [0-9a-f]{64}, not the pinned/);
+      expect(fs.existsSync(path.join(dir, 'wrong.env'))).toBe(false);
+    });
   });
 
   describe.each<ReflectionVersion>(['v1', 'v1alpha'])('server reflection %s', (version) => {

@@ -4,17 +4,19 @@ import { jest } from '@jest/globals';
 import { status } from '@grpc/grpc-js';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import { Devnet, DEMO_CONTRACT, DEMO_MEASUREMENTS, type CommitteeView } from '../../src/devnet/devnet.js';
+import { randomBytes } from 'node:crypto';
+import { Devnet, DEMO_CONTRACT, DEMO_MEASUREMENTS, DEMO_POLICY_ID, type CommitteeView } from '../../src/devnet/devnet.js';
 import { generateIdentityKey, signTagged } from '../../src/crypto/identity.js';
 import { generateTransportKeyPair, hpkeSeal } from '../../src/crypto/hpke.js';
 import { utf8 } from '../../src/crypto/bytes.js';
-import { contractKeyCertificateMessage, partialInfo, publicationMessage, workerReportData } from '../../src/keys/wire.js';
+import { contractGovernanceMessage, contractKeyCertificateMessage, partialInfo, publicationMessage, workerReportData, type ContractAction } from '../../src/keys/wire.js';
 import { decodeMessage, encodeMessage } from '../../src/rpc/messages.js';
 import { RpcError } from '../../src/rpc/errors.js';
 import { provisionContractKey, publishContractKey, type WorkerKeys } from '../../src/sdk/worker.js';
 import { getContractKey } from '../../src/sdk/client.js';
-import { ProvisioningError } from '../../src/sdk/errors.js';
-import { PeerProxy } from '../helpers/peer-proxy.js';
+import { ContractKeyVersionError, ProvisioningError } from '../../src/sdk/errors.js';
+import { PeerProxy, type Rewrite } from '../helpers/peer-proxy.js';
+import { readNodeSecrets } from '../helpers/devnet-secrets.js';
 import { tempDir } from '../helpers/node.js';
 import type { SgxQuoteParams } from '../../src/attestation/test-pki/index.js';
 
@@ -49,6 +51,28 @@ describe('contract keys with n = 4, k = 3', () => {
       collateralJson: JSON.stringify(await devnet.pki!.collateral(collateral)),
     });
 
+  /** Registers a contract of the demo namespace on every member (current version 1). */
+  async function registerContract(name: string): Promise<Uint8Array> {
+    const cid = utf8(name);
+    for (let i = 0; i < devnet.nodes.length; i++) await devnet.operatorCall(i, 'RegisterContract', { contractId: cid, namespace: 'demo', policyId: DEMO_POLICY_ID });
+    return cid;
+  }
+
+  const governanceSignatures = (action: ContractAction, cid: Uint8Array, version: number) =>
+    devnet.governance.slice(0, 2).map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'contract-governance', contractGovernanceMessage(action, cid, version)) }));
+
+  /** Full quote verifications and fan-outs, summed over every member (Prometheus counters). */
+  async function provisioningCounters(): Promise<{ verifications: number; fanOuts: number }> {
+    let verifications = 0;
+    let fanOuts = 0;
+    for (const n of devnet.nodes) {
+      const text = await (await fetch(`http://${n.metricsEndpoint}/metrics`)).text();
+      for (const m of text.matchAll(/^gatekeeper_quote_verifications_total\{[^}]*\} (\d+)$/gm)) verifications += Number(m[1]);
+      for (const m of text.matchAll(/^gatekeeper_provision_fanouts_total (\d+)$/gm)) fanOuts += Number(m[1]);
+    }
+    return { verifications, fanOuts };
+  }
+
   /** ProvisionContractKey by hand, so a test can bend one field. */
   async function provisionRaw(keys: WorkerKeys, o: { version?: number; contractId?: Uint8Array; reportData?: Uint8Array; quote?: Partial<SgxQuoteParams>;
     reuse?: Record<string, unknown> } = {}) {
@@ -75,6 +99,8 @@ describe('contract keys with n = 4, k = 3', () => {
     proxies.forEach((p, j) => p.setTarget(devnet.nodes[j + 2]!.listen));
     view = await devnet.genesis();
     await devnet.registerDemoContract();
+    // Versions 2..4 are issued by governance first: nothing above the current version is provisioned.
+    for (const v of [2, 3, 4]) await devnet.governContract('rotate', demo, v);
   });
   afterAll(async () => {
     await devnet.stop();
@@ -186,34 +212,157 @@ describe('contract keys with n = 4, k = 3', () => {
     const stranger = freshWorker();
     const pk = generateTransportKeyPair().publicKey;
     const compressed = hexToBytes((pk[64]! & 1 ? '03' : '02') + bytesToHex(pk.slice(1, 33)));
-    const signature = signTagged(stranger.signing.secretKey, 'worker-publication', publicationMessage(demo, 5, compressed));
+    const signature = signTagged(stranger.signing.secretKey, 'worker-publication', publicationMessage(demo, 3, compressed));
     await expectRefused(devnet.nodes[0]!.client.call('WorkerService', 'PublishContractKey', {
-      contractId: demo, version: 5, publicKey: compressed, workerSigningKey: stranger.signing.publicKey, signature,
+      contractId: demo, version: 3, publicKey: compressed, workerSigningKey: stranger.signing.publicKey, signature,
     }), status.PERMISSION_DENIED, /never provisioned/);
   });
 
-  test('a second, different public key for the same version is refused and raises an alarm', async () => {
+  test('a second, different public key for the same version is refused and freezes the contract on every member until governance resolves it', async () => {
+    const cid = await registerContract('alarmed');
     const keys = freshWorker();
-    const got = await provisionContractKey({ client: devnet.nodes[0]!.client, pinnedCommitteeKey: view.committeeKey, contractId: demo, version: 4, keys, makeQuote: quoteMaker() });
-    await publishContractKey(devnet.nodes[0]!.client, { pinnedCommitteeKey: view.committeeKey, contractId: demo, version: 4, publicKey: got.publicKey, signing: keys.signing });
+    const got = await provisionContractKey({ client: devnet.nodes[0]!.client, pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 1, keys, makeQuote: quoteMaker() });
+    await publishContractKey(devnet.nodes[0]!.client, { pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 1, publicKey: got.publicKey, signing: keys.signing });
     const fake = hexToBytes('02' + bytesToHex(generateIdentityKey().publicKey));
-    const signature = signTagged(keys.signing.secretKey, 'worker-publication', publicationMessage(demo, 4, fake));
+    const signature = signTagged(keys.signing.secretKey, 'worker-publication', publicationMessage(cid, 1, fake));
     await expectRefused(devnet.nodes[0]!.client.call('WorkerService', 'PublishContractKey', {
-      contractId: demo, version: 4, publicKey: fake, workerSigningKey: keys.signing.publicKey, signature,
+      contractId: cid, version: 1, publicKey: fake, workerSigningKey: keys.signing.publicKey, signature,
     }), status.ALREADY_EXISTS, /different public key/);
-    // The certified key did not change.
-    const still = await getContractKey(devnet.nodes[1]!.client, view.committeeKey, demo, 4);
-    expect(bytesToHex(still.publicKey)).toBe(bytesToHex(got.publicKey));
+    // Every member is frozen: no key served, no provisioning, the refusal names the alarm.
+    for (const n of devnet.nodes) {
+      await expectRefused(n.client.call('PublicService', 'GetContractKey', { contractId: cid, version: 0 }), status.FAILED_PRECONDITION,
+        /frozen by a conflicting-publication alarm on version 1/);
+    }
+    await expectRefused(provisionRaw(freshWorker(), { contractId: cid }), status.FAILED_PRECONDITION, /frozen/);
     const metrics = await (await fetch(`http://${devnet.nodes[0]!.metricsEndpoint}/metrics`)).text();
     expect(metrics).toMatch(/gatekeeper_alarms_total\{kind="conflicting-publication"\} [1-9]/);
+    // A governance signature made for another action does not resolve it; a resolve-alarm signature does.
+    await expectRefused(devnet.operatorCall(0, 'ResolveContractAlarm', { contractId: cid, version: 1, signatures: governanceSignatures('retire', cid, 1) }),
+      status.PERMISSION_DENIED, /valid governance signature/);
+    await devnet.governContract('resolve-alarm', cid, 1);
+    for (const n of devnet.nodes) {
+      const still = await getContractKey(n.client, view.committeeKey, cid, 0);
+      expect(bytesToHex(still.publicKey)).toBe(bytesToHex(got.publicKey));
+    }
   });
 
+  test('key versions are governance-set: nothing above the current version or retired is provisioned, published or served', async () => {
+    const cid = await registerContract('versions');
+    // The probe of issue 10: a worker asks for version 2^32 - 1 in advance.
+    await expectRefused(provisionRaw(freshWorker(), { contractId: cid, version: 0xffffffff }), status.FAILED_PRECONDITION, /above the contract's current version 1/);
+    await expectRefused(provisionRaw(freshWorker(), { contractId: cid, version: 2 }), status.FAILED_PRECONDITION, /above the contract's current version 1/);
+    const w1 = freshWorker();
+    const v1 = await provisionContractKey({ client: devnet.nodes[0]!.client, pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 1, keys: w1, makeQuote: quoteMaker() });
+    await publishContractKey(devnet.nodes[0]!.client, { pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 1, publicKey: v1.publicKey, signing: w1.signing });
+    // A publication above the current version is refused even with a valid worker signature.
+    const pk2 = hexToBytes('02' + bytesToHex(generateIdentityKey().publicKey));
+    await expectRefused(devnet.nodes[0]!.client.call('WorkerService', 'PublishContractKey', {
+      contractId: cid, version: 0xffffffff, publicKey: pk2, workerSigningKey: w1.signing.publicKey,
+      signature: signTagged(w1.signing.secretKey, 'worker-publication', publicationMessage(cid, 0xffffffff, pk2)),
+    }), status.FAILED_PRECONDITION, /above the contract's current version/);
+
+    // Rotation: bound to action, contract and version; one step at a time; idempotent.
+    await expectRefused(devnet.operatorCall(0, 'RotateContractKey', { contractId: cid, version: 2, signatures: governanceSignatures('retire', cid, 2) }),
+      status.PERMISSION_DENIED, /valid governance signature/);
+    await expectRefused(devnet.operatorCall(0, 'RotateContractKey', { contractId: cid, version: 2, signatures: governanceSignatures('rotate', demo, 2) }),
+      status.PERMISSION_DENIED, /valid governance signature/);
+    await expectRefused(devnet.operatorCall(0, 'RotateContractKey', { contractId: cid, version: 3, signatures: governanceSignatures('rotate', cid, 3) }),
+      status.FAILED_PRECONDITION, /moves it to 2, not 3/);
+    expect((await devnet.governContract('rotate', cid, 2)).map((a) => a.currentVersion)).toEqual([2, 2, 2, 2]);
+    expect((await devnet.governContract('rotate', cid, 2)).map((a) => a.currentVersion)).toEqual([2, 2, 2, 2]);
+
+    // Until v2 is published, version 0 still answers the last certified key (v1), and says the current version.
+    const raw = await devnet.nodes[1]!.client.call<{ version: number; currentVersion: number }>('PublicService', 'GetContractKey', { contractId: cid, version: 0 });
+    expect([raw.version, raw.currentVersion]).toEqual([1, 2]);
+    await expect(getContractKey(devnet.nodes[1]!.client, view.committeeKey, cid, { minVersion: 2 })).rejects.toBeInstanceOf(ContractKeyVersionError);
+    const w2 = freshWorker();
+    const v2 = await provisionContractKey({ client: devnet.nodes[2]!.client, pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 2, keys: w2, makeQuote: quoteMaker() });
+    await publishContractKey(devnet.nodes[2]!.client, { pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 2, publicKey: v2.publicKey, signing: w2.signing });
+    for (const n of devnet.nodes) {
+      const k = await getContractKey(n.client, view.committeeKey, cid, { minVersion: 2 });
+      expect([k.version, bytesToHex(k.publicKey)]).toEqual([2, bytesToHex(v2.publicKey)]);
+    }
+
+    // Retirement: v1 is no longer served, provisioned or published.
+    await devnet.governContract('retire', cid, 1);
+    await expectRefused(devnet.nodes[3]!.client.call('PublicService', 'GetContractKey', { contractId: cid, version: 1 }), status.FAILED_PRECONDITION, /version 1 of this contract is retired/);
+    await expectRefused(provisionRaw(freshWorker(), { contractId: cid, version: 1 }), status.FAILED_PRECONDITION, /retired/);
+    await expectRefused(publishContractKey(devnet.nodes[0]!.client, { pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 1, publicKey: v1.publicKey, signing: w1.signing }),
+      status.FAILED_PRECONDITION, /retired/);
+
+    // Revocation is checked at publication too: a revoked worker key cannot publish what it was provisioned for.
+    for (let i = 0; i < devnet.nodes.length; i++) await devnet.operatorCall(i, 'RevokeWorker', { workerSigningKey: w2.signing.publicKey, reason: 'test: worker compromised' });
+    await expectRefused(publishContractKey(devnet.nodes[1]!.client, { pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 2, publicKey: v2.publicKey, signing: w2.signing }),
+      status.PERMISSION_DENIED, /revoked: test: worker compromised/);
+  });
+
+  test('a quote that does not bind the caller is refused before any verification or fan-out, and spends its challenge', async () => {
+    const before = await provisioningCounters();
+    let fanned = 0;
+    const count: Rewrite = async (method, _req, res) => { if (method === 'ProvidePartial') fanned++; return res; };
+    proxies.forEach((p) => { p.rewrite = count; });
+    try {
+      const keys = freshWorker();
+      const challenge = await devnet.nodes[1]!.client.call<Record<string, unknown>>('WorkerService', 'GetChallenge', {});
+      await expectRefused(provisionRaw(keys, { reportData: new Uint8Array(64).fill(7), reuse: challenge }), status.PERMISSION_DENIED, /report_data does not bind/);
+      const after = await provisioningCounters();
+      expect(after.verifications).toBe(before.verifications);
+      expect(after.fanOuts).toBe(before.fanOuts);
+      expect(fanned).toBe(0);
+      // The same challenge again, now with a quote that does bind: the failure spent it.
+      await expectRefused(provisionRaw(keys, { reuse: challenge }), status.PERMISSION_DENIED, /replayed challenge/);
+      expect((await provisioningCounters()).verifications).toBe(before.verifications);
+      // Oversized collateral is INVALID_ARGUMENT before anything is parsed or verified.
+      const ch = await devnet.nodes[1]!.client.call<Record<string, unknown>>('WorkerService', 'GetChallenge', {});
+      const made = await quoteMaker()(workerReportData(keys.hpke.publicKey, keys.signing.publicKey, ch.nonce as Uint8Array));
+      const padded = made.collateralJson.replace(/}$/, `, "padding": "${'x'.repeat(64 * 1024)}"}`);
+      await expectRefused(devnet.nodes[1]!.client.call('WorkerService', 'ProvisionContractKey', {
+        contractId: demo, version: 1, quote: made.quote, collateralJson: padded, workerHpkeKey: keys.hpke.publicKey,
+        workerSigningKey: keys.signing.publicKey, nonce: ch.nonce, challengeExpiresAtMs: ch.expiresAtMs, challengeIssuerNodeId: ch.issuerNodeId,
+        challengeSignature: ch.signature,
+      }, { timeoutMs: 30_000 }), status.INVALID_ARGUMENT, /collateral_json is larger than 65536 bytes/);
+      const end = await provisioningCounters();
+      expect([end.verifications, end.fanOuts, fanned]).toEqual([before.verifications, before.fanOuts, 0]);
+      // The instruments do count: one good request is verified by each of the 4 members and fanned out once.
+      await provisionRaw(freshWorker());
+      const good = await provisioningCounters();
+      expect([good.verifications - end.verifications, good.fanOuts - end.fanOuts, fanned]).toEqual([4, 1, 2]);
+    } finally {
+      proxies.forEach((p) => { p.rewrite = undefined; });
+    }
+  });
+
+  test('every signer checks the publication quorum itself: a coordinator without enough receipts is refused', async () => {
+    const cid = await registerContract('quorum');
+    const keys = freshWorker();
+    const got = await provisionContractKey({ client: devnet.nodes[0]!.client, pinnedCommitteeKey: view.committeeKey, contractId: cid, version: 1, keys, makeQuote: quoteMaker() });
+    // Act as member node-1 coordinating a certificate (its identity key, read with its unseal shares).
+    const coordinator = await readNodeSecrets(devnet.nodes[0]!, view.epoch);
+    const asPeer = { sign: { role: 'peer' as const, secretKey: coordinator.identitySecret } };
+    const signature = signTagged(keys.signing.secretKey, 'worker-publication', publicationMessage(cid, 1, got.publicKey));
+    const publication = { contractId: cid, version: 1, publicKey: got.publicKey, workerSigningKey: keys.signing.publicKey, signature };
+    const message = contractKeyCertificateMessage(cid, 1, view.epoch, got.publicKey);
+    const receipts = await Promise.all(devnet.nodes.map((n) => n.client.call<{ nodeId: Uint8Array; signature: Uint8Array }>('PeerService', 'GetProvisionReceipt',
+      { contractId: cid, version: 1, workerSigningKey: keys.signing.publicKey }, asPeer)));
+    const commit = (i: number, provisionedBy: unknown[]) => devnet.nodes[i]!.client.call('PeerService', 'FrostCommit', {
+      epoch: view.epoch, sessionId: randomBytes(16), message, purpose: 'contract-key', publication: { ...publication, provisionedBy } }, asPeer);
+    // The policy's publicationQuorum is 3: one receipt (the coordinator's own), or three copies of it, are not enough.
+    for (const i of [1, 2, 3]) {
+      await expectRefused(commit(i, [receipts[0]]), status.PERMISSION_DENIED, /1 valid provisioning receipt\(s\); the release policy's publicationQuorum is 3/);
+      await expectRefused(commit(i, [receipts[0], receipts[0], receipts[0]]), status.PERMISSION_DENIED, /1 valid provisioning receipt/);
+    }
+    // A receipt signed for another worker does not count.
+    const forged = { nodeId: receipts[1]!.nodeId, signature: receipts[2]!.signature };
+    await expectRefused(commit(1, [receipts[0], forged, receipts[3]]), status.PERMISSION_DENIED, /2 valid provisioning receipt/);
+    // With three members' receipts the same request is accepted.
+    await expect(commit(1, receipts.slice(0, 3))).resolves.toHaveProperty('commitments');
+  });
   // Last: it revokes the demo enclave's measurement, which every later provisioning would need.
   test('a revoked measurement is refused by every member, whatever the worker key', async () => {
     for (let i = 0; i < devnet.nodes.length; i++) {
       await devnet.operatorCall(i, 'RevokeWorker', { measurement: hexToBytes(DEMO_MEASUREMENTS.mrEnclave), reason: 'test: enclave build withdrawn' });
     }
-    await expectRefused(provisionRaw(freshWorker(), { version: 6 }), status.PERMISSION_DENIED, /measurement is revoked: test: enclave build withdrawn/);
+    await expectRefused(provisionRaw(freshWorker(), { version: 1 }), status.PERMISSION_DENIED, /measurement is revoked: test: enclave build withdrawn/);
     const audit = await devnet.operatorCall<{ entries: { action: string; detailJson: string }[] }>(1, 'ReadAudit', { afterSeq: '0', limit: 1000 });
     expect(audit.entries.some((e) => e.action === 'worker.revoked' && JSON.parse(e.detailJson).kind === 'measurement')).toBe(true);
   });

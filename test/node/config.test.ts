@@ -24,11 +24,11 @@ describe('node config', () => {
   });
 
   test('defaults fill in and environment overrides win', () => {
-    const cfg = loadConfig(write(base), { GATEKEEPER_LISTEN: '0.0.0.0:9000', GATEKEEPER_LOG_LEVEL: 'warn' });
+    const cfg = loadConfig(write({ ...base, insecure: true }), { GATEKEEPER_LISTEN: '0.0.0.0:9000', GATEKEEPER_LOG_LEVEL: 'warn' });
     expect(cfg.listen).toBe('0.0.0.0:9000');
     // advertise defaults to listen, after the overrides.
     expect(cfg.advertise).toBe('0.0.0.0:9000');
-    expect(loadConfig(write({ ...base, advertise: '10.0.0.1:7001' }), { GATEKEEPER_LISTEN: '0.0.0.0:9000' }).advertise).toBe('10.0.0.1:7001');
+    expect(loadConfig(write({ ...base, insecure: true, advertise: '10.0.0.1:7001' }), { GATEKEEPER_LISTEN: '0.0.0.0:9000' }).advertise).toBe('10.0.0.1:7001');
     expect(cfg.logLevel).toBe('warn');
     expect(cfg.phaseTimeoutMs).toBe(60_000);
   });
@@ -45,6 +45,13 @@ describe('node config', () => {
     [{ ...base, tls: { certFile: 'a.pem' } }, /tls.keyFile/],
     [{ ...base, tls: { certFile: 'a.pem', keyFile: 'k.pem', extra: 1 } }, /unknown config field 'tls.extra'/],
     [{ ...base, operatorCertFingerprints: ['ab'.repeat(32)] }, /needs tls.clientCaFile/],
+    [{ ...base, listen: '0.0.0.0:7001' }, /'listen' \(0.0.0.0:7001\) is not a loopback address and 'tls' is null/],
+    [{ ...base, listen: '[::]:7001' }, /not a loopback address/],
+    [{ ...base, insecure: 'yes' }, /'insecure' must be true or false/],
+    [{ ...base, reflection: 1 }, /'reflection' must be true or false/],
+    [{ ...base, unsealRateLimitPerMinute: 0 }, /unsealRateLimitPerMinute/],
+    [{ ...base, attestation: { trustedRootFile: '', allowDevelopmentRoot: true } }, /unknown config field 'attestation.allowDevelopmentRoot'/],
+    [{ ...base, attestation: { trustedRootFile: 'r.der', allowDevelopmentAttestationRoot: 'true' } }, /'attestation.allowDevelopmentAttestationRoot' must be true or false/],
   ])('refuses %j', (cfg, pattern) => {
     expect(() => loadConfig(write(cfg), {})).toThrow(ConfigError);
     expect(() => loadConfig(write(cfg), {})).toThrow(pattern);

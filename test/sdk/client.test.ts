@@ -6,7 +6,7 @@ import { utf8 } from '../../src/crypto/bytes.js';
 import { openInvocation } from '../../src/crypto/envelope.js';
 import { encodeRoster, rosterCertificateMessage } from '../../src/committee/roster.js';
 import {
-  CommitteeMismatchError, CommitteeVerificationError, ContractKeyCertificateError, encryptForContract, fetchCommittee,
+  CommitteeMismatchError, CommitteeVerificationError, ContractKeyCertificateError, ContractKeyVersionError, encryptForContract, fetchCommittee,
   getContractKey,
 } from '../../src/sdk/index.js';
 import { contractKeyCertificateMessage } from '../../src/keys/wire.js';
@@ -146,6 +146,19 @@ describe('getContractKey', () => {
     await expect(getContractKey(client, new Uint8Array(33), cid)).rejects.toThrow(/pinned committee key must be 32 bytes/);
     await expect(getContractKey(client, sim.committeeKey, new Uint8Array(0))).rejects.toThrow(/contract id/);
     await expect(getContractKey(client, sim.committeeKey, cid, -1)).rejects.toThrow(/version/);
+  });
+});
+
+describe('key version options', () => {
+  test('pins a version, or refuses an answer older than minVersion (a member rolled back to v1)', async () => {
+    expect((await getContractKey(client, sim.committeeKey, cid, { version: 1 })).version).toBe(1);
+    expect((await getContractKey(client, sim.committeeKey, cid, { minVersion: 2 })).version).toBe(2);
+    await expect(getContractKey(client, sim.committeeKey, cid, { minVersion: 3 })).rejects.toThrow(ContractKeyVersionError);
+    // A certified but older key is still refused when the client asked for at least v2.
+    sim.tamperContractKey = (r) => ({ ...r, ...sim.keys.get(`${Buffer.from(cid).toString('hex')}/1`) });
+    await expect(getContractKey(client, sim.committeeKey, cid, { minVersion: 2 })).rejects.toThrow(/answered version 1, below the minimum 2/);
+    await expect(encryptForContract(client, sim.committeeKey, cid, utf8('x'), { minVersion: 2 })).rejects.toThrow(ContractKeyVersionError);
+    await expect(getContractKey(client, sim.committeeKey, cid, { version: 1, minVersion: 1 })).rejects.toThrow(TypeError);
   });
 });
 

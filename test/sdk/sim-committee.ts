@@ -226,15 +226,15 @@ export class SimCommittee {
     };
   }
 
-  /** Starts the gRPC server on 127.0.0.1:0; returns host:port. */
-  async listen(): Promise<string> {
+  /** Starts the gRPC server on 127.0.0.1:0 (plaintext unless `credentials` are given); returns host:port. */
+  async listen(credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<string> {
     const server = new grpc.Server();
     const wrap = (impl: Record<string, (req: never) => Promise<unknown>>, prefix: string) => Object.fromEntries(
       Object.entries(impl).map(([name, f]) => [name, unary(`${prefix}/${name}`, f as never, hooks)]));
     server.addService(serviceDefinition('PublicService'), wrap(this.service(), 'PublicService'));
     server.addService(serviceDefinition('WorkerService'), wrap(this.workerService(), 'WorkerService'));
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+      server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))));
     this.server = server;
     return `127.0.0.1:${port}`;
   }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, UsageError } from '../args.js';
-import { Devnet, DEMO_CONTRACT } from '../../devnet/devnet.js';
+import { Devnet, DevnetDirError, DEMO_CONTRACT } from '../../devnet/devnet.js';
 
 const command: Command = {
   summary: 'run a local committee on loopback (N node processes, genesis election and DKG)',
@@ -16,8 +16,9 @@ const command: Command = {
       process.stdout.write([
         'usage: gatekeeper devnet [--nodes N] [--threshold K] [--dir DIR] [--once]',
         '',
-        'Starts N node processes (default 4, k = floor(2N/3)+1) with databases under DIR (default .devnet,',
-        'wiped first), unseals them with development shares, runs the genesis election and DKG, prints the',
+        'Starts N node processes (default 4, k = floor(2N/3)+1) with databases under DIR (default .devnet;',
+        'a folder an earlier devnet made is cleared first, any other non-empty folder is refused), unseals',
+        'them with development shares, runs the genesis election and DKG, prints the',
         'committee, writes DIR/devnet.json and keeps serving until Ctrl-C. --once exits after the checks:',
         '0 only if every step succeeded.',
         '',
@@ -54,15 +55,23 @@ const command: Command = {
       const ok = Buffer.compare(res.digest, res.expected) === 0 && res.length === message.length;
       say(`  the worker opened the envelope: sha256 ${bytesToHex(res.digest)} (${ok ? 'matches' : 'DOES NOT MATCH'} the client's), length ${res.length}`);
       if (!ok) throw new Error("the worker's digest does not match the plaintext");
-      manifest = devnet.writeManifest(view, { worker: { endpoint: worker.endpoint }, demoContract: DEMO_CONTRACT });
+      say(`governance rotates '${DEMO_CONTRACT}' to key version 2 on every member; a fresh worker provisions and publishes v2`);
+      const rotated = await devnet.rotateDemo(view.committeeKey, 2);
+      say(`  every member now answers GetContractKey(version 0) with v2 ${rotated.publicKey}`);
+      const res2 = await devnet.invokeDemo(view.committeeKey, message, 2, 2);
+      const ok2 = Buffer.compare(res2.digest, res2.expected) === 0;
+      say(`  the worker opened an envelope to v2: sha256 ${bytesToHex(res2.digest)} (${ok2 ? 'matches' : 'DOES NOT MATCH'})`);
+      if (!ok2) throw new Error("the worker's digest for v2 does not match the plaintext");
+      manifest = devnet.writeManifest(view, { worker: { endpoint: rotated.endpoint }, demoContract: DEMO_CONTRACT, demoVersion: 2 });
       for (const n of devnet.nodes) say(`  node ${n.name} at ${n.endpoint}`);
-      say(`  worker at ${worker.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
+      say(`  worker at ${rotated.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
       say(`wrote ${manifest}`);
       if (values.once) return 0;
       say('serving; press Ctrl-C to stop');
       await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
       return 0;
     } catch (err) {
+      if (err instanceof DevnetDirError) throw new UsageError(err.message);
       say(`FAILED: ${err instanceof Error ? err.message : String(err)}`);
       return 1;
     } finally {

@@ -5,7 +5,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { ConfigError, databaseFile, loadConfig } from '../../node/config.js';
-import { openDatabase } from '../../store/database.js';
+import { DatabasePermissionError, openDatabase } from '../../store/database.js';
 import { initKeystore, KeystoreError } from '../../node/keystore.js';
 import { AuditLog } from '../../audit/log.js';
 
@@ -31,7 +31,11 @@ const command: Command = {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    const db = openDatabase(databaseFile(config));
+    let db;
+    try { db = openDatabase(databaseFile(config)); } catch (err) {
+      if (err instanceof DatabasePermissionError) throw new UsageError(err.message);
+      throw err;
+    }
     try {
       const { public: pub, unsealShares } = await initKeystore(db, config.unseal);
       new AuditLog(db).append('operator', 'initialized', { nodeId: bytesToHex(pub.nodeId), unsealShares: config.unseal.shares, unsealThreshold: config.unseal.threshold });

@@ -3,6 +3,7 @@ import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { ConfigError, loadConfig } from '../../node/config.js';
 import { GatekeeperNode } from '../../node/node.js';
+import { DatabasePermissionError } from '../../store/database.js';
 
 const command: Command = {
   summary: 'run a gatekeeper node (starts sealed)',
@@ -17,7 +18,12 @@ const command: Command = {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    const node = new GatekeeperNode(config);
+    let node: GatekeeperNode;
+    try { node = new GatekeeperNode(config); } catch (err) {
+      // A development attestation root without the flag, or a database others can read: refuse to start.
+      if (err instanceof ConfigError || err instanceof DatabasePermissionError) throw new UsageError(err.message);
+      throw err;
+    }
     await node.start();
     await new Promise<void>((resolve) => {
       const stop = () => resolve();

@@ -25,6 +25,9 @@ config (JSON):
     "measurements": { "mrEnclave": "<hex32>", "mrSigner": "<hex32>", "isvProdId": 1, "isvSvn": 0 }  (SGX)
                   | { "mrTd": "<hex48>" }                                                           (TDX)
     "readyFile": "worker.ready.json"    optional: {"endpoint", "contracts": [{id, version, publicKey}]} once serving
+    "tls": { "caFile": "ca.pem", "certFile": "c.pem", "keyFile": "c.key" }   optional: TLS to the committee
+                                        (caFile signed the members' certificates; cert/key for mTLS)
+    "insecure": false                   plaintext to a "gatekeeper" that is not loopback is refused unless true
   }
 Relative paths are taken from the config file's folder.
 

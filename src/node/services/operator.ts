@@ -14,6 +14,16 @@ interface CandidacyReq { epoch: number; selfStake: string; endpoint: string }
 interface GenesisReq { snapshot: SignedSnapshotMsg | null; forward: boolean }
 interface AbortReq { epoch: number; reason: string }
 interface AuditReq { afterSeq: string; limit: number }
+interface ContractVersionReq { contractId: Uint8Array; version: number; signatures: { key: Uint8Array; signature: Uint8Array }[] }
+
+function contractIdOf(req: ContractVersionReq): Uint8Array {
+  if (!(req.contractId instanceof Uint8Array) || req.contractId.length === 0 || req.contractId.length > 255) throw invalidArgument('contract_id must be 1 to 255 bytes');
+  return new Uint8Array(req.contractId);
+}
+
+function versionAnswer(c: { currentVersion: number; alarm: string | undefined }) {
+  return { currentVersion: c.currentVersion, alarm: c.alarm ?? '' };
+}
 
 export function operatorService(rt: NodeRuntime, guards: Guards) {
   return {
@@ -43,13 +53,27 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
         member,
         nextStep,
         committeeKey: committee && latest?.state === 'COMPLETE' ? committee.signing.groupPublicKey : new Uint8Array(),
+        unsealFailures: rt.unsealFailures,
+        attestationRootSha256: rt.attestationRoot.sha256,
+        developmentAttestationRoot: rt.attestationRoot.development,
       };
     },
 
-    async Unseal(req: UnsealReq) {
-      if (req.reset) rt.resetUnseal();
-      else {
-        if (typeof req.share !== 'string' || req.share.length === 0 || req.share.length > 1024) throw invalidArgument('share is required (as printed by gatekeeper init)');
+    async Unseal(req: UnsealReq, ctx: CallContext) {
+      try {
+        guards.unsealRateLimit(ctx);
+      } catch (err) {
+        rt.noteUnsealFailure('rate-limited');
+        throw err;
+      }
+      if (req.reset) {
+        // Only an operator may throw away the shares other operators gave (signed call or mTLS certificate).
+        rt.resetUnseal(guards.operator(req, ctx));
+      } else {
+        if (typeof req.share !== 'string' || req.share.length === 0 || req.share.length > 1024) {
+          rt.noteUnsealFailure('malformed');
+          throw invalidArgument('share is required (as printed by gatekeeper init)');
+        }
         await rt.unseal(req.share);
       }
       return { sealed: !rt.context, progress: rt.unsealProgress, threshold: rt.public?.unsealThreshold ?? 0 };
@@ -106,6 +130,25 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
       const actor = guards.operator(req, ctx);
       node.contractKeys.revoke(new Uint8Array(req.workerSigningKey), new Uint8Array(req.measurement), req.reason, actor);
       return {};
+    },
+
+    // Contract key versions (docs/provisioning.md §7): governance-signed, idempotent, sent to every member.
+    async RotateContractKey(req: ContractVersionReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      return versionAnswer(node.contractKeys.versions.rotate(contractIdOf(req), req.version, req.signatures, actor));
+    },
+
+    async RetireContractKeyVersion(req: ContractVersionReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      return versionAnswer(node.contractKeys.versions.retire(contractIdOf(req), req.version, req.signatures, actor));
+    },
+
+    async ResolveContractAlarm(req: ContractVersionReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      return versionAnswer(node.contractKeys.versions.resolveAlarm(contractIdOf(req), req.version, req.signatures, actor));
     },
 
     async ReadAudit(req: AuditReq, ctx: CallContext) {

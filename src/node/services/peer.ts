@@ -3,7 +3,7 @@ import { invalidArgument } from '../../rpc/errors.js';
 import type { CallContext } from '../../rpc/handler.js';
 import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
 import type { Guards } from './guard.js';
-import type { ProvisionRequest } from '../contract-keys.js';
+import type { ContractAlarmWire, ProvisionRequest } from '../contract-keys.js';
 import type { ContractKeyRow } from '../../store/contract-store.js';
 
 interface EpochReq { epoch: number }
@@ -52,7 +52,18 @@ export function peerService(guards: Guards) {
     async StoreContractKey(req: ContractKeyRow, ctx: CallContext) {
       const node = guards.unsealed();
       guards.member(node, guards.peer(req, ctx));
-      node.contractKeys.storeCertified(req);
+      await node.contractKeys.storeCertified(req);
+      return {};
+    },
+    async GetProvisionReceipt(req: { contractId: Uint8Array; version: number; workerSigningKey: Uint8Array }, ctx: CallContext) {
+      const node = guards.unsealed();
+      guards.member(node, guards.peer(req, ctx));
+      return node.contractKeys.provisionReceipt(req);
+    },
+    async RaiseContractAlarm(req: ContractAlarmWire, ctx: CallContext) {
+      const node = guards.unsealed();
+      guards.member(node, guards.peer(req, ctx));
+      node.contractKeys.acceptAlarm(req);
       return {};
     },
   };

@@ -29,7 +29,8 @@ export function publicService(guards: Guards) {
     async GetContractKey(req: { contractId: Uint8Array; version: number }, ctx: CallContext) {
       guards.rateLimit(ctx);
       const k = guards.unsealed().contractKeys.get(req.contractId, req.version);
-      return { contractId: k.contractId, version: k.version, generation: k.generation, publicKey: k.publicKey, certificate: k.certificate };
+      return { contractId: k.contractId, version: k.version, generation: k.generation, publicKey: k.publicKey, certificate: k.certificate,
+        currentVersion: k.currentVersion };
     },
   };
 }
