@@ -23,8 +23,17 @@ export interface SyntheticSnapshotOptions {
   targetsPerNomination: number;
   /** Real candidacies listed first (a node's own, from OperatorService.GetCandidacy). */
   include?: CandidacyWire[];
-  /** The made-up candidates' endpoints (default: distinct ports on TEST-NET-1, RFC 5737, which nothing answers). */
+  /** The made-up candidates' endpoints (default: distinct loopback addresses on port 1, which refuse at once). */
   endpoint?: (i: number) => string;
+}
+
+/**
+ * A distinct endpoint per index that refuses connections at once (127.77.x.y, port 1): a node that
+ * calls the made-up members fails fast, and its channels close at once when it stops (an unroutable
+ * address would keep a pending connect, and the process, alive for minutes).
+ */
+export function refusingEndpoint(i: number): string {
+  return `127.77.${(i >> 8) & 255}.${(i & 255) + 1}:1`;
 }
 
 /** One candidacy signed by `key` (a test peer that must be able to sign calls as a candidate). */
@@ -35,7 +44,7 @@ export function signedCandidacy(key: { secretKey: Uint8Array; publicKey: Uint8Ar
 }
 
 /** `n` candidacies signed by fresh identity keys (one transport key shared: only its validity is checked). */
-export function syntheticCandidacies(n: number, epoch: number, endpoint = (i: number) => `192.0.2.1:${10_000 + i}`): CandidacyWire[] {
+export function syntheticCandidacies(n: number, epoch: number, endpoint = refusingEndpoint): CandidacyWire[] {
   const transportKey = generateTransportKeyPair().publicKey;
   return Array.from({ length: n }, (_, i) => signedCandidacy(generateIdentityKey(), endpoint(i), BigInt(1000 + (i % 997)), epoch, transportKey));
 }

@@ -82,10 +82,11 @@ describe('an observer', () => {
     return { epoch: EPOCH, rosterBytes, signature: schnorr.sign(rosterCertificateMessage(EPOCH, rosterBytes), signer.secretKey) };
   }
 
+  /** Waits until `m` was asked `more` more times, or the observer stopped observing. */
   async function waitForCalls(m: FakeMember, more: number): Promise<void> {
     const target = m.calls + more;
     const deadline = Date.now() + 60_000;
-    while (m.calls < target) {
+    while (m.calls < target && t.node.context!.ceremonies.get(EPOCH)!.state === 'OBSERVING') {
       if (Date.now() > deadline) throw new Error('the observer stopped asking');
       await new Promise((r) => setTimeout(r, 50));
     }

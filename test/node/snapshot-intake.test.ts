@@ -7,7 +7,7 @@ import { status } from '@grpc/grpc-js';
 import { generateIdentityKey } from '../../src/crypto/identity.js';
 import { encodeMessage } from '../../src/rpc/messages.js';
 import { RpcError } from '../../src/rpc/errors.js';
-import { signedCandidacy, signSnapshot, syntheticCandidacies, syntheticSnapshot, type CandidacyWire } from '../../src/committee/synthetic-snapshot.js';
+import { refusingEndpoint, signedCandidacy, signSnapshot, syntheticCandidacies, syntheticSnapshot, type CandidacyWire } from '../../src/committee/synthetic-snapshot.js';
 import { SNAPSHOT_LIMITS } from '../../src/committee/snapshot-intake.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 
@@ -112,7 +112,7 @@ describe('a candidate offering a governance-signed snapshot', () => {
       const own = await ownCandidacy(t, '5000');
       const signed = signSnapshot(encodeMessage('Snapshot', {
         epoch: 1, seats: 2, threshold: 2, nominations: [],
-        candidacies: [own, signedCandidacy(candidate, '192.0.2.1:9999', 4000n, 1), ...syntheticCandidacies(3, 1)],
+        candidacies: [own, signedCandidacy(candidate, refusingEndpoint(60_000), 4000n, 1), ...syntheticCandidacies(3, 1)],
       }), t.governance);
       await t.client.call('PeerService', 'OfferSnapshot', { snapshot: signed }, peer(candidate));
       expect(counters(t)).toEqual({ started: 1, finished: 1 });
