@@ -1,7 +1,7 @@
 // Per-call guards shared by the services: sealed state, operator and peer authentication, rate limits.
 import { createHash } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { scanSnapshot } from '../../committee/snapshot-intake.js';
+import { scanSnapshot, snapshotRpcError } from '../../committee/snapshot-intake.js';
 import { verifyCall, type NonceRegistry } from '../../rpc/auth.js';
 import { failedPrecondition, permissionDenied, resourceExhausted } from '../../rpc/errors.js';
 import { rawBytes } from '../../rpc/proto.js';
@@ -141,9 +141,15 @@ export function makeGuards(config: NodeConfig, nonces: () => NonceRegistry, cont
       if (!signed || signed.snapshot.length === 0) return false;
       try {
         verifyGovernance(signed, config.governance.keys, config.governance.threshold);
-        return scanSnapshot(signed.snapshot).identityKeys.has(hex); // a wire scan within the caps: no decode, no election
       } catch {
         return false;
+      }
+      // A wire scan within the caps (snapshot-intake.ts): no decode, no election. An over-cap or
+      // malformed snapshot is refused here with its own status, before the nonce is recorded.
+      try {
+        return scanSnapshot(signed.snapshot).identityKeys.has(hex);
+      } catch (err) {
+        throw snapshotRpcError(err);
       }
     }
     return false;
@@ -168,7 +174,9 @@ export function makeGuards(config: NodeConfig, nonces: () => NonceRegistry, cont
     peer(req, ctx) {
       return verifyCall('peer', ctx.metadata, ctx.method, rawBytes(req), nonces(), config.clockSkewMs, Date.now(), (k) => {
         if (!knownPeer(context(), req, ctx.method, bytesToHex(k))) {
-          throw permissionDenied('the caller is not a peer of this node: no ceremony or committee it knows lists this key');
+          throw permissionDenied(ctx.method.endsWith('/OfferSnapshot')
+            ? 'only a candidate of the snapshot or a member of the committee may offer it'
+            : 'the caller is not a peer of this node: no ceremony or committee it knows lists this key');
         }
       });
     },
