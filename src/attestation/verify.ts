@@ -355,6 +355,12 @@ function verifyInner(collateral: Collateral, opts: VerifyOptions, q: Quote): Acc
   };
 }
 
+/** The longest refusal text verifyQuote returns (characters); longer ones are cut with a marker. */
+export const MAX_REFUSAL_CHARS = 600;
+function boundRefusal(message: string): string {
+  return message.length > MAX_REFUSAL_CHARS ? `${message.slice(0, MAX_REFUSAL_CHARS)} …[truncated]` : message;
+}
+
 /**
  * Verifies a DCAP quote against collateral at `opts.now`, trusting only `opts.trustedRoot`.
  * Never throws for bad quotes or collateral: a refusal is `{ ok: false, step, error }`.
@@ -364,15 +370,16 @@ export function verifyQuote(quoteBytes: Uint8Array, collateral: Collateral, opts
   try {
     q = parseQuote(quoteBytes);
   } catch (err) {
-    return { ok: false, step: 'parse', error: err instanceof QuoteParseError ? err.message : 'quote could not be parsed' };
+    return { ok: false, step: 'parse', error: err instanceof QuoteParseError ? boundRefusal(err.message) : 'quote could not be parsed' };
   }
   try {
     // Collateral from loadCollateral is frozen and already validated; anything else is validated here.
     const c = isLoadedCollateral(collateral) ? collateral : loadCollateral(collateral);
     return verifyInner(c, opts, q);
   } catch (err) {
-    if (err instanceof VerificationError) return { ok: false, step: err.step, error: err.message, tee: q.tee, quoteVersion: q.version };
-    if (err instanceof CollateralFormatError) return { ok: false, step: 'collateral', error: err.message, tee: q.tee, quoteVersion: q.version };
+    // Refusals quote input (names, fields): bounded here so no caller passes on an unbounded text.
+    if (err instanceof VerificationError) return { ok: false, step: err.step, error: boundRefusal(err.message), tee: q.tee, quoteVersion: q.version };
+    if (err instanceof CollateralFormatError) return { ok: false, step: 'collateral', error: boundRefusal(err.message), tee: q.tee, quoteVersion: q.version };
     throw err;
   }
 }

@@ -18,11 +18,19 @@ export interface ParsedCert {
 }
 
 const OID_CN = '2.5.4.3';
+/** Intel's and AMD's common names are under 64 characters; longer ones are cut (they appear in errors). */
+const MAX_CN_CHARS = 128;
 
+/**
+ * The CN of a name, cut to MAX_CN_CHARS with a marker: names come from input (collateral, quotes) and
+ * are quoted in refusals, so they must not make an error message unbounded. Cutting only makes a
+ * `includes` check on the CN fail, never pass.
+ */
 function commonName(rdn: pkijs.RelativeDistinguishedNames): string {
   const tv = rdn.typesAndValues.find((t) => t.type === OID_CN);
   const v = tv?.value.valueBlock as { value?: unknown } | undefined;
-  return typeof v?.value === 'string' ? v.value : '';
+  const cn = typeof v?.value === 'string' ? v.value : '';
+  return cn.length > MAX_CN_CHARS ? `${cn.slice(0, MAX_CN_CHARS)}…[truncated]` : cn;
 }
 
 /** Hex of a DER INTEGER's magnitude, without leading zero bytes, lower case. */
@@ -38,15 +46,29 @@ export function parseCertDer(der: Uint8Array, step: VerifyStep, what: string): P
     node = new X509Certificate(der);
     asn = pkijs.Certificate.fromBER(der);
   } catch (err) {
-    return fail(step, `${what} is not a valid X.509 certificate (${err instanceof Error ? err.message : String(err)})`);
+    return fail(step, `${what} is not a valid X.509 certificate (${err instanceof Error ? err.message.slice(0, 200) : 'undecodable'})`);
+  }
+  // node:crypto decodes the key lazily: a key it cannot read (an EC point starting 0x05, say) throws
+  // here, and that is the certificate's fault, not the verifier's.
+  let publicKey: KeyObject;
+  try {
+    publicKey = node.publicKey;
+  } catch {
+    return fail(step, `${what} is not a valid X.509 certificate (its public key cannot be decoded)`);
+  }
+  let notBefore: number;
+  let notAfter: number;
+  try {
+    notBefore = asn.notBefore.value.getTime();
+    notAfter = asn.notAfter.value.getTime();
+  } catch {
+    return fail(step, `${what} is not a valid X.509 certificate (its validity dates cannot be read)`);
   }
   return {
     der, node, asn,
     subjectCn: commonName(asn.subject),
     serialHex: serialOf(asn.serialNumber),
-    notBefore: asn.notBefore.value.getTime(),
-    notAfter: asn.notAfter.value.getTime(),
-    publicKey: node.publicKey,
+    notBefore, notAfter, publicKey,
   };
 }
 

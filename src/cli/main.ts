@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   encrypt: async () => (await import('./commands/encrypt.js')).default,
   attestation: async () => (await import('./commands/attestation.js')).default,
   audit: async () => (await import('./commands/audit.js')).default,
+  backup: async () => (await import('./commands/backup.js')).default,
   ceremony: async () => (await import('./commands/ceremony.js')).default,
   contract: async () => (await import('./commands/contract.js')).default,
   devnet: async () => (await import('./commands/devnet.js')).default,

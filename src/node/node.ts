@@ -7,12 +7,13 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { openDatabase, type Db } from '../store/database.js';
+import { checkHighWater, HighWater, type HighWaterOptions } from '../store/high-water.js';
 import { CeremonyStore } from '../store/ceremony-store.js';
 import { AuditLog } from '../audit/log.js';
 import { NonceRegistry } from '../rpc/auth.js';
 import { loadGatekeeperProtos, serviceDefinition, type ServiceName } from '../rpc/proto.js';
 import { unary, type HandlerHooks, type UnaryHandler } from '../rpc/handler.js';
-import { failedPrecondition, invalidArgument, permissionDenied } from '../rpc/errors.js';
+import { failedPrecondition, invalidArgument, permissionDenied, unavailable } from '../rpc/errors.js';
 import { attestationRoot, databaseFile, type AttestationRoot, type NodeConfig } from './config.js';
 import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
 import { createLogger, type Logger } from './logger.js';
@@ -45,11 +46,18 @@ export interface NodeRuntime {
 
 export type UnsealFailure = 'malformed' | 'refused' | 'rate-limited' | 'state';
 
+export interface NodeOptions {
+  /** How the high-water mark is kept (tests turn the WAL checkpoint off). */
+  highWater?: HighWaterOptions;
+}
+
 export class GatekeeperNode implements NodeRuntime {
   readonly db: Db;
   readonly log: Logger;
   readonly metrics = new Metrics();
   readonly audit: AuditLog;
+  /** The high-water mark outside the database (docs/backup.md). */
+  readonly highWater: HighWater;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   private readonly unsealer: Unsealer;
@@ -68,10 +76,23 @@ export class GatekeeperNode implements NodeRuntime {
   port = 0;
   metricsPort = 0;
 
-  constructor(readonly config: NodeConfig, logger?: Logger) {
+  constructor(readonly config: NodeConfig, logger?: Logger, opts: NodeOptions = {}) {
     this.log = logger ?? createLogger(config.name, config.logLevel);
     this.attestationRoot = attestationRoot(config);
-    this.db = openDatabase(databaseFile(config));
+    const dbFile = databaseFile(config);
+    this.db = openDatabase(dbFile);
+    // A database behind what this node acknowledged (lost -wal, old copy) is refused here, before
+    // anything is served (HighWaterError names both counters and says to restore from backup).
+    try {
+      const check = checkHighWater(this.db, dbFile);
+      if (check.file === undefined && check.database.counter > 0) {
+        this.log.warn({ counter: check.database.counter }, 'no high-water file beside the database: created one from the database (first start with this version, or the file was removed)');
+      }
+      this.highWater = new HighWater(this.db, dbFile, check.database, opts.highWater);
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
     this.audit = new AuditLog(this.db);
     this.unsealer = new Unsealer(this.db);
     this.nonces = new NonceRegistry(config.clockSkewMs);
@@ -118,8 +139,10 @@ export class GatekeeperNode implements NodeRuntime {
       DemoContract: {},
     };
     const hooks: HandlerHooks = {
-      onError: (method, err) => this.log.error({ method, err: err instanceof Error ? err.message : String(err) }, 'handler failed'),
+      onError: (method, err, errorId) => this.log.error({ method, errorId, err: err instanceof Error ? err.message : String(err) }, 'handler failed'),
       onDone: (method, code, seconds) => this.metrics.observeRpc(method, code, seconds),
+      // Durable before acknowledged: what the call wrote reaches the high-water file before its answer leaves.
+      beforeReply: () => this.highWater.sync(),
     };
     for (const name of SERVICES) {
       const def = serviceDefinition(name);
@@ -187,36 +210,89 @@ export class GatekeeperNode implements NodeRuntime {
       throw err;
     }
     if (!keys) return;
-    const peers = new PeerClients(keys.identitySecret, this.pub.identityKey, peerCredentials(this.config));
-    const ctx = {
-      config: this.config, db: this.db, self: this.pub, keys, audit: this.audit, log: this.log, metrics: this.metrics,
-      ceremonies: new CeremonyStore(this.db), now: () => Date.now(),
-      peerCall: <Res>(endpoint: string, method: string, req: Record<string, unknown>, timeoutMs?: number) => peers.call<Res>(endpoint, method, req, timeoutMs),
-      peerFanOut: <Res>(endpoints: string[], method: string, req: Record<string, unknown>, timeoutMs?: number) => peers.fanOut<Res>(endpoints, method, req, timeoutMs),
-    } as Omit<NodeContext, 'genesis' | 'contractKeys'> as NodeContext;
-    ctx.genesis = new GenesisCeremony(ctx);
-    ctx.contractKeys = new ContractKeys(ctx);
-    this.peers = peers;
+    // Everything that can fail runs before the node counts as unsealed: a read-only or failing database
+    // makes the whole unseal fail (the node stays sealed, health NOT_SERVING), never half of it.
+    let ctx: NodeContext;
+    let peers: PeerClients | undefined;
+    let epoch: number;
+    try {
+      this.probeWritable();
+      const clients = new PeerClients(keys.identitySecret, this.pub.identityKey, peerCredentials(this.config));
+      peers = clients;
+      // What a ceremony wrote is durable (high-water file) before a peer hears of it.
+      const durable = <T>(send: () => Promise<T>): Promise<T> => {
+        try { this.highWater.sync(); } catch (err) { return Promise.reject(err); }
+        return send();
+      };
+      ctx = {
+        config: this.config, db: this.db, self: this.pub, keys, audit: this.audit, log: this.log, metrics: this.metrics,
+        ceremonies: new CeremonyStore(this.db), now: () => Date.now(),
+        peerCall: <Res>(endpoint: string, method: string, req: Record<string, unknown>, timeoutMs?: number) => durable(() => clients.call<Res>(endpoint, method, req, timeoutMs)),
+        peerFanOut: <Res>(endpoints: string[], method: string, req: Record<string, unknown>, timeoutMs?: number) => {
+          try { this.highWater.sync(); } catch (err) { return endpoints.map(() => Promise.reject(err)); }
+          return clients.fanOut<Res>(endpoints, method, req, timeoutMs);
+        },
+      } as Omit<NodeContext, 'genesis' | 'contractKeys'> as NodeContext;
+      ctx.genesis = new GenesisCeremony(ctx);
+      ctx.contractKeys = new ContractKeys(ctx);
+      const certs = ctx.ceremonies.certificates();
+      epoch = certs.length ? certs[certs.length - 1]!.epoch : 0;
+      this.auditUnsealRefusals();
+      this.audit.append('operator', 'unsealed', { nodeId: Buffer.from(this.pub.nodeId).toString('hex') });
+      this.highWater.sync();
+    } catch (err) {
+      peers?.close();
+      keys.identitySecret.fill(0);
+      keys.transportSecret.fill(0);
+      this.unsealer.reset();
+      this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'unseal failed: the database cannot be written; the node stays sealed');
+      throw unavailable(`unseal failed: the database ${databaseFile(this.config)} cannot be written (${errorText(err)}); `
+        + 'the node stays sealed: fix the database (read-only file or disk, full disk) and unseal again');
+    }
+    this.peers = peers!;
     this.ctx = ctx;
-    const certs = ctx.ceremonies.certificates();
     this.metrics.sealed.set(0);
-    this.metrics.epoch.set(certs.length ? certs[certs.length - 1]!.epoch : 0);
-    this.auditUnsealRefusals();
-    this.audit.append('operator', 'unsealed', { nodeId: Buffer.from(this.pub.nodeId).toString('hex') });
+    this.metrics.epoch.set(epoch);
     this.health.setStatus('', 'SERVING');
     for (const s of SERVICES) this.health.setStatus(`gatekeeper.v1.${s}`, 'SERVING');
     this.log.info({ running: ctx.ceremonies.running().map((c) => ({ epoch: c.epoch, state: c.state })) }, 'node unsealed');
     this.timer = setInterval(() => { void ctx.genesis.tick(); }, TICK_MS);
   }
 
+  /** Throws unless the database takes a write (read-only file, read-only mount, query_only, I/O error). */
+  private probeWritable(): void {
+    // A write that changes nothing, rolled back: SQLite still needs the write lock and a writable file.
+    try {
+      this.db.transaction(() => {
+        this.db.prepare('UPDATE high_water SET counter = counter WHERE id = 1').run();
+        throw new ProbeDone();
+      })();
+    } catch (err) {
+      if (!(err instanceof ProbeDone)) throw err;
+    }
+  }
+
   async stop(): Promise<void> {
     if (!this.db.open) return;
     if (this.timer) clearInterval(this.timer);
-    this.auditUnsealRefusals();
+    try {
+      this.auditUnsealRefusals();
+      this.highWater.sync();
+    } catch (err) {
+      this.log.error({ err: errorText(err) }, 'could not record the last writes at stop');
+    }
     this.ctx?.genesis.close();
     this.peers?.close();
     await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
     await this.metrics.close();
     this.db.close();
   }
+}
+
+class ProbeDone extends Error {}
+
+/** An error's message for an operator, bounded (SQLite messages are short; anything else is cut). */
+function errorText(err: unknown): string {
+  const m = err instanceof Error ? err.message : String(err);
+  return m.length > 200 ? `${m.slice(0, 200)}…` : m;
 }

@@ -2,10 +2,28 @@
 // the call's status, and anything else into INTERNAL without leaking its text.
 import { status } from '@grpc/grpc-js';
 
+/** The longest status message a node sends, in UTF-8 bytes (a gRPC status travels in HTTP/2 trailers). */
+export const MAX_STATUS_MESSAGE_BYTES = 1024;
+export const TRUNCATION_MARKER = ' …[truncated]';
+
+/**
+ * `text` cut to at most `maxBytes` UTF-8 bytes, ending with the truncation marker when it was cut (never
+ * in the middle of a character). Every status message and every error text quoting input goes through it.
+ */
+export function boundText(text: string, maxBytes = MAX_STATUS_MESSAGE_BYTES): string {
+  if (text.length <= maxBytes / 4 || Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const marker = Buffer.from(TRUNCATION_MARKER, 'utf8');
+  // Look at a prefix only: the input may be megabytes long.
+  const head = Buffer.from(text.slice(0, maxBytes), 'utf8').subarray(0, Math.max(0, maxBytes - marker.length));
+  let s = head.toString('utf8');
+  if (s.endsWith('\uFFFD')) s = s.slice(0, -1); // a character cut in half
+  return s + TRUNCATION_MARKER;
+}
+
 export class RpcError extends Error {
   override name = 'RpcError';
   constructor(readonly code: status, message: string) {
-    super(message);
+    super(boundText(message));
   }
 }
 

@@ -160,4 +160,70 @@ export const MIGRATIONS: string[] = [
   `
   CREATE INDEX frost_sessions_created ON frost_sessions (created_ms);
   `,
+  // 6: the high-water counter (docs/backup.md): every write to a table whose loss would make the node
+  // forget what it acknowledged (ceremonies, votes and DKG transcript, shares, certificates, FROST nonces,
+  // policies, releases, publications, revocations, used challenges, the audit log) bumps it, by trigger, in
+  // the same transaction. The node copies it to <db>.hwm, outside the database, before it answers, and
+  // refuses to start on a database whose counter is behind that file. `instance` names this database.
+  `
+  CREATE TABLE high_water (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    counter INTEGER NOT NULL,
+    instance BLOB NOT NULL
+  );
+  INSERT INTO high_water (id, counter, instance) VALUES (1, 0, randomblob(16));
+  CREATE TRIGGER high_water_no_delete BEFORE DELETE ON high_water BEGIN SELECT RAISE(ABORT, 'the high-water row is permanent'); END;
+  CREATE TRIGGER high_water_monotonic BEFORE UPDATE ON high_water WHEN NEW.counter < OLD.counter OR NEW.instance != OLD.instance
+    BEGIN SELECT RAISE(ABORT, 'the high-water counter only grows'); END;
+  CREATE TRIGGER hw_node_insert AFTER INSERT ON node BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_node_update AFTER UPDATE ON node BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_node_delete AFTER DELETE ON node BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_unseal_share_digests_insert AFTER INSERT ON unseal_share_digests BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_unseal_share_digests_update AFTER UPDATE ON unseal_share_digests BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_unseal_share_digests_delete AFTER DELETE ON unseal_share_digests BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_ceremonies_insert AFTER INSERT ON ceremonies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_ceremonies_update AFTER UPDATE ON ceremonies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_ceremonies_delete AFTER DELETE ON ceremonies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_local_insert AFTER INSERT ON dkg_local BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_local_update AFTER UPDATE ON dkg_local BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_local_delete AFTER DELETE ON dkg_local BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_round1_insert AFTER INSERT ON dkg_round1 BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_round1_update AFTER UPDATE ON dkg_round1 BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_round1_delete AFTER DELETE ON dkg_round1 BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_round2_insert AFTER INSERT ON dkg_round2 BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_round2_update AFTER UPDATE ON dkg_round2 BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_round2_delete AFTER DELETE ON dkg_round2 BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_key_shares_insert AFTER INSERT ON key_shares BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_key_shares_update AFTER UPDATE ON key_shares BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_key_shares_delete AFTER DELETE ON key_shares BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_certificates_insert AFTER INSERT ON certificates BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_certificates_update AFTER UPDATE ON certificates BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_certificates_delete AFTER DELETE ON certificates BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_frost_sessions_insert AFTER INSERT ON frost_sessions BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_frost_sessions_update AFTER UPDATE ON frost_sessions BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_frost_sessions_delete AFTER DELETE ON frost_sessions BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_release_policies_insert AFTER INSERT ON release_policies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_release_policies_update AFTER UPDATE ON release_policies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_release_policies_delete AFTER DELETE ON release_policies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_contracts_insert AFTER INSERT ON contracts BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_contracts_update AFTER UPDATE ON contracts BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_contracts_delete AFTER DELETE ON contracts BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_revocations_insert AFTER INSERT ON revocations BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_revocations_update AFTER UPDATE ON revocations BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_revocations_delete AFTER DELETE ON revocations BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_provisioned_insert AFTER INSERT ON provisioned BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_provisioned_update AFTER UPDATE ON provisioned BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_provisioned_delete AFTER DELETE ON provisioned BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_publications_insert AFTER INSERT ON publications BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_publications_update AFTER UPDATE ON publications BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_publications_delete AFTER DELETE ON publications BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_contract_keys_insert AFTER INSERT ON contract_keys BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_contract_keys_update AFTER UPDATE ON contract_keys BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_contract_keys_delete AFTER DELETE ON contract_keys BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_retired_versions_insert AFTER INSERT ON retired_versions BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_retired_versions_update AFTER UPDATE ON retired_versions BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_retired_versions_delete AFTER DELETE ON retired_versions BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_challenges_used_insert AFTER INSERT ON challenges_used BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_audit_insert AFTER INSERT ON audit BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  `,
 ];
