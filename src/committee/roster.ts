@@ -120,7 +120,6 @@ export function chainLinkFault(prev: { certificate: RosterCertificate; roster: R
   if (!prev) return equalBytes(next.previousCertificateHash, GENESIS_PREVIOUS_HASH) ? null : `the epoch ${next.epoch} roster is not a genesis roster but starts the chain`;
   if (next.epoch <= prev.roster.epoch) return `roster certificates out of order: epoch ${next.epoch} after ${prev.roster.epoch}`;
   if (!equalBytes(next.committeeKey, prev.roster.committeeKey)) return `the epoch ${next.epoch} roster changes the committee key`;
-  if (!equalBytes(next.masterPublicKey, prev.roster.masterPublicKey)) return `the epoch ${next.epoch} roster changes the master public key`;
   if (!equalBytes(next.previousCertificateHash, hashOfCertificate(prev.certificate))) return `the epoch ${next.epoch} roster does not chain to the epoch ${prev.roster.epoch} certificate`;
   return null;
 }
