@@ -5,7 +5,7 @@ import { signTagged } from '../../src/crypto/identity.js';
 import {
   HandoffError, acknowledge, attributeDealing, deal, dealingBody, decodeAcknowledgement, decodeComplaint, decodeDealing,
   decodeProposal, encodeAcknowledgement, encodeDealing, encodeProposal, handoffSetup, propose,
-  SEALED_SUB_SHARE_LENGTH, type HandoffSetup,
+  SEALED_SUB_SHARE_LENGTH, decodeHeldSubShares, encodeHeldSubShares, type HandoffSetup,
 } from '../../src/ceremony/handoff/index.js';
 import { genesis, makeNode, session, type Committee, type Node } from './lifecycle.js';
 
@@ -42,6 +42,11 @@ describe('hand-off messages', () => {
       expect(() => (decode as (b: Uint8Array) => unknown)(new Uint8Array([...bytes, 0]))).toThrow(/trailing/);
     }
     expect(() => decodeComplaint(new Uint8Array(10))).toThrow(HandoffError);
+    // what the engine stores (sealed) between Acknowledge and Combine comes back unchanged
+    const held = decodeHeldSubShares(encodeHeldSubShares(ack.subShares));
+    expect(Object.keys(held).sort()).toEqual(Object.keys(ack.subShares).sort());
+    for (const d of Object.keys(held)) expect(hex(held[d]!.signing)).toBe(hex(ack.subShares[d]!.signing));
+    expect(() => decodeHeldSubShares(encodeHeldSubShares(ack.subShares).slice(1))).toThrow(HandoffError);
   });
 
   test('a dealer that deals another member\'s share (C[0] != its verifying share) is refused without a complaint', async () => {

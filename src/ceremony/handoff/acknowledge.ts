@@ -199,3 +199,34 @@ export async function verifyHandoffComplaint(setup: HandoffSetup, encoded: Uint8
   });
   return { ...verdict, ...who };
 }
+
+/**
+ * HeldSubShares as bytes for the engine to store SEALED between Acknowledge and Combine:
+ * u16be(count) || count × (dealer node id(16) || derivation sub-share(32) || signing sub-share(32)).
+ */
+export function encodeHeldSubShares(held: HeldSubShares): Uint8Array {
+  const dealers = Object.keys(held).sort();
+  const out = new Uint8Array(2 + dealers.length * 80);
+  out[0] = dealers.length >>> 8;
+  out[1] = dealers.length & 0xff;
+  dealers.forEach((d, i) => {
+    const id = Buffer.from(d, 'hex');
+    if (id.length !== 16 || held[d]!.derivation?.length !== 32 || held[d]!.signing?.length !== 32) throw new HandoffError('held sub-shares: malformed');
+    out.set(id, 2 + 80 * i);
+    out.set(held[d]!.derivation, 18 + 80 * i);
+    out.set(held[d]!.signing, 50 + 80 * i);
+  });
+  return out;
+}
+
+export function decodeHeldSubShares(bytes: Uint8Array): HeldSubShares {
+  if (!(bytes instanceof Uint8Array) || bytes.length < 2) throw new HandoffError('held sub-shares: malformed');
+  const n = (bytes[0]! << 8) | bytes[1]!;
+  if (bytes.length !== 2 + 80 * n) throw new HandoffError('held sub-shares: malformed');
+  const held: HeldSubShares = {};
+  for (let i = 0; i < n; i++) {
+    const at = 2 + 80 * i;
+    held[bytesToHex(bytes.subarray(at, at + 16))] = { derivation: bytes.slice(at + 16, at + 48), signing: bytes.slice(at + 48, at + 80) };
+  }
+  return held;
+}
