@@ -122,6 +122,14 @@ describe('a dealer sending one bad sub-share', () => {
     expect(schnorr.verify(frostSign([...run.next.keys.values()].map((k) => k.signing), msg), msg, c0.roster.committeeKey)).toBe(true);
   }, 60_000);
 
+  test('with fewer than k_old honest dealers left, no proposal can be made (the hand-off aborts, nothing combines)', async () => {
+    const c0 = genesis(nodes.slice(0, 4), 3, 'two-bad-dealers');
+    const [a, b] = [c0.nodes[0]!, c0.nodes[3]!];
+    await expect(handOff(c0, nodes, 4, {
+      dealing: (dealer, encoded, setup) => (dealer === a || dealer === b ? badSubShare(nodes[4]!, 'derivation')(dealer, encoded, setup) : encoded),
+    })).rejects.toThrow(/only 2 dealers were acknowledged by every new member; need 3/);
+  }, 60_000);
+
   test('a false complaint about an honest dealing is judged false, and a forged disclosure cannot make it true', async () => {
     const c0 = genesis(nodes.slice(0, 4), 3, 'false-complaint');
     const run = await handOff(c0, nodes.slice(0, 4), 3);
