@@ -96,6 +96,34 @@ export function certificateHash(epoch: number, rosterBytes: Uint8Array, signatur
   return sha256(concatBytes(u32be(epoch), rosterBytes, signature));
 }
 
+/** A roster certificate as it is stored and served: the roster bytes and the outgoing CPK's signature. */
+export interface RosterCertificate {
+  epoch: number;
+  rosterBytes: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** The previous-certificate hash a genesis roster carries: 32 zero bytes. */
+export const GENESIS_PREVIOUS_HASH = new Uint8Array(32);
+
+/** certificateHash of a stored certificate: what the next roster's previousCertificateHash must be. */
+export function hashOfCertificate(c: RosterCertificate): Uint8Array {
+  return certificateHash(c.epoch, c.rosterBytes, c.signature);
+}
+
+/**
+ * Why `next` cannot follow `prev` in a certificate chain (DESIGN §3.5), or null: the epoch must grow,
+ * the committee key stays (a hand-off never changes CPK), and `next` must name `prev`'s hash. The
+ * signature is checked by the caller under `prev`'s CPK. Without `prev`, `next` must be a genesis roster.
+ */
+export function chainLinkFault(prev: { certificate: RosterCertificate; roster: Roster } | undefined, next: Roster): string | null {
+  if (!prev) return equalBytes(next.previousCertificateHash, GENESIS_PREVIOUS_HASH) ? null : `the epoch ${next.epoch} roster is not a genesis roster but starts the chain`;
+  if (next.epoch <= prev.roster.epoch) return `roster certificates out of order: epoch ${next.epoch} after ${prev.roster.epoch}`;
+  if (!equalBytes(next.committeeKey, prev.roster.committeeKey)) return `the epoch ${next.epoch} roster changes the committee key`;
+  if (!equalBytes(next.previousCertificateHash, hashOfCertificate(prev.certificate))) return `the epoch ${next.epoch} roster does not chain to the epoch ${prev.roster.epoch} certificate`;
+  return null;
+}
+
 /** Default threshold of DESIGN §1: floor(2n/3) + 1. */
 export function defaultThreshold(n: number): number {
   return Math.floor((2 * n) / 3) + 1;

@@ -231,7 +231,7 @@ export class DhkemSecp256k1HkdfSha256 implements KemInterface {
   }
 
   // RFC 9180 §4.1 ExtractAndExpand(dh, kem_context)
-  private async extractAndExpand(dh: Uint8Array, kemContext: Uint8Array): Promise<ArrayBuffer> {
+  protected async extractAndExpand(dh: Uint8Array, kemContext: Uint8Array): Promise<ArrayBuffer> {
     const eaePrk = await this.kdf.labeledExtract(new Uint8Array(0), LABEL_EAE_PRK, dh);
     return this.kdf.labeledExpand(eaePrk, LABEL_SHARED_SECRET, kemContext, N_SECRET);
   }
@@ -385,4 +385,66 @@ export async function openFromPeer(recipientSecretKey: Uint8Array, context: stri
     throw new HpkeOpenError(`sealed peer message is shorter than enc (${N_ENC}) plus the AEAD tag (${AEAD_TAG_LENGTH})`);
   }
   return hpkeOpen(recipientSecretKey, sealed.subarray(0, N_ENC), info, sealed.subarray(N_ENC), undefined, { recipientPublicKey });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verifiable complaints (DESIGN §3.4): a recipient discloses the DH value of one ciphertext, sk_R·enc,
+// with a DLEQ proof (src/ceremony/complaint.ts), and anyone opens that ciphertext with it. Only the
+// KEM's DH step is replaced by the disclosed value; ExtractAndExpand, the key schedule and the AEAD
+// stay those of @hpke/core, so a ciphertext opens here exactly when it opens for the recipient.
+
+/** A KEM whose Decap uses a disclosed DH x-coordinate instead of a secret key. */
+class DisclosedDhKem extends DhkemSecp256k1HkdfSha256 {
+  constructor(kemId: number, private readonly dhX: Uint8Array, private readonly pkRm: Uint8Array) {
+    super(kemId);
+  }
+
+  override async decap(params: RecipientContextParams): Promise<ArrayBuffer> {
+    const enc = asBytes(params.enc);
+    if (!isUncompressedPoint(enc)) throw new HpkeError('enc is not a 65-byte uncompressed secp256k1 point');
+    return this.extractAndExpand(this.dhX, concatBytes(enc, this.pkRm));
+  }
+}
+
+/**
+ * RFC 9180 §6.1 OpenBase of `ciphertext` (base mode, single shot) given the DH value sk_R·enc as a
+ * point (33-byte compressed; its x-coordinate is DH(skR, pkE)) instead of skR. The caller must have
+ * checked that the point really is sk_R·enc (complaint.ts checks a DLEQ proof). Throws HpkeOpenError.
+ */
+export async function hpkeOpenWithDisclosedDh(
+  dhPoint: Uint8Array,
+  recipientPublicKey: Uint8Array,
+  enc: Uint8Array,
+  info: Uint8Array,
+  ciphertext: Uint8Array,
+  aad: Uint8Array = new Uint8Array(0),
+  kemId: number = KEM_SECP256K1_SHA256,
+): Promise<Uint8Array> {
+  if (!(dhPoint instanceof Uint8Array) || dhPoint.length !== 33) throw new HpkeOpenError('disclosed DH value must be a 33-byte point');
+  if (!(info instanceof Uint8Array) || !(aad instanceof Uint8Array)) throw new HpkeOpenError('info and aad must be bytes');
+  if (!(enc instanceof Uint8Array) || !isUncompressedPoint(enc)) throw new HpkeOpenError('enc is not a 65-byte uncompressed secp256k1 point');
+  if (!(ciphertext instanceof Uint8Array) || ciphertext.length < AEAD_TAG_LENGTH) {
+    throw new HpkeOpenError(`ciphertext is shorter than the ${AEAD_TAG_LENGTH}-byte AEAD tag`);
+  }
+  let pkRm: Uint8Array;
+  try {
+    pkRm = toUncompressedPublicKey(recipientPublicKey);
+    secp256k1.Point.fromBytes(dhPoint).assertValidity();
+  } catch {
+    throw new HpkeOpenError('recipient key or disclosed DH value is not a secp256k1 point');
+  }
+  const kem = new DisclosedDhKem(kemId, dhPoint.slice(1), pkRm);
+  const suite = new CipherSuite({ kem, kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+  let context: RecipientContext;
+  try {
+    // The KEM ignores recipientKey: the disclosed DH value stands in for it.
+    context = await suite.createRecipientContext({ recipientKey: new Secp256k1Key('public', pkRm), enc: asArrayBuffer(enc), info: asArrayBuffer(info) });
+  } catch {
+    throw new HpkeOpenError('key encapsulation could not be opened');
+  }
+  try {
+    return new Uint8Array(await context.open(asArrayBuffer(ciphertext), asArrayBuffer(aad)));
+  } catch {
+    throw new HpkeOpenError('ciphertext does not authenticate under the disclosed DH value');
+  }
 }

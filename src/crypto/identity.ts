@@ -28,6 +28,11 @@ export const SIGNATURE_TAGS = [
   'reshare',
   'contract-governance',
   'provisioned',
+  'handoff-dealing',
+  'handoff-ack',
+  'handoff-complaint',
+  'handoff-proposal',
+  'dkg-complaint',
 ] as const;
 
 export type SignatureTag = (typeof SIGNATURE_TAGS)[number];

@@ -7,7 +7,8 @@
 // one (it may have odd Y): schnorr_FROST normalises keys to even Y at signing time, so the shares
 // here are plain Shamir shares of the same scalar the DKG package used, and must not be negated.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
+import { mulAddUnsafe, normalizeZ } from '@noble/curves/abstract/curve.js';
+import { evaluateVss, verifySharesBatched } from './vss.js';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
 import { equalBytes, hexField, objectField } from './bytes.js';
 import {
@@ -128,23 +129,68 @@ export function verifyDealing(commitment: ReshareCommitment, dealerVerifyingShar
 }
 
 /**
+ * What a hand-off needs of the old committee, for one secret: the group element (MPK, or the
+ * possibly odd-Y point whose x is the CPK), the old threshold and every verifying share. A certified
+ * roster carries exactly this (reshareGroupFromVerifyingShares); a member's package too.
+ */
+export interface ReshareGroup {
+  suite: Suite;
+  threshold: number;
+  /** 33-byte compressed group element: commitments[0] of the old package. */
+  groupElement: Uint8Array;
+  verifyingShares: Record<Identifier, Uint8Array>;
+  /** The published form: MPK (33 bytes) or the x-only CPK (32 bytes). */
+  groupPublicKey: Uint8Array;
+}
+
+/** The ReshareGroup of a public key package. */
+export function reshareGroupFromPublic(pub: PublicKeyPackage): ReshareGroup {
+  assertPublicKeyPackage(pub);
+  return { suite: pub.suite, threshold: pub.threshold, groupElement: pub.commitments[0]!, verifyingShares: pub.verifyingShares, groupPublicKey: pub.groupPublicKey };
+}
+
+/**
+ * The ReshareGroup of a roster that lists only verifying shares and the published key: the group
+ * element is Σ λ_i S_i over the first k identifiers (Lagrange in the exponent, RFC 9591 §4.2), and must
+ * give the published key (for the x-only CPK, its x; the interpolated point fixes the parity).
+ */
+export function reshareGroupFromVerifyingShares(suite: Suite, threshold: number, verifyingShares: Record<Identifier, Uint8Array>, groupPublicKey: Uint8Array): ReshareGroup {
+  frostSuite(suite);
+  const ids = Object.keys(verifyingShares ?? {}).sort();
+  if (!Number.isSafeInteger(threshold) || threshold < 2 || threshold > ids.length) throw new ReshareError(`old threshold must satisfy 2 <= k <= n (got k=${threshold}, n=${ids.length})`);
+  ids.forEach((id) => decodePoint(verifyingShares[assertIdentifier(id)], `verifying share ${id}`));
+  const some = ids.slice(0, threshold);
+  const L = lagrangeAtZero(some);
+  const G0 = mulAddUnsafe(Point, some.map((id) => decodePoint(verifyingShares[id])), some.map((id) => L.get(id)!));
+  if (G0.is0()) throw new GroupKeyMismatchError('the verifying shares interpolate to the identity');
+  const groupElement = G0.toBytes(true);
+  if (!(groupPublicKey instanceof Uint8Array) || !equalBytes(groupKeyFromCommitment(suite, groupElement), groupPublicKey))
+    throw new GroupKeyMismatchError('the verifying shares do not interpolate to the published group key');
+  return { suite, threshold, groupElement, verifyingShares, groupPublicKey };
+}
+
+/**
  * The new committee's public package, computable by anyone from the broadcast commitments:
  * C_m = Σ_i λ_i D_im over the dealers, S'_j = Σ_m C_m x_j^m. Fails with GroupKeyMismatchError
  * unless C_0 and the interpolated new verifying shares both equal the old group element (so MPK,
  * and for `signing` the x-only CPK, are unchanged). Checks D_i0 == S_i for every dealer.
  */
 export function reshareCommittedPublic(oldPublic: PublicKeyPackage, newIdentifiers: Identifier[], kNew: number, commitments: ReshareCommitment[]): PublicKeyPackage {
-  assertPublicKeyPackage(oldPublic);
+  return reshareCommittedPublicForGroup(reshareGroupFromPublic(oldPublic), newIdentifiers, kNew, commitments);
+}
+
+/** reshareCommittedPublic for an old group given as a ReshareGroup (e.g. from a certified roster). */
+export function reshareCommittedPublicForGroup(old: ReshareGroup, newIdentifiers: Identifier[], kNew: number, commitments: ReshareCommitment[]): PublicKeyPackage {
   checkNewGroup(newIdentifiers, kNew);
-  if (!Array.isArray(commitments) || commitments.length < oldPublic.threshold)
-    throw new ReshareError(`need dealings from at least ${oldPublic.threshold} old members, got ${Array.isArray(commitments) ? commitments.length : 0}`);
+  if (!Array.isArray(commitments) || commitments.length < old.threshold)
+    throw new ReshareError(`need dealings from at least ${old.threshold} old members, got ${Array.isArray(commitments) ? commitments.length : 0}`);
   const dealers = commitments.map((c) => assertIdentifier(c?.dealer, 'dealer'));
   if (new Set(dealers).size !== dealers.length) throw new ReshareError('duplicate dealers');
   const bad: Identifier[] = [];
   const parsed: P[][] = [];
   for (const c of commitments) {
-    const S = oldPublic.verifyingShares[c.dealer];
-    if (!S || c.suite !== oldPublic.suite) { bad.push(c.dealer); continue; }
+    const S = Object.hasOwn(old.verifyingShares, c.dealer) ? old.verifyingShares[c.dealer] : undefined;
+    if (!S || c.suite !== old.suite) { bad.push(c.dealer); continue; }
     try {
       const D = parseCommitments(c, kNew);
       if (!D[0]!.equals(decodePoint(S))) throw new BadDealingError(c.dealer, 'commitment-mismatch');
@@ -158,7 +204,7 @@ export function reshareCommittedPublic(oldPublic: PublicKeyPackage, newIdentifie
   const lambdas = dealers.map((id) => L.get(id)!);
   const C: P[] = [];
   for (let m = 0; m < kNew; m++) C.push(mulAddUnsafe(Point, parsed.map((D) => D[m]!), lambdas));
-  const oldGroup = decodePoint(oldPublic.commitments[0], 'old group element');
+  const oldGroup = decodePoint(old.groupElement, 'old group element');
   if (!C[0]!.equals(oldGroup)) throw new GroupKeyMismatchError('reshared commitments do not give back the group key');
   const verifyingShares: Record<Identifier, Uint8Array> = {};
   const Snew = new Map<Identifier, P>();
@@ -166,16 +212,63 @@ export function reshareCommittedPublic(oldPublic: PublicKeyPackage, newIdentifie
     const S = evalCommitted(C, identifierScalar(id));
     if (S.is0()) throw new ReshareError(`new verifying share of ${id} is the identity`);
     Snew.set(id, S);
-    verifyingShares[id] = S.toBytes(true);
   }
   const some = [...Snew.keys()].slice(0, kNew);
   const l2 = lagrangeAtZero(some);
   const back = mulAddUnsafe(Point, some.map((id) => Snew.get(id)!), some.map((id) => l2.get(id)!));
   if (!back.equals(oldGroup)) throw new GroupKeyMismatchError('new verifying shares do not give back the group key');
-  const commitmentsBytes = C.map((c) => c.toBytes(true));
-  const groupPublicKey = groupKeyFromCommitment(oldPublic.suite, commitmentsBytes[0]!);
-  if (!equalBytes(groupPublicKey, oldPublic.groupPublicKey)) throw new GroupKeyMismatchError('group public key changed');
-  return { suite: oldPublic.suite, threshold: kNew, participants: newIdentifiers.length, commitments: commitmentsBytes, verifyingShares, groupPublicKey };
+  // One inversion for all affine conversions instead of one per point.
+  const affine = normalizeZ(Point, [...C, ...Snew.values()]);
+  const commitmentsBytes = affine.slice(0, C.length).map((c) => c.toBytes(true));
+  [...Snew.keys()].forEach((id, i) => { verifyingShares[id] = affine[C.length + i]!.toBytes(true); });
+  const groupPublicKey = groupKeyFromCommitment(old.suite, commitmentsBytes[0]!);
+  if (!equalBytes(groupPublicKey, old.groupPublicKey)) throw new GroupKeyMismatchError('group public key changed');
+  return { suite: old.suite, threshold: kNew, participants: newIdentifiers.length, commitments: commitmentsBytes, verifyingShares, groupPublicKey };
+}
+
+/** One sub-share to check: the dealer's commitments and f_dealer(x_recipient). */
+export interface SubShareToCheck {
+  commitment: ReshareCommitment;
+  subShare: Uint8Array;
+}
+
+/**
+ * A new member's check of all its sub-shares, from every dealer and both secrets, against the
+ * dealers' commitments at its identifier in ONE random-linear-combination batch (vss.ts); only when
+ * the batch fails is each checked alone, to name the dealers at fault. Returns the bad dealers per
+ * item index (empty when all hold). Commitment shapes must already be checked (parseable points).
+ */
+export function verifySubSharesBatched(recipient: Identifier, items: SubShareToCheck[]): number[] {
+  const x = identifierScalar(recipient);
+  const parsed: ({ share: bigint; commitment: P[] } | null)[] = items.map((it) => {
+    try {
+      return { share: decodeScalar(it.subShare, 'sub-share'), commitment: parseCommitments(it.commitment) };
+    } catch {
+      return null;
+    }
+  });
+  const unreadable = parsed.flatMap((p, i) => (p === null ? [i] : []));
+  const readable = parsed.flatMap((p) => (p === null ? [] : [p]));
+  if (verifySharesBatched(x, readable)) return unreadable;
+  const bad = parsed.flatMap((p, i) => (p === null || !Point.BASE.multiply(p.share).equals(evaluateVss(p.commitment, x)) ? [i] : []));
+  if (bad.length === unreadable.length) throw new ReshareError('the batched sub-share check failed, yet every sub-share holds alone');
+  return bad;
+}
+
+/**
+ * A new member's key package from sub-shares it has already checked (verifySubSharesBatched) and the
+ * new public package (reshareCommittedPublicForGroup over the same dealers): x'_j = Σ_i λ_i f_i(x_j),
+ * Lagrange weights over the dealers' old identifiers. Checks x'_j·G against its new verifying share.
+ */
+export function combineCheckedSubShares(newPublic: PublicKeyPackage, recipient: Identifier, subShares: { dealer: Identifier; subShare: Uint8Array }[]): KeyPackage {
+  assertIdentifier(recipient, 'recipient');
+  const S = Object.hasOwn(newPublic.verifyingShares, recipient) ? newPublic.verifyingShares[recipient] : undefined;
+  if (!S) throw new ReshareError('recipient is not in the new committee');
+  const lambdas = lagrangeAtZero(subShares.map((d) => assertIdentifier(d.dealer, 'dealer')));
+  let share = Fn.ZERO;
+  for (const d of subShares) share = Fn.add(share, Fn.mul(lambdas.get(d.dealer)!, decodeScalar(d.subShare, 'sub-share')));
+  if (share === Fn.ZERO || !Point.BASE.multiply(share).equals(decodePoint(S))) throw new ReshareError('combined share does not match its verifying share');
+  return { ...newPublic, identifier: recipient, signingShare: Fn.toBytes(share) };
 }
 
 /**

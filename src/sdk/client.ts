@@ -7,7 +7,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { equalBytes, plain } from '../crypto/bytes.js';
 import { sealInvocation } from '../crypto/envelope.js';
 import { verifyGroupSignature } from '../crypto/frost.js';
-import { certificateHash, decodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
+import { chainLinkFault, decodeRoster, rosterCertificateMessage, type Roster, type RosterCertificate } from '../committee/roster.js';
 import type { CallOptions } from '../rpc/client.js';
 import type { ServiceName } from '../rpc/proto.js';
 import { CommitteeMismatchError, CommitteeVerificationError, ContractKeyCertificateError, ContractKeyVersionError } from './errors.js';
@@ -73,14 +73,15 @@ export interface GetCommitteeResponse {
 }
 
 /**
- * Verifies the roster certificate chain (genesis first) under the pinned CPK: genesis is signed by
- * its own key, each later roster by the previous roster's committee key and linked to it by
- * certificateHash, and every roster names the pinned CPK. Returns the newest roster.
+ * Verifies the roster certificate chain (genesis first) under the pinned CPK: the genesis roster
+ * (previous hash zero) is signed by its own key, each later roster by the previous roster's committee
+ * key and linked to it by certificateHash, and every roster names the pinned CPK, so a link signed
+ * by anything else, or out of order, or not naming its predecessor, is refused. Returns the newest roster.
  */
 export function verifyRosterChain(certificates: RawCertificate[], pinnedCommitteeKey: Uint8Array): Roster {
   assertPinnedKey(pinnedCommitteeKey);
   if (!Array.isArray(certificates) || certificates.length === 0) throw new CommitteeVerificationError('the response carries no roster certificate');
-  let prev: { roster: Roster; epoch: number; rosterBytes: Uint8Array; signature: Uint8Array } | undefined;
+  let prev: { roster: Roster; certificate: RosterCertificate } | undefined;
   for (const [i, c] of certificates.entries()) {
     const epoch = c.epoch ?? 0;
     const rosterBytes = bytesField(c.rosterBytes);
@@ -97,15 +98,11 @@ export function verifyRosterChain(certificates: RawCertificate[], pinnedCommitte
     }
     const signer = prev ? prev.roster.committeeKey : pinnedCommitteeKey;
     if (!verifyGroupSignature(signer, rosterCertificateMessage(epoch, rosterBytes), signature)) {
-      throw new CommitteeVerificationError(`the epoch ${epoch} roster certificate is not signed by ${prev ? `the epoch ${prev.epoch} committee key` : 'the pinned committee key'}`);
+      throw new CommitteeVerificationError(`the epoch ${epoch} roster certificate is not signed by ${prev ? `the epoch ${prev.roster.epoch} committee key` : 'the pinned committee key'}`);
     }
-    if (prev) {
-      if (epoch <= prev.epoch) throw new CommitteeVerificationError(`roster certificates out of order: epoch ${epoch} after ${prev.epoch}`);
-      if (!equalBytes(roster.previousCertificateHash, certificateHash(prev.epoch, prev.rosterBytes, prev.signature))) {
-        throw new CommitteeVerificationError(`the epoch ${epoch} roster does not chain to the epoch ${prev.epoch} certificate`);
-      }
-    }
-    prev = { roster, epoch, rosterBytes, signature };
+    const fault = chainLinkFault(prev, roster);
+    if (fault) throw new CommitteeVerificationError(fault);
+    prev = { roster, certificate: { epoch, rosterBytes, signature } };
   }
   return prev!.roster;
 }

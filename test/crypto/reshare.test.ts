@@ -3,7 +3,8 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import {
   BadDealingError, combineReshare, dealReshare, GroupKeyMismatchError, ReshareBlameError, ReshareError,
   reshareCommittedPublic, verifyDealing, type Dealing, encodeReshareCommitment, decodeReshareCommitment,
-  encodeReshareSubShare, decodeReshareSubShare,
+  encodeReshareSubShare, decodeReshareSubShare, reshareGroupFromVerifyingShares, reshareCommittedPublicForGroup,
+  verifySubSharesBatched, combineCheckedSubShares,
 } from '../../src/crypto/reshare.js';
 import {
   aggregateSignature, encodePublicKeyPackage, publicPackage, signingCommit, signShare,
@@ -138,5 +139,44 @@ describe('after a hand-off', () => {
       expect(fresh[0]!.commitments[0]).toEqual(old[0]!.commitments[0]);
     }
     expect([...seen].sort()).toEqual([2, 3]);
+  });
+});
+
+describe('resharing from a roster (verifying shares only) and batched sub-share checks', () => {
+  it('recovers the group element of either parity from the verifying shares, and refuses a wrong published key', () => {
+    const seen = new Set<number>();
+    for (let seed = 0; seen.size < 2 && seed < 20; seed++) {
+      const old = runDkg('signing', oldIds.slice(0, 4), 3, seededRng(`roster-parity-${seed}`));
+      const pub = publicPackage(old[0]!);
+      seen.add(pub.commitments[0]![0]!);
+      const g = reshareGroupFromVerifyingShares('signing', 3, pub.verifyingShares, pub.groupPublicKey);
+      expect(bytesToHex(g.groupElement)).toBe(bytesToHex(pub.commitments[0]!));
+      const other = runDkg('signing', oldIds.slice(0, 4), 3, seededRng(`roster-other-${seed}`));
+      expect(() => reshareGroupFromVerifyingShares('signing', 3, pub.verifyingShares, other[0]!.groupPublicKey)).toThrow(GroupKeyMismatchError);
+    }
+    expect(seen.size).toBe(2);
+    const d = runDkg('derivation', oldIds.slice(0, 4), 3, seededRng('roster-mpk'));
+    const g = reshareGroupFromVerifyingShares('derivation', 3, d[0]!.verifyingShares, d[0]!.groupPublicKey);
+    const newIds = makeIdentifiers(5, 'roster-new');
+    const dealings = d.slice(1).map((k) => dealReshare(k, newIds, 4, seededRng('roster-deal')));
+    expect(encodePublicKeyPackage(reshareCommittedPublicForGroup(g, newIds, 4, dealings.map((x) => x.commitment))))
+      .toEqual(encodePublicKeyPackage(reshareCommittedPublic(publicPackage(d[0]!), newIds, 4, dealings.map((x) => x.commitment))));
+  });
+
+  it('checks many sub-shares in one batch and names only the bad ones when it fails', () => {
+    const old = runDkg('derivation', oldIds, 3, seededRng('batch'));
+    const newIds = makeIdentifiers(4, 'batch-new');
+    const dealings = old.map((k) => dealReshare(k, newIds, 3, seededRng('batch-deal')));
+    const me = newIds[2]!;
+    const items = dealings.map((d) => ({ commitment: d.commitment, subShare: d.subShares.find((s) => s.recipient === me)!.subShare }));
+    expect(verifySubSharesBatched(me, items)).toEqual([]);
+    items[1] = { ...items[1]!, subShare: items[0]!.subShare };
+    items[3] = { ...items[3]!, subShare: new Uint8Array(32) }; // not a scalar
+    expect(verifySubSharesBatched(me, items)).toEqual([1, 3]);
+    const pub = reshareCommittedPublic(publicPackage(old[0]!), newIds, 3, dealings.slice(0, 3).map((d) => d.commitment));
+    const subs = dealings.slice(0, 3).map((d) => ({ dealer: d.commitment.dealer, subShare: d.subShares.find((s) => s.recipient === me)!.subShare }));
+    expect(combineCheckedSubShares(pub, me, subs).verifyingShares[me]).toEqual(pub.verifyingShares[me]);
+    subs[0] = { ...subs[0]!, subShare: subs[1]!.subShare };
+    expect(() => combineCheckedSubShares(pub, me, subs)).toThrow(/does not match its verifying share/);
   });
 });
