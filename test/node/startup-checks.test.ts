@@ -50,7 +50,7 @@ describe('attestation root', () => {
   });
 
   test('with the flag the node starts, warns in its log, and shows the root in Status and metrics', async () => {
-    const t = await startTestNode({ attestation: { trustedRootFile: rootFile, allowDevelopmentAttestationRoot: true }, metricsListen: '127.0.0.1:0' });
+    const t = await startTestNode({ attestation: { trustedRootFile: rootFile, allowDevelopmentAttestationRoot: true, snpArkFiles: [] }, metricsListen: '127.0.0.1:0' });
     try {
       const s = await t.client.call<StatusView>('OperatorService', 'Status');
       expect(s).toMatchObject({ attestationRootSha256: rootSha, developmentAttestationRoot: true });

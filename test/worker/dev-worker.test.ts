@@ -46,7 +46,8 @@ afterAll(async () => {
 // report_data binding the worker keys and the nonce, and the measurement allow-list.
 function attestingCommittee(allowed: string[]) {
   sim.checkProvision = async (req: ProvisionRequest) => {
-    const v = verifyQuote(Uint8Array.from(req.quote), loadCollateral(req.collateralJson), { now: new Date(), trustedRoot: rootDer });
+    if (!req.dcap) return 'no DCAP quote';
+    const v = verifyQuote(Uint8Array.from(req.dcap.quote), loadCollateral(req.dcap.collateralJson), { now: new Date(), trustedRoot: rootDer });
     if (!v.ok) return `quote refused at ${v.step}: ${v.error}`;
     const expected = reportDataFor(Uint8Array.from(req.workerHpkeKey), Uint8Array.from(req.workerSigningKey), Uint8Array.from(req.nonce));
     if (v.reportData !== bytesToHex(expected)) return 'report_data does not bind the worker keys and nonce';
