@@ -125,7 +125,7 @@ export function verifyEvidence(e: WorkerEvidence, policy: AttestationPolicy, tru
   }
   // Fail closed before any certificate work: a namespace without an snp allow-list refuses SNP workers.
   if ((policy.tees !== undefined && !policy.tees.includes('SNP')) || !policy.snp?.measurement?.length) {
-    throw permissionDenied('the release policy refuses this worker (tee): the namespace has no snp allow-list (measurement): SNP workers are refused');
+    throw permissionDenied('the release policy refuses this worker (tee): SNP workers are not allowed by this namespace (it has no snp allow-list)');
   }
   const verdict = verifySnpReport(e.report, {
     vcek: e.vcek, askArk: e.askArkPem === '' ? undefined : e.askArkPem, crl: e.crl, now: trust.now,

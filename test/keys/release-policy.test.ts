@@ -175,7 +175,7 @@ describe('the devnet policy admits exactly the development worker', () => {
     expect(sv).toMatchObject({ ok: true, measurement: DEMO_SNP_MEASUREMENT, reportData: hex(rd) });
     if (!sv.ok) return;
     expect(release(policy, sv, rd, 'demo-snp')).toEqual({ ok: true });
-    expect(release(policy, sv, rd, 'demo')).toMatchObject({ ok: false, check: 'tee', error: expect.stringMatching(/no snp allow-list/) });
+    expect(release(policy, sv, rd, 'demo')).toMatchObject({ ok: false, check: 'tee', error: expect.stringMatching(/SNP workers are not allowed/) });
     expect(release(policy, v, rd, 'demo-snp')).toMatchObject({ ok: false, check: 'tee' });
   });
 });
