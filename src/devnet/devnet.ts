@@ -275,6 +275,19 @@ export class Devnet {
     }
   }
 
+  /** Stops node i cleanly (SIGTERM, SIGKILL after 5 s) and waits until it has exited. */
+  async stopNode(i: number): Promise<void> {
+    const n = this.nodes[i]!;
+    const p = n.process;
+    n.process = undefined;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill('SIGTERM');
+    const force = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(force);
+  }
+
   /** Kills node i at once (SIGKILL: a crash, not a clean stop). */
   killNode(i: number): void {
     const n = this.nodes[i]!;
