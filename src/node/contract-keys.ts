@@ -1,9 +1,10 @@
 // Contract keys on a member (DESIGN §4, §5): challenges, attested release of this member's partial
 // evaluation, the fan-out that lets a worker use one endpoint, publication of pk_c with a FROST
-// certificate, and the public key service. Every member checks quote, policy, nonce and report_data
-// itself before it evaluates anything with its share; cheap checks (shape, version, challenge,
-// report_data binding, revocation) come before any signature or collateral verification, and the
-// receiving member fans out only after its own checks pass. Versions: ./contract-versions.ts.
+// certificate, and the public key service. Every member checks the worker's evidence (a DCAP quote or
+// an SEV-SNP report: ./worker-evidence.ts), policy, nonce and report_data itself before it evaluates
+// anything with its share; cheap checks (shape, version, challenge, report_data binding, revocation)
+// come before any signature, certificate or collateral verification, and the receiving member fans
+// out only after its own checks pass. Versions: ./contract-versions.ts.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { status } from '@grpc/grpc-js';
@@ -48,8 +49,6 @@ export interface SealedPartialWire { nodeId: Uint8Array; shareIdentifier: Uint8A
 /** One side of a key conflict (peer.proto ConflictingKey): a worker-signed publication or a certificate. */
 export interface ConflictingKey { publicKey: Uint8Array; workerSigningKey: Uint8Array; signature: Uint8Array; generation: number; certificate: Uint8Array }
 export interface ContractAlarmWire { contractId: Uint8Array; version: number; first: ConflictingKey | null; second: ConflictingKey | null }
-
-export { MAX_QUOTE_BYTES, MAX_COLLATERAL_BYTES } from './worker-evidence.js';
 
 /** What a member's own checks established, before it releases its partial. */
 interface CheckedRelease { req: ProvisionRequest; c: CeremonyRecord; verified: VerifiedEvidence }
