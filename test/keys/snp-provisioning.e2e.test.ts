@@ -3,7 +3,7 @@
 // its report against the development ARK, publishes it, and opens a client's envelope; the same
 // worker is refused under a namespace that lists only SGX; a REPORT_DATA that does not bind the
 // caller is refused before any verification or fan-out; a node that trusts only AMD's ARKs refuses a
-// report from the development PKI.
+// report from the development PKI; a revoked SNP MEASUREMENT is refused like a revoked MRENCLAVE.
 import { jest } from '@jest/globals';
 import fs from 'node:fs';
 import { status } from '@grpc/grpc-js';
@@ -168,5 +168,15 @@ describe('SEV-SNP workers on a devnet with n = 4, k = 3', () => {
       version: 1, keys: freshWorker(), makeQuote: snpMaker() });
     expect(ok.usedMembers).toHaveLength(3);
     expect(ok.refusals.join('\n')).toMatch(/snp-ark/);
+  });
+
+  test('a revoked SNP MEASUREMENT is refused, as a revoked MRENCLAVE is', async () => {
+    for (let i = 0; i < devnet.nodes.length; i++) {
+      await devnet.operatorCall(i, 'RevokeWorker', { measurement: hexToBytes(DEMO_SNP_MEASUREMENT), reason: 'test: guest image withdrawn' });
+    }
+    const err = await refusal(provisionContractKey({ client: devnet.nodes[0]!.client, pinnedCommitteeKey: view.committeeKey, contractId: snpContract,
+      version: 1, keys: freshWorker(), makeQuote: snpMaker() }));
+    expect(status[err.code]).toBe('PERMISSION_DENIED');
+    expect(err.message).toMatch(/this worker's measurement is revoked: test: guest image withdrawn/);
   });
 });
