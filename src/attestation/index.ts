@@ -14,5 +14,4 @@ export { evaluateBaseline, evaluatePolicy, parsePolicy, PolicyFormatError, type 
   type TdxPolicy } from './policy.js';
 export { verifySnpReport, SnpVerificationCache, parseSnpReport, SnpReportParseError, AMD_ARK_DER, AMD_ARK_SHA256, AMD_ASK_DER,
   SNP_PRODUCTS, amdArkProduct, type SnpVerdict, type SnpAcceptedVerdict, type SnpRejectedVerdict, type SnpVerifyInput,
-  type SnpVerifyOptions, type SnpGuestPolicy, type SnpProduct, type SnpReport, type SnpTcb, parseSnpVerifyOptions,
-  SnpOptionsFormatError } from './snp/index.js';
+  type SnpVerifyOptions, type SnpGuestPolicy, type SnpProduct, type SnpReport, type SnpTcb, snpVerifyOptionsFor } from './snp/index.js';

@@ -73,6 +73,8 @@ export interface SnpPolicy {
   vmpl?: number;
   /** Default false: a migration agent can export the guest's memory. */
   allowMigrateMa?: boolean;
+  /** Minimum ABI the guest policy must require of the firmware, "MAJOR.MINOR" (default "0.0"; checked by the verifier). */
+  minAbi?: string;
 }
 
 export interface AttestationPolicy {
@@ -333,7 +335,7 @@ function parseTdx(x: unknown): TdxPolicy {
 }
 
 function parseSnp(x: unknown): SnpPolicy {
-  const s = block(x, 'snp', ['measurement', 'hostData', 'idKeyDigest', 'authorKeyDigest', 'minTcb', 'minGuestSvn', 'vmpl', 'allowMigrateMa']);
+  const s = block(x, 'snp', ['measurement', 'hostData', 'idKeyDigest', 'authorKeyDigest', 'minTcb', 'minGuestSvn', 'vmpl', 'allowMigrateMa', 'minAbi']);
   if (s.measurement === undefined) throw new PolicyFormatError('snp must allow-list measurement');
   const p: SnpPolicy = { measurement: nonEmptyHexList(s.measurement, 'snp.measurement', 48) };
   if (s.hostData !== undefined) p.hostData = nonEmptyHexList(s.hostData, 'snp.hostData', 32);
@@ -347,6 +349,11 @@ function parseSnp(x: unknown): SnpPolicy {
   if (s.minGuestSvn !== undefined) p.minGuestSvn = uint(s.minGuestSvn, 'snp.minGuestSvn');
   if (s.vmpl !== undefined) p.vmpl = uint(s.vmpl, 'snp.vmpl', 3);
   if (s.allowMigrateMa !== undefined) p.allowMigrateMa = bool(s.allowMigrateMa, 'snp.allowMigrateMa');
+  if (s.minAbi !== undefined) {
+    const m = typeof s.minAbi === 'string' ? /^(\d{1,3})\.(\d{1,3})$/.exec(s.minAbi) : null;
+    if (!m || Number(m[1]) > 255 || Number(m[2]) > 255) throw new PolicyFormatError('snp.minAbi must be "MAJOR.MINOR" (0..255 each)');
+    p.minAbi = `${Number(m[1])}.${Number(m[2])}`;
+  }
   return p;
 }
 

@@ -20,6 +20,7 @@ import { equalBytes, utf8 } from '../crypto/bytes.js';
 import { verifyGroupSignature } from '../crypto/frost.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { createTestPki, type TestPki } from '../attestation/test-pki/index.js';
+import { createSnpTestPki, type SnpTestPki } from '../attestation/test-pki/snp.js';
 import { saveTestPki } from '../worker/test-pki-file.js';
 import { encryptForContract, getContractKey } from '../sdk/client.js';
 import { contractGovernanceMessage, type ContractAction } from '../keys/wire.js';
@@ -50,23 +51,46 @@ export const DEMO_MEASUREMENTS = {
   isvProdId: 1,
   isvSvn: 1,
 };
+/** The launch MEASUREMENT the development SEV-SNP worker's reports claim. */
+export const DEMO_SNP_MEASUREMENT = '5e' + '00'.repeat(46) + '01';
 export const DEMO_CONTRACT = 'demo';
+/** The contract of the demo's SEV-SNP worker (namespace `demo-snp`). */
+export const DEMO_SNP_CONTRACT = 'demo-snp';
 export const DEMO_POLICY_ID = 'demo-policy';
 
 /**
- * The demo release policy (docs/release-policy.md): namespace `demo` admits SGX only, through the
+ * The demo release policy (docs/release-policy.md). Namespace `demo` admits SGX only, through the
  * exact MRENCLAVE, MRSIGNER, ISVPRODID and minimum ISVSVN the development worker's quotes report
- * (DEMO_MEASUREMENTS); UpToDate platforms only; no debug enclaves. It has no tdx or snp block, so
- * TDX and SNP workers are refused.
+ * (DEMO_MEASUREMENTS); it has no tdx or snp block, so TDX and SNP workers are refused there.
+ * Namespace `demo-snp` admits SEV-SNP only, through the MEASUREMENT the development SNP worker's
+ * reports claim (DEMO_SNP_MEASUREMENT), at VMPL 0 with HOST_DATA zero. UpToDate DCAP platforms only;
+ * no debug enclaves or guests.
  */
 export function demoReleasePolicy(serial: number, publicationQuorum: number, over: Record<string, unknown> = {}): Uint8Array {
   return utf8(JSON.stringify({
     id: DEMO_POLICY_ID, serial, publicationQuorum,
-    attestation: { tees: ['SGX'], allowedStatuses: ['UpToDate'], allowDebug: false },
-    namespaces: { demo: { sgx: { mrEnclave: [DEMO_MEASUREMENTS.mrEnclave], mrSigner: [DEMO_MEASUREMENTS.mrSigner],
-      isvProdId: DEMO_MEASUREMENTS.isvProdId, minIsvSvn: DEMO_MEASUREMENTS.isvSvn } } },
+    attestation: { tees: ['SGX', 'SNP'], allowedStatuses: ['UpToDate'], allowDebug: false },
+    namespaces: {
+      demo: { sgx: { mrEnclave: [DEMO_MEASUREMENTS.mrEnclave], mrSigner: [DEMO_MEASUREMENTS.mrSigner],
+        isvProdId: DEMO_MEASUREMENTS.isvProdId, minIsvSvn: DEMO_MEASUREMENTS.isvSvn } },
+      'demo-snp': { snp: { measurement: [DEMO_SNP_MEASUREMENT], vmpl: 0 } },
+    },
     ...over,
   }));
+}
+
+/** A development worker process the devnet started. */
+export interface RunningWorker { process: ChildProcess; endpoint: string; client: GatekeeperClient; publicKey: string }
+
+async function stopProcess(w: RunningWorker | undefined): Promise<void> {
+  if (!w) return;
+  w.client.close();
+  if (w.process.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => w.process.once('exit', () => resolve()));
+  w.process.kill('SIGTERM');
+  const force = setTimeout(() => w.process.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(force);
 }
 
 export interface DevnetNode {
@@ -128,7 +152,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The file that marks a folder as made by a devnet (and so safe for a later devnet to clear). */
 export const DEVNET_MARKER = '.gatekeeper-devnet';
-const DEVNET_ENTRY = /^(node-\d+|worker|test-pki\.dev\.json|test-pki-root\.der|dev-keys\.json|devnet\.json|\.gatekeeper-devnet)$/;
+const DEVNET_ENTRY = /^(node-\d+|worker|worker-snp|test-pki\.dev\.json|test-pki-root\.der|test-pki-snp-ark\.der|dev-keys\.json|devnet\.json|\.gatekeeper-devnet)$/;
 
 export class DevnetDirError extends Error {
   override name = 'DevnetDirError';
@@ -162,13 +186,18 @@ export class Devnet {
   readonly operator = generateIdentityKey();
   readonly governance = [generateIdentityKey(), generateIdentityKey(), generateIdentityKey()];
   readonly governanceThreshold = 2;
-  worker?: { process: ChildProcess; endpoint: string; client: GatekeeperClient };
+  worker?: RunningWorker;
+  /** The development SEV-SNP worker (startSnpWorker). */
+  snpWorker?: RunningWorker;
   /** The development attestation PKI the nodes trust (after create()). */
   pki?: TestPki;
+  /** The development SEV-SNP PKI whose ARK the nodes trust (after create()). */
+  snpPki?: SnpTestPki;
   private readonly log: (line: string) => void;
 
   get testPkiFile(): string { return path.join(this.opts.dir, 'test-pki.dev.json'); }
   get testRootFile(): string { return path.join(this.opts.dir, 'test-pki-root.der'); }
+  get snpArkFile(): string { return path.join(this.opts.dir, 'test-pki-snp-ark.der'); }
 
   constructor(readonly opts: DevnetOptions) {
     this.log = opts.log ?? (() => undefined);
@@ -185,10 +214,12 @@ export class Devnet {
     const { dir } = this.opts;
     prepareDevnetDir(dir);
     // A development attestation PKI: nodes trust its root only because their config names it.
-    const pki = await createTestPki();
+    const [pki, snpPki] = await Promise.all([createTestPki(), createSnpTestPki({ product: 'Milan' })]);
     this.pki = pki;
-    await saveTestPki(pki, this.testPkiFile);
+    this.snpPki = snpPki;
+    await saveTestPki(pki, this.testPkiFile, snpPki);
     fs.writeFileSync(this.testRootFile, pki.rootDer);
+    fs.writeFileSync(this.snpArkFile, snpPki.ark.der);
     fs.writeFileSync(path.join(dir, 'dev-keys.json'), JSON.stringify({
       note: 'development keys of a local devnet; never use them elsewhere',
       operatorSecretKey: bytesToHex(this.operator.secretKey),
@@ -208,7 +239,7 @@ export class Devnet {
         unseal: { shares: 3, threshold: 2 },
         phaseTimeoutMs: this.opts.phaseTimeoutMs ?? 60_000,
         logLevel: 'info',
-        attestation: { trustedRootFile: this.testRootFile, allowDevelopmentAttestationRoot: true },
+        attestation: { trustedRootFile: this.testRootFile, allowDevelopmentAttestationRoot: true, snpArkFiles: [this.snpArkFile] },
         reflection: true,
         ...(this.opts.tls ? { tls: { certFile: this.opts.tls.certFile, keyFile: this.opts.tls.keyFile, clientCaFile: '', peerCaFile: this.opts.tls.caFile } } : {}),
         ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
@@ -242,6 +273,19 @@ export class Devnet {
         await sleep(100);
       }
     }
+  }
+
+  /** Stops node i cleanly (SIGTERM, SIGKILL after 5 s) and waits until it has exited. */
+  async stopNode(i: number): Promise<void> {
+    const n = this.nodes[i]!;
+    const p = n.process;
+    n.process = undefined;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill('SIGTERM');
+    const force = setTimeout(() => p.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(force);
   }
 
   /** Kills node i at once (SIGKILL: a crash, not a clean stop). */
@@ -340,7 +384,9 @@ export class Devnet {
   async stop(): Promise<void> {
     const procs: { client: GatekeeperClient; process?: ChildProcess }[] = [...this.nodes];
     if (this.worker) procs.push(this.worker);
+    if (this.snpWorker) procs.push(this.snpWorker);
     this.worker = undefined;
+    this.snpWorker = undefined;
     await Promise.all(procs.map(async (n) => {
       n.client.close();
       const p = n.process;
@@ -369,6 +415,13 @@ export class Devnet {
     for (let i = 0; i < this.nodes.length; i++) {
       await this.operatorCall(i, 'SetReleasePolicy', signed);
       await this.operatorCall(i, 'RegisterContract', { contractId: utf8(DEMO_CONTRACT), namespace: 'demo', policyId: DEMO_POLICY_ID });
+    }
+  }
+
+  /** Registers `contract` under the demo policy's `namespace` on every member (the policy must be installed). */
+  async registerContract(contract: string, namespace: string): Promise<void> {
+    for (let i = 0; i < this.nodes.length; i++) {
+      await this.operatorCall(i, 'RegisterContract', { contractId: utf8(contract), namespace, policyId: DEMO_POLICY_ID });
     }
   }
 
@@ -404,14 +457,7 @@ export class Devnet {
   async stopWorker(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
-    if (!w) return;
-    w.client.close();
-    if (w.process.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => w.process.once('exit', () => resolve()));
-    w.process.kill('SIGTERM');
-    const force = setTimeout(() => w.process.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(force);
+    await stopProcess(w);
   }
 
   /**
@@ -419,36 +465,62 @@ export class Devnet {
    * key of the last version in `versions`.
    */
   async startWorker(committeeKey: Uint8Array, endpointIndex = 0, versions: number[] = [1]): Promise<{ endpoint: string; publicKey: string }> {
-    const dir = path.join(this.opts.dir, 'worker');
+    const w = await this.spawnWorker('worker', committeeKey, endpointIndex, versions.map((version) => ({ id: DEMO_CONTRACT, version })),
+      { tee: 'SGX', measurements: DEMO_MEASUREMENTS });
+    this.worker = w;
+    return { endpoint: w.endpoint, publicKey: w.publicKey };
+  }
+
+  /**
+   * Starts the development SEV-SNP worker (`gatekeeper worker --tee snp`: reports signed by the
+   * development VCEK, DEMO_SNP_MEASUREMENT) for `contract` and waits until it serves.
+   */
+  async startSnpWorker(committeeKey: Uint8Array, contract = DEMO_SNP_CONTRACT, endpointIndex = 0): Promise<{ endpoint: string; publicKey: string }> {
+    const w = await this.spawnWorker('worker-snp', committeeKey, endpointIndex, [{ id: contract, version: 1 }],
+      { tee: 'SNP', measurements: { measurement: DEMO_SNP_MEASUREMENT } }, ['--tee', 'snp']);
+    this.snpWorker = w;
+    return { endpoint: w.endpoint, publicKey: w.publicKey };
+  }
+
+  private async spawnWorker(name: string, committeeKey: Uint8Array, endpointIndex: number, contracts: { id: string; version: number }[],
+    tee: Record<string, unknown>, flags: string[] = []): Promise<RunningWorker> {
+    const dir = path.join(this.opts.dir, name);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const readyFile = path.join(dir, 'ready.json');
     fs.rmSync(readyFile, { force: true });
     const configFile = path.join(dir, 'config.json');
     fs.writeFileSync(configFile, JSON.stringify({
       listen: '127.0.0.1:0', gatekeeper: this.nodes[endpointIndex]!.endpoint, committeeKey: bytesToHex(committeeKey),
-      contracts: versions.map((version) => ({ id: DEMO_CONTRACT, version })), testPki: this.testPkiFile, tee: 'SGX',
-      measurements: DEMO_MEASUREMENTS, readyFile, ...(this.opts.tls ? { tls: { caFile: this.opts.tls.caFile } } : {}),
+      contracts, testPki: this.testPkiFile, ...tee, readyFile, ...(this.opts.tls ? { tls: { caFile: this.opts.tls.caFile } } : {}),
     }, null, 2));
     const out = fs.openSync(path.join(dir, 'worker.log'), 'a');
-    const proc = spawn(process.execPath, [builtCli(), 'worker', '--config', configFile], { stdio: ['ignore', out, out] });
+    const proc = spawn(process.execPath, [builtCli(), 'worker', '--config', configFile, ...flags], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
     const deadline = Date.now() + 60_000;
     while (!fs.existsSync(readyFile)) {
       if (proc.exitCode !== null) throw new Error(`the worker exited with code ${proc.exitCode}; see ${dir}/worker.log`);
-      if (Date.now() > deadline) throw new Error(`the worker did not become ready; see ${dir}/worker.log`);
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`the worker did not become ready; see ${dir}/worker.log`);
+      }
       await sleep(100);
     }
     await sleep(50);
     const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8')) as { endpoint: string; contracts: { id: string; version: number; publicKey: string }[] };
-    this.worker = { process: proc, endpoint: ready.endpoint, client: new GatekeeperClient(ready.endpoint) };
-    return { endpoint: ready.endpoint, publicKey: ready.contracts[ready.contracts.length - 1]!.publicKey };
+    return { process: proc, endpoint: ready.endpoint, client: new GatekeeperClient(ready.endpoint), publicKey: ready.contracts[ready.contracts.length - 1]!.publicKey };
   }
 
-  /** A client encrypts to the demo contract with the certified key; the worker answers the digest. */
-  async invokeDemo(committeeKey: Uint8Array, message: Uint8Array, nodeIndex = 1, version = 1): Promise<{ digest: Uint8Array; expected: Uint8Array; length: number }> {
-    if (!this.worker) throw new Error('the worker is not running');
-    const { envelope } = await encryptForContract(this.nodes[nodeIndex]!.client, committeeKey, utf8(DEMO_CONTRACT), message, { version });
-    const res = await this.worker.client.call<{ plaintextSha256: Uint8Array; length: string }>('DemoContract', 'Invoke', { envelope });
+  /**
+   * A client encrypts to the demo contract (or, with `snp`, the SNP worker's contract) with the
+   * certified key; the worker answers the digest.
+   */
+  async invokeDemo(committeeKey: Uint8Array, message: Uint8Array, nodeIndex = 1, version = 1,
+    opts: { snp?: boolean; contract?: string } = {}): Promise<{ digest: Uint8Array; expected: Uint8Array; length: number }> {
+    const worker = opts.snp ? this.snpWorker : this.worker;
+    if (!worker) throw new Error(`the ${opts.snp ? 'SNP ' : ''}worker is not running`);
+    const contract = opts.contract ?? (opts.snp ? DEMO_SNP_CONTRACT : DEMO_CONTRACT);
+    const { envelope } = await encryptForContract(this.nodes[nodeIndex]!.client, committeeKey, utf8(contract), message, { version });
+    const res = await worker.client.call<{ plaintextSha256: Uint8Array; length: string }>('DemoContract', 'Invoke', { envelope });
     return { digest: new Uint8Array(res.plaintextSha256), expected: sha256(message), length: Number(res.length) };
   }
 

@@ -3,7 +3,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa } from '../attestation/intel-root.js';
+import { AMD_ARK_SHA256, amdArkProduct, SNP_PRODUCTS, type SnpProduct } from '../attestation/snp/amd-roots.js';
 
 export interface NodeConfig {
   /** Human name used in logs. */
@@ -49,9 +51,11 @@ export interface NodeConfig {
   logLevel: string;
   /**
    * Attestation trust: a DER root to pin instead of Intel's SGX Root CA. A root that is not Intel's
-   * (a development test PKI) is refused unless allowDevelopmentAttestationRoot is true.
+   * (a development test PKI) is refused unless allowDevelopmentAttestationRoot is true. `snpArkFiles`:
+   * AMD SEV-SNP ARKs (DER or PEM, one per product) to trust instead of AMD's pinned ones; an ARK that
+   * is not AMD's is refused unless allowDevelopmentAttestationRoot is true.
    */
-  attestation: { trustedRootFile: string; allowDevelopmentAttestationRoot: boolean };
+  attestation: { trustedRootFile: string; allowDevelopmentAttestationRoot: boolean; snpArkFiles: string[] };
 }
 
 export class ConfigError extends Error {
@@ -74,7 +78,7 @@ const DEFAULTS = {
   reflection: false,
   challengeTtlMs: 300_000,
   logLevel: 'info',
-  attestation: { trustedRootFile: '', allowDevelopmentAttestationRoot: false },
+  attestation: { trustedRootFile: '', allowDevelopmentAttestationRoot: false, snpArkFiles: [] as string[] },
 };
 
 const HEX32 = /^[0-9a-f]{64}$/;
@@ -120,6 +124,9 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   if (typeof cfg.attestation === 'object' && cfg.attestation !== null && !Array.isArray(cfg.attestation)) {
     const a = { ...DEFAULTS.attestation, ...(cfg.attestation as object) } as NodeConfig['attestation'];
     if (typeof a.trustedRootFile === 'string' && a.trustedRootFile !== '') a.trustedRootFile = path.resolve(baseDir, a.trustedRootFile);
+    if (Array.isArray(a.snpArkFiles) && a.snpArkFiles.every((f) => typeof f === 'string' && f !== '')) {
+      a.snpArkFiles = a.snpArkFiles.map((f) => path.resolve(baseDir, f));
+    }
     cfg.attestation = a;
   }
   if (cfg.tls !== null) {
@@ -177,7 +184,11 @@ function validate(cfg: NodeConfig): NodeConfig {
     throw new ConfigError(`config field 'attestation' must be { "trustedRootFile": "<path or empty>", "allowDevelopmentAttestationRoot": false }`);
   }
   for (const k of Object.keys(cfg.attestation)) {
-    if (k !== 'trustedRootFile' && k !== 'allowDevelopmentAttestationRoot') throw new ConfigError(`unknown config field 'attestation.${k}'`);
+    if (!['trustedRootFile', 'allowDevelopmentAttestationRoot', 'snpArkFiles'].includes(k)) throw new ConfigError(`unknown config field 'attestation.${k}'`);
+  }
+  const arks = cfg.attestation.snpArkFiles;
+  if (!Array.isArray(arks) || arks.length > SNP_PRODUCTS.length || !arks.every((f) => typeof f === 'string' && f !== '')) {
+    throw new ConfigError(`config field 'attestation.snpArkFiles' must list at most ${SNP_PRODUCTS.length} paths (one ARK per product)`);
   }
   if (typeof cfg.attestation.trustedRootFile !== 'string') throw new ConfigError(`config field 'attestation.trustedRootFile' must be a path or ""`);
   if (typeof cfg.attestation.allowDevelopmentAttestationRoot !== 'boolean') {
@@ -234,6 +245,58 @@ export function attestationRoot(cfg: NodeConfig): AttestationRoot {
   }
   return { der, sha256, development };
 }
+
+/** The SEV-SNP ARKs the node trusts, read and checked once at start. */
+export interface SnpArks {
+  /** Passed to verifySnpReport as trustedArks; undefined: AMD's pinned ARKs. */
+  trusted: Partial<Record<SnpProduct, Uint8Array>> | undefined;
+  /** SHA-256 (hex) of each trusted ARK, in product order (AMD's when none are configured). */
+  sha256: string[];
+  /** True when a configured ARK is not AMD's. */
+  development: boolean;
+}
+
+/**
+ * Reads `attestation.snpArkFiles` (AMD's pinned ARKs when empty). Each file is one ARK (CN ARK-Milan,
+ * ARK-Genoa or ARK-Turin), one per product; an ARK that is not AMD's is refused unless
+ * `attestation.allowDevelopmentAttestationRoot` is true (fail closed: the node does not start).
+ */
+export function snpArks(cfg: NodeConfig): SnpArks {
+  const files = cfg.attestation.snpArkFiles;
+  if (files.length === 0) {
+    return { trusted: undefined, sha256: SNP_PRODUCTS.map((p) => AMD_ARK_SHA256[p]), development: false };
+  }
+  const trusted: Partial<Record<SnpProduct, Uint8Array>> = {};
+  let development = false;
+  for (const file of files) {
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`config field 'attestation.snpArkFiles': cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    let cert: X509Certificate;
+    try { cert = new X509Certificate(bytes); } catch {
+      throw new ConfigError(`config field 'attestation.snpArkFiles': ${file} is not an X.509 certificate (DER or PEM)`);
+    }
+    const der = Uint8Array.from(cert.raw);
+    const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1] ?? '';
+    const product = SNP_PRODUCTS.find((p) => cn === `ARK-${p}`);
+    if (product === undefined) throw new ConfigError(`config field 'attestation.snpArkFiles': ${file} is not an ARK (CN must be ARK-Milan, ARK-Genoa or ARK-Turin)`);
+    if (trusted[product]) throw new ConfigError(`config field 'attestation.snpArkFiles' names two ARKs for ${product}`);
+    if (amdArkProduct(der) !== product) {
+      development = true;
+      if (!cfg.attestation.allowDevelopmentAttestationRoot) {
+        throw new ConfigError(`config field 'attestation.snpArkFiles' names an ARK-${product} that is not AMD's (sha256 ${sha256Hex(der)}); `
+          + `a development ARK is trusted only with 'attestation.allowDevelopmentAttestationRoot': true`);
+      }
+    }
+    trusted[product] = der;
+  }
+  return { trusted, sha256: SNP_PRODUCTS.filter((p) => trusted[p]).map((p) => sha256Hex(trusted[p]!)), development };
+}
+
+const sha256Hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 export function databaseFile(cfg: NodeConfig): string {
   return path.join(cfg.dataDir, 'gatekeeper.sqlite');

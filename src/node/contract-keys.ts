@@ -1,9 +1,10 @@
 // Contract keys on a member (DESIGN §4, §5): challenges, attested release of this member's partial
 // evaluation, the fan-out that lets a worker use one endpoint, publication of pk_c with a FROST
-// certificate, and the public key service. Every member checks quote, policy, nonce and report_data
-// itself before it evaluates anything with its share; cheap checks (shape, version, challenge,
-// report_data binding, revocation) come before any signature or collateral verification, and the
-// receiving member fans out only after its own checks pass. Versions: ./contract-versions.ts.
+// certificate, and the public key service. Every member checks the worker's evidence (a DCAP quote or
+// an SEV-SNP report: ./worker-evidence.ts), policy, nonce and report_data itself before it evaluates
+// anything with its share; cheap checks (shape, version, challenge, report_data binding, revocation)
+// come before any signature, certificate or collateral verification, and the receiving member fans
+// out only after its own checks pass. Versions: ./contract-versions.ts.
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { status } from '@grpc/grpc-js';
@@ -14,23 +15,23 @@ import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { hpkeSeal } from '../crypto/hpke.js';
 import { encodePartial, evaluatePartial } from '../crypto/contract-key.js';
 import { verifyGroupSignature } from '../crypto/frost.js';
-import {
-  evaluatePolicy, loadCollateral, parseQuote, verifyQuote, VerificationCache, INTEL_SGX_ROOT_CA_DER, QuoteParseError, type AcceptedVerdict,
-} from '../attestation/index.js';
+import { SnpVerificationCache, VerificationCache, INTEL_SGX_ROOT_CA_DER, type SnpProduct } from '../attestation/index.js';
 import {
   challengeMessage, contractKeyCertificateMessage, fingerprint, partialInfo, provisionReceiptMessage, publicationMessage, workerReportData,
 } from '../keys/wire.js';
 import { attestationPolicyFor, parseReleasePolicy, verifyPolicySignatures, ReleasePolicyError, type ReleasePolicy } from '../keys/release-policy.js';
 import { ContractStore, type ContractKeyRow, type ContractState } from '../store/contract-store.js';
 import { checkIssuableVersion, ContractVersions, frozenError, parseAlarm } from './contract-versions.js';
+import { checkEvidenceShape, claimedReportData, verifyEvidence, type EvidenceWire, type VerifiedEvidence, type WorkerEvidence } from './worker-evidence.js';
+import { snpArks } from './config.js';
 import type { CeremonyRecord } from '../store/ceremony-store.js';
 import {
   alreadyExists, expectBytes, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError, unavailable,
 } from '../rpc/errors.js';
 import type { NodeContext } from './context.js';
 
-export interface ProvisionRequest {
-  contractId: Uint8Array; version: number; quote: Uint8Array; collateralJson: string; workerHpkeKey: Uint8Array;
+export interface ProvisionRequest extends EvidenceWire {
+  contractId: Uint8Array; version: number; workerHpkeKey: Uint8Array;
   workerSigningKey: Uint8Array; nonce: Uint8Array; challengeExpiresAtMs: string; challengeIssuerNodeId: Uint8Array;
   challengeSignature: Uint8Array;
 }
@@ -49,12 +50,8 @@ export interface SealedPartialWire { nodeId: Uint8Array; shareIdentifier: Uint8A
 export interface ConflictingKey { publicKey: Uint8Array; workerSigningKey: Uint8Array; signature: Uint8Array; generation: number; certificate: Uint8Array }
 export interface ContractAlarmWire { contractId: Uint8Array; version: number; first: ConflictingKey | null; second: ConflictingKey | null }
 
-/** Request size caps, checked before anything is parsed (real quotes are ~5 KiB, real collateral ~20 KiB). */
-export const MAX_QUOTE_BYTES = 16 * 1024;
-export const MAX_COLLATERAL_BYTES = 64 * 1024;
-
 /** What a member's own checks established, before it releases its partial. */
-interface CheckedRelease { req: ProvisionRequest; c: CeremonyRecord; verdict: AcceptedVerdict; measurement: Uint8Array }
+interface CheckedRelease { req: ProvisionRequest; c: CeremonyRecord; verified: VerifiedEvidence }
 
 function counter(registry: promClient.Registry, name: string, help: string, labelNames: string[] = []): promClient.Counter {
   const existing = registry.getSingleMetric(name);
@@ -77,14 +74,17 @@ function checkVersion(v: unknown, allowCurrent: boolean): number {
 export class ContractKeys {
   readonly store: ContractStore;
   private readonly cache = new VerificationCache();
+  private readonly snpCache = new SnpVerificationCache();
   private readonly trustedRoot: Uint8Array;
+  /** The SEV-SNP ARKs from the config (checked at node start); undefined: AMD's pinned ARKs. */
+  private readonly snpArks: Partial<Record<SnpProduct, Uint8Array>> | undefined;
   private readonly certified = new Map<string, ContractKeyRow & { currentVersion: number }>();
   /** Parsed policies by id, kept with the serial they were parsed at (a newer serial replaces them). */
   private readonly policies = new Map<string, ReleasePolicy>();
   readonly versions: ContractVersions;
   /** The broadcast of an alarm raised by the last checkPublication, for publish() to await. */
   private pendingAlarm: Promise<void> | undefined;
-  /** Full DCAP verifications (signatures and collateral) this member ran, by result. */
+  /** Full verifications (DCAP quotes, SNP reports: signatures, chains, collateral) this member ran, by result and evidence kind. */
   private readonly verifications: promClient.Counter;
   /** ProvisionContractKey requests this member fanned out to the other members. */
   private readonly fanOuts: promClient.Counter;
@@ -93,8 +93,9 @@ export class ContractKeys {
     this.store = new ContractStore(ctx.db);
     const rootFile = ctx.config.attestation.trustedRootFile;
     this.trustedRoot = rootFile ? new Uint8Array(fs.readFileSync(rootFile)) : INTEL_SGX_ROOT_CA_DER;
+    this.snpArks = snpArks(ctx.config).trusted;
     this.versions = new ContractVersions(ctx, this.store, () => this.certified.clear());
-    this.verifications = counter(ctx.metrics.registry, 'gatekeeper_quote_verifications_total', 'full quote verifications (signatures, chains, collateral) run for provisioning', ['result']);
+    this.verifications = counter(ctx.metrics.registry, 'gatekeeper_quote_verifications_total', 'full attestation verifications (DCAP quotes and SEV-SNP reports: signatures, chains, CRLs, collateral) run for provisioning', ['result', 'tee']);
     this.fanOuts = counter(ctx.metrics.registry, 'gatekeeper_provision_fanouts_total', 'provisioning requests fanned out to the other members');
     ctx.genesis.registerSigningPurpose('contract-key', (c, message, publication) => this.checkPublicationToSign(c, message, publication));
   }
@@ -182,7 +183,9 @@ export class ContractKeys {
     const hasMeasurement = measurement.length > 0;
     if (hasKey === hasMeasurement) throw invalidArgument('give exactly one of worker_signing_key and measurement');
     if (hasKey && workerKey.length !== 32) throw invalidArgument('worker_signing_key must be 32 bytes');
-    if (hasMeasurement && measurement.length !== 32 && measurement.length !== 48) throw invalidArgument('measurement must be a 32-byte MRENCLAVE or a 48-byte MRTD');
+    if (hasMeasurement && measurement.length !== 32 && measurement.length !== 48) {
+      throw invalidArgument('measurement must be a 32-byte MRENCLAVE, a 48-byte MRTD or a 48-byte SNP MEASUREMENT');
+    }
     const kind = hasKey ? 'worker-key' : 'measurement';
     const value = hasKey ? workerKey : measurement;
     this.ctx.db.transaction(() => {
@@ -236,22 +239,17 @@ export class ContractKeys {
     return { generation: c.epoch, partials, refusals };
   }
 
-  private checkProvisionShape(req: ProvisionRequest): void {
+  private checkProvisionShape(req: ProvisionRequest): WorkerEvidence {
     checkContractId(req.contractId);
     checkVersion(req.version, false);
-    if (!(req.quote instanceof Uint8Array) || req.quote.length === 0) throw invalidArgument('quote is required');
-    if (req.quote.length > MAX_QUOTE_BYTES) throw invalidArgument(`quote is larger than ${MAX_QUOTE_BYTES} bytes`);
-    if (typeof req.collateralJson !== 'string' || req.collateralJson.length === 0) throw invalidArgument('collateral_json is required');
-    // String length counts UTF-16 units; the byte length is at least that, so check both cheaply.
-    if (req.collateralJson.length > MAX_COLLATERAL_BYTES || Buffer.byteLength(req.collateralJson, 'utf8') > MAX_COLLATERAL_BYTES) {
-      throw invalidArgument(`collateral_json is larger than ${MAX_COLLATERAL_BYTES} bytes`);
-    }
+    const evidence = checkEvidenceShape(req);
     expectBytes(req.workerHpkeKey, 'worker_hpke_key', 65);
     expectBytes(req.workerSigningKey, 'worker_signing_key', 32);
     expectBytes(req.nonce, 'nonce', 32);
     expectBytes(req.challengeIssuerNodeId, 'challenge_issuer_node_id', 16);
     expectBytes(req.challengeSignature, 'challenge_signature', 64);
     if (!/^[0-9]{1,16}$/.test(req.challengeExpiresAtMs)) throw invalidArgument('challenge_expires_at_ms is required');
+    return evidence;
   }
 
   /** This member's own checks and, if they all pass, its sealed partial (DESIGN §5.3). */
@@ -262,11 +260,12 @@ export class ContractKeys {
   /**
    * Every check a member makes before it releases, cheapest first (issue 10, item 5): shape and sizes,
    * contract, version and freeze, the challenge (issuer signature, expiry), then the nonce is spent
-   * whatever happens next, then the quote is parsed and its report_data compared, revocation of the
-   * worker key, and only then signatures, chains and collateral, the release policy and the measurement.
+   * whatever happens next, then the quote or SNP report is parsed and its report_data / REPORT_DATA
+   * compared, revocation of the worker key, and only then signatures, chains, CRLs and collateral,
+   * the release policy and the measurement (./worker-evidence.ts).
    */
   private checkRelease(req: ProvisionRequest): CheckedRelease {
-    this.checkProvisionShape(req);
+    const evidence = this.checkProvisionShape(req);
     const c = this.committee();
     const contract = this.liveContract(req.contractId);
     checkIssuableVersion(this.store, contract, req.version);
@@ -284,43 +283,34 @@ export class ContractKeys {
     // Spent here, before anything costly: a failed request uses up its challenge too.
     if (!this.store.useChallenge(req.nonce, this.ctx.now())) throw permissionDenied('replayed challenge: this nonce was already used');
 
-    // report_data must bind the worker's keys and this nonce: checked on the parsed quote, unverified.
-    let reportData: Uint8Array;
-    try {
-      const q = parseQuote(req.quote);
-      reportData = q.report.reportData;
-    } catch (err) {
-      throw permissionDenied(`the quote does not verify (parse): ${err instanceof QuoteParseError ? err.message.slice(0, 200) : 'quote could not be parsed'}`);
-    }
+    // report_data must bind the worker's keys and this nonce: checked on the parsed evidence, unverified.
     const expected = workerReportData(req.workerHpkeKey, req.workerSigningKey, req.nonce);
-    if (!equalBytes(reportData, expected)) throw permissionDenied("the quote's report_data does not bind the worker's keys and the challenge nonce");
+    if (!equalBytes(claimedReportData(evidence), expected)) {
+      throw permissionDenied(evidence.kind === 'dcap' ? "the quote's report_data does not bind the worker's keys and the challenge nonce"
+        : "the SNP report's REPORT_DATA does not bind the worker's keys and the challenge nonce");
+    }
     const revokedKey = this.store.isRevoked('worker-key', req.workerSigningKey);
     if (revokedKey !== undefined) throw permissionDenied(`this worker key is revoked: ${revokedKey}`);
 
-    // Only now the costly part: the quote against the pinned root and the collateral the worker sent.
-    let collateral;
-    try { collateral = loadCollateral(req.collateralJson); } catch (err) {
-      throw invalidArgument(`collateral_json: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}`);
+    // Only now the costly part: the evidence against what this member trusts, then the namespace's policy.
+    let attestation;
+    try {
+      attestation = attestationPolicyFor(policy, contract.namespace, expected);
+    } catch (err) {
+      if (err instanceof ReleasePolicyError) throw failedPrecondition(err.message);
+      throw err;
     }
-    const verdict = verifyQuote(req.quote, collateral, {
-      now: new Date(this.ctx.now()), trustedRoot: this.trustedRoot, cache: this.cache,
-      minTcbEvaluationDataNumber: policy.attestation.minTcbEvaluationDataNumber,
-    });
-    this.verifications.inc({ result: verdict.ok ? 'accepted' : 'refused' });
-    if (!verdict.ok) throw permissionDenied(`the quote does not verify (${verdict.step}): ${verdict.error}`);
-    if (verdict.reportData !== bytesToHex(expected)) {
-      throw permissionDenied("the quote's report_data does not bind the worker's keys and the challenge nonce");
-    }
-    const result = evaluatePolicy(verdict, attestationPolicyFor(policy, contract.namespace, expected));
-    if (!result.ok) throw permissionDenied(`the release policy refuses this worker (${result.check}): ${result.error}`);
-    const measurement = measurementOf(verdict);
-    const revokedM = this.store.isRevoked('measurement', measurement);
+    const verified = verifyEvidence(evidence, attestation, {
+      now: new Date(this.ctx.now()), dcapRoot: this.trustedRoot, dcapCache: this.cache, snpArks: this.snpArks, snpCache: this.snpCache,
+    }, (accepted) => this.verifications.inc({ result: accepted ? 'accepted' : 'refused', tee: evidence.kind }));
+    const revokedM = this.store.isRevoked('measurement', verified.measurement);
     if (revokedM !== undefined) throw permissionDenied(`this worker's measurement is revoked: ${revokedM}`);
-    return { req, c, verdict, measurement };
+    return { req, c, verified };
   }
 
   /** Records the release, then evaluates and seals this member's partial to the worker. */
-  private async release({ req, c, verdict, measurement }: CheckedRelease): Promise<SealedPartialWire> {
+  private async release({ req, c, verified }: CheckedRelease): Promise<SealedPartialWire> {
+    const { measurement } = verified;
     const share = this.ctx.genesis.derivationShare(c.epoch);
     if (!share) throw failedPrecondition('this member has no key shares');
     try {
@@ -328,8 +318,8 @@ export class ContractKeys {
         this.store.recordProvisioned({ contractId: req.contractId, version: req.version, workerSigningKey: req.workerSigningKey,
           workerHpkeKey: req.workerHpkeKey, measurement, generation: c.epoch }, this.ctx.now());
         this.ctx.audit.append('worker', 'contract-key.released', {
-          contractId: bytesToHex(req.contractId), version: req.version, generation: c.epoch, tee: verdict.tee,
-          measurement: bytesToHex(measurement), status: verdict.status, worker: fingerprint(req.workerSigningKey),
+          contractId: bytesToHex(req.contractId), version: req.version, generation: c.epoch, tee: verified.tee,
+          measurement: bytesToHex(measurement), status: verified.detail, worker: fingerprint(req.workerSigningKey),
         });
       })();
       const partial = evaluatePartial(share, req.contractId, req.version);
@@ -581,9 +571,4 @@ export class ContractKeys {
     this.certified.set(cacheKey, answer);
     return answer;
   }
-}
-
-/** MRENCLAVE (SGX) or MRTD (TDX): what a measurement revocation names. */
-function measurementOf(v: AcceptedVerdict): Uint8Array {
-  return hexToBytes(v.tee === 'SGX' ? v.mrEnclave : v.mrTd);
 }

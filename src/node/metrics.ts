@@ -12,6 +12,7 @@ export class Metrics {
   readonly ceremonyTransitions = new client.Counter({ name: 'gatekeeper_ceremony_transitions_total', help: 'ceremony state transitions', labelNames: ['state'], registers: [this.registry] });
   readonly alarms = new client.Counter({ name: 'gatekeeper_alarms_total', help: 'security alarms raised', labelNames: ['kind'], registers: [this.registry] });
   readonly attestationRoot = new client.Gauge({ name: 'gatekeeper_attestation_root_info', help: 'the pinned attestation root (1); development="1" when it is not Intel\'s SGX Root CA', labelNames: ['sha256', 'development'], registers: [this.registry] });
+  readonly snpArk = new client.Gauge({ name: 'gatekeeper_snp_ark_info', help: 'a trusted SEV-SNP ARK (1); development="1" when it is not AMD\'s', labelNames: ['sha256', 'development'], registers: [this.registry] });
   readonly unsealFailures = new client.Counter({ name: 'gatekeeper_unseal_failures_total', help: 'unseal calls refused (malformed, not one of this node\'s shares, or rate limited)', labelNames: ['reason'], registers: [this.registry] });
   private server: http.Server | undefined;
   private readonly rpcChildren = new Map<string, { total: client.Counter.Internal; seconds: client.Histogram.Internal<string> }>();

@@ -14,7 +14,7 @@ import { NonceRegistry } from '../rpc/auth.js';
 import { loadGatekeeperProtos, serviceDefinition, type ServiceName } from '../rpc/proto.js';
 import { unary, type HandlerHooks, type UnaryHandler } from '../rpc/handler.js';
 import { failedPrecondition, invalidArgument, permissionDenied, unavailable } from '../rpc/errors.js';
-import { attestationRoot, databaseFile, type AttestationRoot, type NodeConfig } from './config.js';
+import { attestationRoot, databaseFile, snpArks, type AttestationRoot, type NodeConfig, type SnpArks } from './config.js';
 import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -39,6 +39,8 @@ export interface NodeRuntime {
   readonly unsealFailures: number;
   /** The pinned attestation root. */
   readonly attestationRoot: AttestationRoot;
+  /** The trusted SEV-SNP ARKs. */
+  readonly snpArks: SnpArks;
   unseal(share: string): Promise<void>;
   resetUnseal(actor: string): void;
   noteUnsealFailure(reason: UnsealFailure): void;
@@ -68,6 +70,7 @@ export class GatekeeperNode implements NodeRuntime {
   private timer: NodeJS.Timeout | undefined;
   private pub: NodePublic | undefined;
   readonly attestationRoot: AttestationRoot;
+  readonly snpArks: SnpArks;
   // Refused unseal calls are counted, not audited one by one (an audit row each let anyone fill the
   // disk); the counts go to the audit log as one row when the node unseals or stops.
   private readonly unsealRefusals = new Map<UnsealFailure, number>();
@@ -79,6 +82,7 @@ export class GatekeeperNode implements NodeRuntime {
   constructor(readonly config: NodeConfig, logger?: Logger, opts: NodeOptions = {}) {
     this.log = logger ?? createLogger(config.name, config.logLevel);
     this.attestationRoot = attestationRoot(config);
+    this.snpArks = snpArks(config);
     const dbFile = databaseFile(config);
     this.db = openDatabase(dbFile);
     // A database behind what this node acknowledged (lost -wal, old copy) is refused here, before
@@ -99,6 +103,7 @@ export class GatekeeperNode implements NodeRuntime {
     this.pub = readNodePublic(this.db);
     this.metrics.sealed.set(1);
     this.metrics.attestationRoot.labels(this.attestationRoot.sha256, this.attestationRoot.development ? '1' : '0').set(1);
+    for (const sha of this.snpArks.sha256) this.metrics.snpArk.labels(sha, this.snpArks.development ? '1' : '0').set(1);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': config.maxMessageBytes,
       'grpc.max_send_message_length': config.maxMessageBytes,
@@ -172,6 +177,10 @@ export class GatekeeperNode implements NodeRuntime {
         'DEVELOPMENT attestation root: quotes are checked against a root that is not Intel\'s SGX Root CA; never use this for real secrets');
     } else {
       this.log.info({ attestationRoot: this.attestationRoot.sha256 }, 'attestation root: Intel SGX Root CA');
+    }
+    if (this.snpArks.development) {
+      this.log.warn({ snpArks: this.snpArks.sha256, files: this.config.attestation.snpArkFiles },
+        'DEVELOPMENT SEV-SNP ARK: SNP reports are checked against an ARK that is not AMD\'s; never use this for real secrets');
     }
     if (!this.config.tls) this.log.warn({ listen: this.config.listen }, 'serving plaintext gRPC (no tls configured)');
     this.port = await new Promise<number>((resolve, reject) => {

@@ -1,7 +1,7 @@
 // Worker SDK (DESIGN §5, docs/provisioning.md): a TEE worker gets a contract key from the committee
-// through one endpoint without trusting that endpoint. The quote binds the worker's keys and the
-// challenge nonce (§2); each member's partial arrives HPKE-sealed to the worker (§3) with a DLEQ
-// proof checked against the member's derivation verifying share from the roster certificate chain,
+// through one endpoint without trusting that endpoint. The attestation (a DCAP quote or an SEV-SNP
+// report) binds the worker's keys and the challenge nonce (§2); each member's partial arrives
+// HPKE-sealed to the worker (§3) with a DLEQ proof checked against the member's derivation verifying share from the roster certificate chain,
 // so a lying member or relay can only make itself named, never change the key.
 import { schnorr, secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -22,8 +22,37 @@ export interface KeyPair { secretKey: Uint8Array; publicKey: Uint8Array }
 /** The worker's fresh keys: HPKE (65-byte uncompressed public key) and BIP340 signing (x-only). */
 export interface WorkerKeys { hpke: KeyPair; signing: KeyPair }
 
-/** Produces a quote whose report_data is `reportData`, and the collateral JSON for it. */
-export type QuoteMaker = (reportData: Uint8Array) => Promise<{ quote: Uint8Array; collateralJson: string }>;
+/** An Intel DCAP quote (SGX v3, TDX v4/v5) and its collateral JSON. */
+export interface DcapAttestation { quote: Uint8Array; collateralJson: string }
+
+/**
+ * An AMD SEV-SNP attestation report (from the guest's SNP_GET_REPORT) with what verifies it: the
+ * VCEK (DER), the ASK then ARK (PEM, AMD KDS cert_chain; empty for AMD's embedded ASK) and the
+ * ARK-signed CRL (DER).
+ */
+export interface SnpAttestation { snp: { report: Uint8Array; vcek: Uint8Array; askArkPem?: string; crl: Uint8Array } }
+
+/**
+ * Produces the TEE's evidence whose report_data (DCAP) or REPORT_DATA (SEV-SNP) is `reportData`
+ * (docs/provisioning.md §2): a DCAP quote with collateral, or an SNP report with its certificates.
+ */
+export type QuoteMaker = (reportData: Uint8Array) => Promise<DcapAttestation | SnpAttestation>;
+
+/** The request's evidence oneof (worker.proto) for what a QuoteMaker produced. */
+export function evidenceFields(e: DcapAttestation | SnpAttestation): Record<string, unknown> {
+  if (e && typeof e === 'object' && 'snp' in e && e.snp) {
+    const { report, vcek, askArkPem, crl } = e.snp;
+    if (!(report instanceof Uint8Array) || !(vcek instanceof Uint8Array) || !(crl instanceof Uint8Array) || (askArkPem !== undefined && typeof askArkPem !== 'string')) {
+      throw new TypeError('makeQuote: snp evidence needs report, vcek and crl bytes (and askArkPem text)');
+    }
+    return { snp: { report, vcek, askArkPem: askArkPem ?? '', crl } };
+  }
+  const d = e as DcapAttestation;
+  if (!(d?.quote instanceof Uint8Array) || typeof d.collateralJson !== 'string') {
+    throw new TypeError('makeQuote must return { quote, collateralJson } or { snp: { report, vcek, askArkPem, crl } }');
+  }
+  return { dcap: { quote: d.quote, collateralJson: d.collateralJson } };
+}
 
 export interface ProvisionOptions {
   /** host:port of any member; or pass `client`. */
@@ -153,9 +182,9 @@ export async function provisionContractKey(opts: ProvisionOptions): Promise<Prov
     const nonce = challenge.nonce instanceof Uint8Array ? plain(challenge.nonce) : new Uint8Array();
     if (nonce.length !== 32) throw new ProvisioningError(`the challenge nonce must be 32 bytes, got ${nonce.length}`);
     checkChallenge(challenge, nonce, committee);
-    const { quote, collateralJson } = await opts.makeQuote(reportDataFor(keys.hpke.publicKey, keys.signing.publicKey, nonce));
+    const evidence = evidenceFields(await opts.makeQuote(reportDataFor(keys.hpke.publicKey, keys.signing.publicKey, nonce)));
     const res = await client.call<ProvisionResponse>('WorkerService', 'ProvisionContractKey', {
-      contractId, version, quote, collateralJson,
+      contractId, version, ...evidence,
       workerHpkeKey: keys.hpke.publicKey, workerSigningKey: keys.signing.publicKey, nonce,
       challengeExpiresAtMs: challenge.expiresAtMs ?? '0', challengeIssuerNodeId: challenge.issuerNodeId ?? new Uint8Array(),
       challengeSignature: challenge.signature ?? new Uint8Array(),

@@ -2,15 +2,19 @@
 // clear message before anything starts.
 import path from 'node:path';
 import { parseContractId } from '../sdk/contract-id.js';
-import type { Tee } from './test-pki-file.js';
+/** The TEE the development worker poses as. */
+export type WorkerTee = 'SGX' | 'TDX' | 'SNP';
 
 export class WorkerConfigError extends Error {
   override name = 'WorkerConfigError';
 }
 
-export type Measurements =
+export type DcapMeasurements =
   | { tee: 'SGX'; mrEnclave: Uint8Array; mrSigner: Uint8Array; isvProdId: number; isvSvn: number }
   | { tee: 'TDX'; mrTd: Uint8Array };
+
+/** SNP: the launch MEASUREMENT the development reports claim. */
+export type Measurements = DcapMeasurements | { tee: 'SNP'; measurement: Uint8Array };
 
 export interface WorkerConfig {
   /** host:port to serve DemoContract on (port 0: any free port). */
@@ -22,7 +26,7 @@ export interface WorkerConfig {
   contracts: { id: Uint8Array; idText: string; version: number }[];
   /** Absolute path of the saved test PKI (relative paths are taken from the config file's folder). */
   testPki: string;
-  tee: Tee;
+  tee: WorkerTee;
   measurements: Measurements;
   readyFile?: string;
   /**
@@ -53,13 +57,14 @@ function u16(v: unknown, what: string): number {
   return v as number;
 }
 
-function measurementsOf(tee: Tee, m: unknown): Measurements {
+function measurementsOf(tee: WorkerTee, m: unknown): Measurements {
   if (!m || typeof m !== 'object' || Array.isArray(m)) throw new WorkerConfigError('"measurements" must be an object');
   const o = m as Record<string, unknown>;
   if (tee === 'SGX') {
     return { tee, mrEnclave: hex(o.mrEnclave, 'measurements.mrEnclave', 32), mrSigner: hex(o.mrSigner, 'measurements.mrSigner', 32),
       isvProdId: u16(o.isvProdId, 'measurements.isvProdId'), isvSvn: u16(o.isvSvn, 'measurements.isvSvn') };
   }
+  if (tee === 'SNP') return { tee, measurement: hex(o.measurement, 'measurements.measurement', 48) };
   return { tee, mrTd: hex(o.mrTd, 'measurements.mrTd', 48) };
 }
 
@@ -85,8 +90,8 @@ function tlsOf(v: unknown, base: string): WorkerConfig['tls'] {
   return { caFile: file('caFile', true)!, ...(certFile ? { certFile, keyFile } : {}) };
 }
 
-/** Parses and checks the config text; `configFile` anchors relative paths. */
-export function parseWorkerConfig(text: string, configFile: string): WorkerConfig {
+/** Parses and checks the config text; `configFile` anchors relative paths; `over.tee` replaces the file's "tee". */
+export function parseWorkerConfig(text: string, configFile: string, over: { tee?: WorkerTee } = {}): WorkerConfig {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -100,7 +105,8 @@ export function parseWorkerConfig(text: string, configFile: string): WorkerConfi
   if (typeof o.testPki !== 'string' || o.testPki.length === 0) {
     throw new WorkerConfigError('"testPki" is required: this is a DEVELOPMENT worker whose quotes come from a test PKI, and it does not start without one');
   }
-  if (o.tee !== 'SGX' && o.tee !== 'TDX') throw new WorkerConfigError('"tee" must be "SGX" or "TDX"');
+  const tee = over.tee ?? o.tee;
+  if (tee !== 'SGX' && tee !== 'TDX' && tee !== 'SNP') throw new WorkerConfigError('"tee" must be "SGX", "TDX" or "SNP"');
   if (!Array.isArray(o.contracts) || o.contracts.length === 0) throw new WorkerConfigError('"contracts" must be a non-empty array');
   const seen = new Set<string>();
   const contracts = o.contracts.map((c: unknown, i: number) => {
@@ -133,8 +139,8 @@ export function parseWorkerConfig(text: string, configFile: string): WorkerConfi
     committeeKey: hex(o.committeeKey, 'committeeKey', 32),
     contracts,
     testPki: path.resolve(base, o.testPki),
-    tee: o.tee,
-    measurements: measurementsOf(o.tee, o.measurements),
+    tee,
+    measurements: measurementsOf(tee, o.measurements),
     ...(o.readyFile !== undefined ? { readyFile: path.resolve(base, o.readyFile as string) } : {}),
     ...(tls ? { tls } : {}),
     ...(o.insecure === true ? { insecure: true } : {}),

@@ -1,5 +1,6 @@
-// DEVELOPMENT worker (DESIGN §5): fresh keys in memory, quotes from a test PKI instead of a TEE,
-// provisioning and publication through the worker SDK, then DemoContract served with the keys.
+// DEVELOPMENT worker (DESIGN §5): fresh keys in memory, DCAP quotes or SEV-SNP reports from a test
+// PKI instead of a TEE, provisioning and publication through the worker SDK, then DemoContract
+// served with the keys.
 // It proves the protocol end to end on a laptop; it protects nothing, because its "enclave" is
 // this process.
 import fs from 'node:fs';
@@ -59,9 +60,9 @@ export function committeeCredentials(config: WorkerConfig): grpc.ChannelCredenti
 
 /** Starts the development worker; rejects (nothing served) if any contract cannot be provisioned. */
 export async function startDevWorker(config: WorkerConfig, log: Log = () => {}, opts: { retries?: number } = {}): Promise<DevWorker> {
-  log('DEVELOPMENT worker: quotes are signed by a test PKI, not by a TEE; never use it for real secrets');
+  log(`DEVELOPMENT worker: ${config.tee === 'SNP' ? 'SEV-SNP reports' : 'quotes'} are signed by a test PKI, not by a TEE; never use it for real secrets`);
   const pki = loadTestPki(config.testPki);
-  log(`test PKI loaded from ${config.testPki}; quoting as ${config.tee}`);
+  log(`test PKI loaded from ${config.testPki}; ${config.tee === 'SNP' ? `attesting as an SEV-SNP ${pki.snp?.product ?? ''} guest` : `quoting as ${config.tee}`}`);
   // Fresh per process and never written anywhere: a restarted worker is a new worker.
   const keys: WorkerKeys = { hpke: generateTransportKeyPair(), signing: generateIdentityKey() };
   log(`worker keys: hpke ${bytesToHex(keys.hpke.publicKey).slice(0, 16)}…, signing ${bytesToHex(keys.signing.publicKey)}`);

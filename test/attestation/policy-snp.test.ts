@@ -1,7 +1,7 @@
 // The snp block of the attestation policy (issue 14, item 2) over plain SnpEvidence objects, the
 // shape of the SNP verifier's accepted verdict: parse, every pin, per-component minimum TCB, guest
 // SVN, VMPL, debug, MIGRATE_MA, and fail-closed admission.
-import { evaluatePolicy, parsePolicy, type AttestationPolicy, type SnpEvidence } from '../../src/attestation/index.js';
+import { evaluatePolicy, parsePolicy, snpVerifyOptionsFor, type AttestationPolicy, type SnpEvidence } from '../../src/attestation/index.js';
 
 const h = (byte: number, n: number) => byte.toString(16).padStart(2, '0').repeat(n);
 const MEASUREMENT = h(0x5e, 48);
@@ -33,6 +33,20 @@ describe('snp block: parse', () => {
     expect(() => parsePolicy({ snp: { measurement: [MEASUREMENT], minTcb: { ucode: 1 } } })).toThrow(/unknown policy field 'snp.minTcb.ucode'/);
     expect(() => parsePolicy({ snp: { measurement: [MEASUREMENT], allowMigrateMa: 'yes' } })).toThrow(/snp.allowMigrateMa must be true or false/);
     expect(() => parsePolicy({ snp: { measurement: [MEASUREMENT], measurements: [] } })).toThrow(/unknown policy field 'snp.measurements'/);
+  });
+});
+
+describe('snp block: the verifier options it sets (snpVerifyOptionsFor)', () => {
+  it('minAbi parses as MAJOR.MINOR; allowDebug, allowMigrateMa, vmpl and minAbi reach the verifier', () => {
+    expect(parsePolicy({ snp: { measurement: [MEASUREMENT], minAbi: '01.31' } }).snp!.minAbi).toBe('1.31');
+    for (const bad of ['1', '1.256', 1, '1.2.3']) {
+      expect(() => parsePolicy({ snp: { measurement: [MEASUREMENT], minAbi: bad } })).toThrow(/snp.minAbi must be "MAJOR.MINOR"/);
+    }
+    expect(snpVerifyOptionsFor(undefined)).toEqual({ allowDebug: false, allowMigrateMa: false, vmpl: 0 });
+    expect(snpVerifyOptionsFor(policy({ vmpl: 2, allowMigrateMa: true, minAbi: '1.55' }, { allowDebug: true })))
+      .toEqual({ allowDebug: true, allowMigrateMa: true, vmpl: 2, minAbi: { major: 1, minor: 55 } });
+    // An sgx-only policy leaves the strict defaults (and evaluatePolicy refuses the report anyway).
+    expect(snpVerifyOptionsFor(parsePolicy({ sgx: { mrEnclave: [h(1, 32)] } }))).toEqual({ allowDebug: false, allowMigrateMa: false, vmpl: 0 });
   });
 });
 

@@ -82,7 +82,7 @@ describe('contract keys with n = 4, k = 3', () => {
     const reportData = o.reportData ?? workerReportData(keys.hpke.publicKey, keys.signing.publicKey, nonce);
     const { quote, collateralJson } = await quoteMaker(o.quote)(reportData);
     const res = await client.call<{ partials: unknown[] }>('WorkerService', 'ProvisionContractKey', {
-      contractId: o.contractId ?? demo, version: o.version ?? 1, quote, collateralJson, workerHpkeKey: keys.hpke.publicKey,
+      contractId: o.contractId ?? demo, version: o.version ?? 1, dcap: { quote, collateralJson }, workerHpkeKey: keys.hpke.publicKey,
       workerSigningKey: keys.signing.publicKey, nonce, challengeExpiresAtMs: ch.expiresAtMs, challengeIssuerNodeId: ch.issuerNodeId,
       challengeSignature: ch.signature,
     }, { timeoutMs: 30_000 });
@@ -188,7 +188,7 @@ describe('contract keys with n = 4, k = 3', () => {
     const ch = await devnet.nodes[1]!.client.call<Record<string, unknown>>('WorkerService', 'GetChallenge', {});
     const made = await quoteMaker({}, { tee: 'SGX', tcbLevels: [{ status: 'OutOfDate' }] })(workerReportData(keys.hpke.publicKey, keys.signing.publicKey, ch.nonce as Uint8Array));
     await expectRefused(devnet.nodes[1]!.client.call('WorkerService', 'ProvisionContractKey', {
-      contractId: demo, version: 1, quote: made.quote, collateralJson: made.collateralJson, workerHpkeKey: keys.hpke.publicKey,
+      contractId: demo, version: 1, dcap: made, workerHpkeKey: keys.hpke.publicKey,
       workerSigningKey: keys.signing.publicKey, nonce: ch.nonce, challengeExpiresAtMs: ch.expiresAtMs, challengeIssuerNodeId: ch.issuerNodeId,
       challengeSignature: ch.signature,
     }, { timeoutMs: 30_000 }), status.PERMISSION_DENIED, /tcb-status|OutOfDate/);
@@ -317,10 +317,10 @@ describe('contract keys with n = 4, k = 3', () => {
       const made = await quoteMaker()(workerReportData(keys.hpke.publicKey, keys.signing.publicKey, ch.nonce as Uint8Array));
       const padded = made.collateralJson.replace(/}$/, `, "padding": "${'x'.repeat(64 * 1024)}"}`);
       await expectRefused(devnet.nodes[1]!.client.call('WorkerService', 'ProvisionContractKey', {
-        contractId: demo, version: 1, quote: made.quote, collateralJson: padded, workerHpkeKey: keys.hpke.publicKey,
+        contractId: demo, version: 1, dcap: { quote: made.quote, collateralJson: padded }, workerHpkeKey: keys.hpke.publicKey,
         workerSigningKey: keys.signing.publicKey, nonce: ch.nonce, challengeExpiresAtMs: ch.expiresAtMs, challengeIssuerNodeId: ch.issuerNodeId,
         challengeSignature: ch.signature,
-      }, { timeoutMs: 30_000 }), status.INVALID_ARGUMENT, /collateral_json is larger than 65536 bytes/);
+      }, { timeoutMs: 30_000 }), status.INVALID_ARGUMENT, /dcap.collateral_json is larger than 65536 bytes/);
       const end = await provisioningCounters();
       expect([end.verifications, end.fanOuts, fanned]).toEqual([before.verifications, before.fanOuts, 0]);
       // The instruments do count: one good request is verified by each of the 4 members and fanned out once.

@@ -10,10 +10,13 @@ import { createTestPki, type TestPki } from '../../src/attestation/test-pki/inde
 import { evaluatePolicy, loadCollateral, verifyQuote, type Collateral, type SnpEvidence, type Verdict } from '../../src/attestation/index.js';
 import { attestationPolicyFor, parseReleasePolicy, ReleasePolicyError, type ReleasePolicy } from '../../src/keys/release-policy.js';
 import { workerReportData } from '../../src/keys/wire.js';
-import { DEMO_MEASUREMENTS, demoReleasePolicy } from '../../src/devnet/devnet.js';
+import { DEMO_MEASUREMENTS, DEMO_SNP_MEASUREMENT, demoReleasePolicy } from '../../src/devnet/devnet.js';
 import { loadTestPki, saveTestPki } from '../../src/worker/test-pki-file.js';
-import { testPkiQuoteMaker } from '../../src/worker/quotes.js';
-import { parseWorkerConfig } from '../../src/worker/config.js';
+import { dcapQuoteMaker, testPkiQuoteMaker } from '../../src/worker/quotes.js';
+import { parseWorkerConfig, type DcapMeasurements } from '../../src/worker/config.js';
+import { createSnpTestPki } from '../../src/attestation/test-pki/snp.js';
+import { verifySnpReport } from '../../src/attestation/snp/verify.js';
+import type { SnpAttestation } from '../../src/sdk/worker.js';
 
 const fill = (n: number, v: number) => new Uint8Array(n).fill(v);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -144,25 +147,35 @@ describe('the devnet policy admits exactly the development worker', () => {
   beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gk-policy-')); });
   afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
-  it('the development worker quotes what demoReleasePolicy pins; TDX workers are refused', async () => {
+  it('the development worker quotes what demoReleasePolicy pins; TDX and SNP workers are refused in namespace demo', async () => {
     const policy = parseReleasePolicy(demoReleasePolicy(1, 3));
     expect(policy.namespaces.demo).toEqual({ sgx: { mrEnclave: [DEMO_MEASUREMENTS.mrEnclave], mrSigner: [DEMO_MEASUREMENTS.mrSigner],
       isvProdId: DEMO_MEASUREMENTS.isvProdId, minIsvSvn: DEMO_MEASUREMENTS.isvSvn } });
     const file = path.join(dir, 'test-pki.json');
-    await saveTestPki(pki, file);
+    const snpPki = await createSnpTestPki();
+    await saveTestPki(pki, file, snpPki);
     const loaded = loadTestPki(file);
     const config = (tee: string, measurements: unknown) => parseWorkerConfig(JSON.stringify({ listen: '127.0.0.1:0', gatekeeper: '127.0.0.1:1',
       committeeKey: '00'.repeat(32), contracts: [{ id: 'demo', version: 1 }], testPki: file, tee, measurements }), path.join(dir, 'w.json'));
     // The same config the devnet writes for its worker, and the worker's own quote maker.
-    const sgxWorker = testPkiQuoteMaker(loaded, config('SGX', DEMO_MEASUREMENTS).measurements);
+    const sgxWorker = dcapQuoteMaker(loaded, config('SGX', DEMO_MEASUREMENTS).measurements as DcapMeasurements);
     const rd = binding();
     const q = await sgxWorker(rd);
     const v = verifyQuote(q.quote, loadCollateral(q.collateralJson), { now: new Date(), trustedRoot: loaded.rootDer });
     expect(release(policy, v, rd, 'demo')).toEqual({ ok: true });
-    const tdxWorker = testPkiQuoteMaker(loaded, config('TDX', { mrTd: hex(randomBytes(48)) }).measurements);
+    const tdxWorker = dcapQuoteMaker(loaded, config('TDX', { mrTd: hex(randomBytes(48)) }).measurements as DcapMeasurements);
     const t = await tdxWorker(rd);
     const tv = verifyQuote(t.quote, loadCollateral(t.collateralJson), { now: new Date(), trustedRoot: loaded.rootDer });
     expect(tv.ok).toBe(true);
     expect(release(policy, tv, rd, 'demo')).toMatchObject({ ok: false, check: 'tee' });
+    // The SNP worker's reports verify against the saved development ARK and pass namespace demo-snp only.
+    const snpWorker = testPkiQuoteMaker(loaded, config('SNP', { measurement: DEMO_SNP_MEASUREMENT }).measurements);
+    const { snp } = (await snpWorker(rd)) as SnpAttestation;
+    const sv = verifySnpReport(snp.report, { vcek: snp.vcek, askArk: snp.askArkPem, crl: snp.crl, now: new Date(), trustedArks: { Milan: loaded.snp!.arkDer } });
+    expect(sv).toMatchObject({ ok: true, measurement: DEMO_SNP_MEASUREMENT, reportData: hex(rd) });
+    if (!sv.ok) return;
+    expect(release(policy, sv, rd, 'demo-snp')).toEqual({ ok: true });
+    expect(release(policy, sv, rd, 'demo')).toMatchObject({ ok: false, check: 'tee', error: expect.stringMatching(/SNP workers are not allowed/) });
+    expect(release(policy, v, rd, 'demo-snp')).toMatchObject({ ok: false, check: 'tee' });
   });
 });

@@ -124,8 +124,14 @@ describe('an unsealed node', () => {
     await expectStatus(t.client.call('WorkerService', 'ProvisionContractKey', { contractId: new Uint8Array(), version: 1 }), status.INVALID_ARGUMENT, /contract_id/);
     await expectStatus(t.client.call('WorkerService', 'ProvisionContractKey', { contractId: new Uint8Array([1]), version: 0 }), status.INVALID_ARGUMENT, /version must be at least 1/);
     await expectStatus(t.client.call('WorkerService', 'ProvisionContractKey', {
-      contractId: new Uint8Array([1]), version: 1, quote: new Uint8Array([1]), collateralJson: '{}', workerHpkeKey: new Uint8Array(33),
+      contractId: new Uint8Array([1]), version: 1, dcap: { quote: new Uint8Array([1]), collateralJson: '{}' }, workerHpkeKey: new Uint8Array(33),
     }), status.INVALID_ARGUMENT, /worker_hpke_key must be 65 bytes/);
+    await expectStatus(t.client.call('WorkerService', 'ProvisionContractKey', {
+      contractId: new Uint8Array([1]), version: 1, workerHpkeKey: new Uint8Array(65),
+    }), status.INVALID_ARGUMENT, /evidence is required/);
+    await expectStatus(t.client.call('WorkerService', 'ProvisionContractKey', {
+      contractId: new Uint8Array([1]), version: 1, snp: { report: new Uint8Array(1184), vcek: new Uint8Array(8 * 1024 + 1), crl: new Uint8Array(1) },
+    }), status.INVALID_ARGUMENT, /snp.vcek is larger than 8192 bytes/);
     await expectStatus(t.client.call('WorkerService', 'PublishContractKey', { contractId: new Uint8Array([1]), version: 1, publicKey: new Uint8Array(32) }),
       status.INVALID_ARGUMENT, /public_key must be 33 bytes/);
     await expectStatus(t.client.call('WorkerService', 'GetChallenge', {}), status.FAILED_PRECONDITION, /not a member of an active committee/);

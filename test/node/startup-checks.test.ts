@@ -7,6 +7,8 @@ import http from 'node:http';
 import { createHash } from 'node:crypto';
 import { createTestPki } from '../../src/attestation/test-pki/index.js';
 import { INTEL_SGX_ROOT_CA_SHA256 } from '../../src/attestation/intel-root.js';
+import { createSnpTestPki } from '../../src/attestation/test-pki/snp.js';
+import { AMD_ARK_SHA256, SNP_PRODUCTS } from '../../src/attestation/snp/amd-roots.js';
 import { ConfigError, parseConfig } from '../../src/node/config.js';
 import { GatekeeperNode } from '../../src/node/node.js';
 import { checkDatabasePermissions, DatabasePermissionError, openDatabase } from '../../src/store/database.js';
@@ -50,7 +52,7 @@ describe('attestation root', () => {
   });
 
   test('with the flag the node starts, warns in its log, and shows the root in Status and metrics', async () => {
-    const t = await startTestNode({ attestation: { trustedRootFile: rootFile, allowDevelopmentAttestationRoot: true }, metricsListen: '127.0.0.1:0' });
+    const t = await startTestNode({ attestation: { trustedRootFile: rootFile, allowDevelopmentAttestationRoot: true, snpArkFiles: [] }, metricsListen: '127.0.0.1:0' });
     try {
       const s = await t.client.call<StatusView>('OperatorService', 'Status');
       expect(s).toMatchObject({ attestationRootSha256: rootSha, developmentAttestationRoot: true });
@@ -69,6 +71,59 @@ describe('attestation root', () => {
       expect(fs.readFileSync(t.logFile, 'utf8')).not.toMatch(/DEVELOPMENT attestation root/);
     } finally {
       await t.stop();
+    }
+  });
+});
+
+describe('SEV-SNP ARKs', () => {
+  let arkFile: string;
+  let vcekFile: string;
+  let arkSha: string;
+  beforeAll(async () => {
+    const pki = await createSnpTestPki({ product: 'Genoa' });
+    const dir = tempDir('snp-ark');
+    arkFile = path.join(dir, 'ark.der');
+    vcekFile = path.join(dir, 'vcek.pem');
+    fs.writeFileSync(arkFile, pki.ark.der);
+    fs.writeFileSync(vcekFile, pki.vcek.pem);
+    arkSha = createHash('sha256').update(pki.ark.der).digest('hex');
+  });
+  type SnpStatus = { snpArkSha256: string[]; developmentSnpArk: boolean };
+
+  test('a development ARK without allowDevelopmentAttestationRoot: the node refuses to start, naming the field', async () => {
+    const err = await startTestNode({ attestation: { trustedRootFile: '', allowDevelopmentAttestationRoot: false, snpArkFiles: [arkFile] } })
+      .then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/'attestation.snpArkFiles' names an ARK-Genoa that is not AMD's/);
+    expect((err as Error).message).toContain(arkSha);
+    expect((err as Error).message).toMatch(/'attestation.allowDevelopmentAttestationRoot': true/);
+  });
+
+  test('a file that is not an ARK is refused', () => {
+    const dir = tempDir('notark');
+    const cfg = parseConfig({ name: 'n', listen: '127.0.0.1:0', dataDir: dir, attestation: { snpArkFiles: [vcekFile], allowDevelopmentAttestationRoot: true } }, dir);
+    expect(() => new GatekeeperNode(cfg)).toThrow(/is not an ARK \(CN must be ARK-Milan, ARK-Genoa or ARK-Turin\)/);
+    expect(() => parseConfig({ name: 'n', listen: '127.0.0.1:0', dataDir: dir, attestation: { snpArkFiles: 'ark.der' } }, dir))
+      .toThrow(/'attestation.snpArkFiles' must list at most 3 paths/);
+  });
+
+  test('with the flag the node starts, warns, and shows the ARK in Status and metrics; without files it trusts AMD\'s ARKs', async () => {
+    const t = await startTestNode({ attestation: { trustedRootFile: '', allowDevelopmentAttestationRoot: true, snpArkFiles: [arkFile] }, metricsListen: '127.0.0.1:0' });
+    try {
+      const s = await t.client.call<SnpStatus>('OperatorService', 'Status');
+      expect(s).toMatchObject({ snpArkSha256: [arkSha], developmentSnpArk: true });
+      expect(fs.readFileSync(t.logFile, 'utf8')).toMatch(/DEVELOPMENT SEV-SNP ARK/);
+      expect(await getMetrics(t.node.metricsPort)).toContain(`gatekeeper_snp_ark_info{sha256="${arkSha}",development="1"} 1`);
+    } finally {
+      await t.stop();
+    }
+    const amd = await startTestNode();
+    try {
+      const s = await amd.client.call<SnpStatus>('OperatorService', 'Status');
+      expect(s).toMatchObject({ snpArkSha256: SNP_PRODUCTS.map((p) => AMD_ARK_SHA256[p]), developmentSnpArk: false });
+      expect(fs.readFileSync(amd.logFile, 'utf8')).not.toMatch(/DEVELOPMENT SEV-SNP ARK/);
+    } finally {
+      await amd.stop();
     }
   });
 });

@@ -36,7 +36,9 @@ export interface RosterCert { epoch: number; rosterBytes: Uint8Array; signature:
 
 /** Request fields of ProvisionContractKey as the server sees them (proto-loader objects). */
 export interface ProvisionRequest {
-  contractId: Uint8Array; version: number; quote: Uint8Array; collateralJson: string;
+  contractId: Uint8Array; version: number; evidence?: string;
+  dcap?: { quote: Uint8Array; collateralJson: string } | null;
+  snp?: { report: Uint8Array; vcek: Uint8Array; askArkPem: string; crl: Uint8Array } | null;
   workerHpkeKey: Uint8Array; workerSigningKey: Uint8Array; nonce: Uint8Array;
   challengeExpiresAtMs: string; challengeIssuerNodeId: Uint8Array; challengeSignature: Uint8Array;
 }

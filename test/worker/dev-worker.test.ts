@@ -1,6 +1,7 @@
 // The development worker against a simulated committee that checks its quotes with the real DCAP
-// verifier under the test PKI root: provisioning, publication, readyFile, then `gatekeeper encrypt`
-// → DemoContract.Invoke round trip, and the refusals.
+// verifier under the test PKI root (and its SEV-SNP reports with the real SNP verifier under the
+// development ARK): provisioning, publication, readyFile, then `gatekeeper encrypt` →
+// DemoContract.Invoke round trip, and the refusals.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { createTestPki } from '../../src/attestation/test-pki/index.js';
-import { loadCollateral, verifyQuote } from '../../src/attestation/index.js';
+import { loadCollateral, verifyQuote, verifySnpReport } from '../../src/attestation/index.js';
+import { createSnpTestPki, type SnpTestPki } from '../../src/attestation/test-pki/snp.js';
 import { combinePartials, deriveContractKey } from '../../src/crypto/contract-key.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { sealInvocation } from '../../src/crypto/envelope.js';
@@ -23,7 +25,9 @@ import { SimCommittee, type ProvisionRequest } from '../sdk/sim-committee.js';
 
 const MR_ENCLAVE = 'ab'.repeat(32);
 const MR_TD = 'cd'.repeat(48);
+const SNP_MEASUREMENT = '5e'.repeat(48);
 let sim: SimCommittee;
+let snpPki: SnpTestPki;
 let endpoint: string;
 let dir: string;
 let rootDer: Uint8Array;
@@ -34,6 +38,8 @@ beforeAll(async () => {
   const pki = await createTestPki();
   rootDer = pki.rootDer;
   await saveTestPki(pki, path.join(dir, 'test-pki.json'));
+  snpPki = await createSnpTestPki({ product: 'Genoa' });
+  await saveTestPki(pki, path.join(dir, 'test-pki-snp.json'), snpPki);
   sim = new SimCommittee(4, 3);
   endpoint = await sim.listen();
 });
@@ -46,7 +52,17 @@ afterAll(async () => {
 // report_data binding the worker keys and the nonce, and the measurement allow-list.
 function attestingCommittee(allowed: string[]) {
   sim.checkProvision = async (req: ProvisionRequest) => {
-    const v = verifyQuote(Uint8Array.from(req.quote), loadCollateral(req.collateralJson), { now: new Date(), trustedRoot: rootDer });
+    if (req.snp) {
+      const r = verifySnpReport(Uint8Array.from(req.snp.report), { vcek: Uint8Array.from(req.snp.vcek), askArk: req.snp.askArkPem,
+        crl: Uint8Array.from(req.snp.crl), now: new Date(), trustedArks: { Genoa: snpPki.ark.der } });
+      if (!r.ok) return `report refused at ${r.step}: ${r.error}`;
+      const bound = reportDataFor(Uint8Array.from(req.workerHpkeKey), Uint8Array.from(req.workerSigningKey), Uint8Array.from(req.nonce));
+      if (r.reportData !== bytesToHex(bound)) return 'REPORT_DATA does not bind the worker keys and nonce';
+      quotesSeen.push({ tee: 'SNP', measurement: r.measurement });
+      return allowed.includes(r.measurement) ? undefined : `measurement ${r.measurement} is not allowed by the release policy`;
+    }
+    if (!req.dcap) return 'no DCAP quote';
+    const v = verifyQuote(Uint8Array.from(req.dcap.quote), loadCollateral(req.dcap.collateralJson), { now: new Date(), trustedRoot: rootDer });
     if (!v.ok) return `quote refused at ${v.step}: ${v.error}`;
     const expected = reportDataFor(Uint8Array.from(req.workerHpkeKey), Uint8Array.from(req.workerSigningKey), Uint8Array.from(req.nonce));
     if (v.reportData !== bytesToHex(expected)) return 'report_data does not bind the worker keys and nonce';
@@ -79,11 +95,11 @@ async function waitForFile(file: string, ms = 30_000): Promise<string> {
 }
 
 /** Starts `gatekeeper worker` in-process; `stop()` ends it and resolves to its exit code. */
-function startWorker(config: string) {
+function startWorker(config: string, flags: string[] = []) {
   const lines: string[] = [];
   let release!: (sig: string) => void;
   const stopped = new Promise<string>((r) => { release = r; });
-  const done = runWorker(['--config', config], (l) => lines.push(l), () => stopped);
+  const done = runWorker(['--config', config, ...flags], (l) => lines.push(l), () => stopped);
   return { lines, done, stop: () => { release('SIGTERM'); return done; } };
 }
 
@@ -170,6 +186,27 @@ describe('gatekeeper worker (development)', () => {
     expect(ready.contracts.map((c) => c.id)).toEqual(['tdx-demo']);
     expect(quotesSeen.some((q) => q.tee === 'TDX' && q.measurement === MR_TD)).toBe(true);
     expect(await w.stop()).toBe(0);
+  });
+
+  test('SEV-SNP reports with --tee snp (or "tee": "SNP"), from the SNP development PKI in the test-PKI file', async () => {
+    attestingCommittee([SNP_MEASUREMENT]);
+    // An SGX config turned into an SNP guest by the flag: measurements are read for the TEE it runs as.
+    const file = writeConfig('w-snp', { testPki: 'test-pki-snp.json', measurements: { measurement: SNP_MEASUREMENT }, contracts: [{ id: 'snp-demo', version: 1 }] });
+    const w = startWorker(file, ['--tee', 'snp']);
+    const ready = JSON.parse(await waitForFile(path.join(dir, 'w-snp.ready.json'))) as { contracts: { id: string }[] };
+    expect(ready.contracts.map((c) => c.id)).toEqual(['snp-demo']);
+    expect(quotesSeen.some((q) => q.tee === 'SNP' && q.measurement === SNP_MEASUREMENT)).toBe(true);
+    expect(await w.stop()).toBe(0);
+    expect(w.lines.join('\n')).toMatch(/attesting as an SEV-SNP Genoa guest/);
+    const viaConfig = startWorker(writeConfig('w-snp2', { tee: 'SNP', testPki: 'test-pki-snp.json', measurements: { measurement: SNP_MEASUREMENT },
+      contracts: [{ id: 'snp-demo-2', version: 1 }] }));
+    await waitForFile(path.join(dir, 'w-snp2.ready.json'));
+    expect(await viaConfig.stop()).toBe(0);
+    // A test-PKI file without the SNP part, a bad --tee, SNP without its measurement: usage errors.
+    await expect(runWorker(['--config', writeConfig('snp-no-pki', { measurements: { measurement: SNP_MEASUREMENT } }), '--tee', 'snp'], () => {}))
+      .rejects.toThrow(/no SEV-SNP development PKI/);
+    await expect(runWorker(['--config', file, '--tee', 'sev'], () => {})).rejects.toThrow(/--tee must be sgx, tdx or snp/);
+    await expect(runWorker(['--config', writeConfig('snp-no-m', { tee: 'SNP' })], () => {})).rejects.toThrow(/"measurements.measurement" must be 48 bytes/);
   });
 
   test('a refused measurement: exit 1, nothing served, the reason logged', async () => {

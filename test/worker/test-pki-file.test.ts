@@ -5,7 +5,9 @@ import path from 'node:path';
 import { randomBytes, bytesToHex } from '@noble/hashes/utils.js';
 import { createTestPki, type TestPki } from '../../src/attestation/test-pki/index.js';
 import { INTEL_SGX_ROOT_CA_DER, loadCollateral, verifyQuote } from '../../src/attestation/index.js';
-import { loadTestPki, saveTestPki, testPkiRootDer, TestPkiFileError } from '../../src/worker/test-pki-file.js';
+import { loadTestPki, saveTestPki, testPkiRootDer, testPkiSnpArkDer, TestPkiFileError } from '../../src/worker/test-pki-file.js';
+import { createSnpTestPki } from '../../src/attestation/test-pki/snp.js';
+import { verifySnpReport } from '../../src/attestation/snp/verify.js';
 
 let pki: TestPki;
 let dir: string;
@@ -81,4 +83,25 @@ test('refuses a missing, foreign or incomplete file', () => {
   delete body.collateral;
   fs.writeFileSync(partial, JSON.stringify(body));
   expect(() => loadTestPki(partial)).toThrow(/incomplete/);
+});
+
+describe('with the SEV-SNP development PKI', () => {
+  test('reports from the loaded file verify under its ARK only, with the saved VCEK, ASK/ARK and CRL', async () => {
+    const snp = await createSnpTestPki({ product: 'Turin' });
+    const f = path.join(dir, 'with-snp.json');
+    await saveTestPki(pki, f, snp);
+    expect(fs.statSync(f).mode & 0o777).toBe(0o600);
+    expect(Buffer.from(testPkiSnpArkDer(f))).toEqual(Buffer.from(snp.ark.der));
+    const loaded = loadTestPki(f);
+    const reportData = randomBytes(64);
+    const report = loaded.snp!.buildReport({ reportData, measurement: new Uint8Array(48).fill(7) });
+    const input = { vcek: loaded.snp!.vcekDer, askArk: loaded.snp!.askArkPem, crl: loaded.snp!.crlDer, now: new Date() };
+    expect(verifySnpReport(report, { ...input, trustedArks: { Turin: loaded.snp!.arkDer } }))
+      .toMatchObject({ ok: true, product: 'Turin', reportData: bytesToHex(reportData), measurement: '07'.repeat(48) });
+    // AMD's pinned ARKs do not admit it.
+    expect(verifySnpReport(report, input)).toMatchObject({ ok: false, step: 'snp-ark' });
+    // A file saved without it has no SNP part.
+    expect(loadTestPki(file).snp).toBeUndefined();
+    expect(() => testPkiSnpArkDer(file)).toThrow(TestPkiFileError);
+  });
 });

@@ -7,4 +7,4 @@ export { AMD_ARK_DER, AMD_ARK_SHA256, AMD_ASK_DER, SNP_PRODUCTS, amdArkProduct, 
 export { parseAmdKeyExtensions, OID_AMD_SEV, type AmdKeyExtensions } from './vcek.js';
 export { verifySnpReport, SnpVerificationCache, type SnpVerdict, type SnpAcceptedVerdict, type SnpRejectedVerdict,
   type SnpVerifyInput, type SnpVerifyOptions, type SnpGuestPolicy } from './verify.js';
-export { parseSnpVerifyOptions, SnpOptionsFormatError } from './options.js';
+export { snpVerifyOptionsFor } from './options.js';

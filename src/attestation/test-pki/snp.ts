@@ -205,48 +205,7 @@ export async function createSnpTestPki(opts: SnpTestPkiOptions = {}): Promise<Sn
 
   const buildReport = (p: SnpReportParams, o: SnpBuildOptions = {}): Uint8Array => {
     const key = o.vcek ?? vcek;
-    const b = new Uint8Array(SNP_REPORT_SIZE);
-    const dv = new DataView(b.buffer);
-    const put = (off: number, v: Uint8Array | undefined, len: number, name: string) => {
-      if (v === undefined) return;
-      if (v.length !== len) throw new RangeError(`${name} must be ${len} bytes, got ${v.length}`);
-      b.set(v, off);
-    };
-    const version = p.version ?? 3;
-    const tcb = encodeSnpTcb(p.reportedTcb ?? key.tcb, product);
-    dv.setUint32(0x00, version, true);
-    dv.setUint32(0x04, p.guestSvn ?? 0, true);
-    dv.setBigUint64(0x08, p.policy ?? 0x30000n, true);
-    put(0x10, p.familyId, 16, 'familyId');
-    put(0x20, p.imageId, 16, 'imageId');
-    dv.setUint32(0x30, p.vmpl ?? 0, true);
-    dv.setUint32(0x34, p.signatureAlgo ?? 1, true);
-    b.set(tcb, 0x38);
-    dv.setBigUint64(0x40, p.platformInfo ?? 0x1n, true);
-    dv.setUint32(0x48, (key.kind === 'VLEK' ? 1 << 2 : 0) | (p.maskChipId ? 2 : 0), true);
-    put(0x50, p.reportData, 64, 'reportData');
-    put(0x90, p.measurement, 48, 'measurement');
-    put(0xc0, p.hostData, 32, 'hostData');
-    put(0xe0, p.idKeyDigest, 48, 'idKeyDigest');
-    put(0x110, p.authorKeyDigest, 48, 'authorKeyDigest');
-    b.set(createHash('sha256').update(p.reportData).update('report id').digest(), 0x140);
-    b.fill(0xff, 0x160, 0x180); // REPORT_ID_MA: no migration agent
-    b.set(tcb, 0x180);
-    if (version >= 3) b.set(p.cpuid ?? SNP_TEST_CPUID[product], 0x188);
-    if (!p.maskChipId) {
-      const chip = p.chipId ?? concatBytes(key.hwid ?? new Uint8Array(0), new Uint8Array(64 - (key.hwid?.length ?? 0)));
-      put(0x1a0, chip, 64, 'chipId');
-    }
-    b.set(tcb, 0x1e0);
-    const [major, minor, build] = p.firmware ?? [1, 55, 1];
-    b.set([build, minor, major], 0x1e8);
-    b.set([build, minor, major], 0x1ec);
-    b.set(tcb, 0x1f0);
-    o.mutateSigned?.(b);
-    const sig = sign('sha384', b.subarray(0, SNP_SIGNED_SIZE), { key: KeyObject.from(key.keys.privateKey), dsaEncoding: 'ieee-p1363' });
-    b.set(Uint8Array.from(sig.subarray(0, 48)).reverse(), 0x2a0);
-    b.set(Uint8Array.from(sig.subarray(48, 96)).reverse(), 0x2e8);
-    return b;
+    return buildSnpReport(p, { privateKey: KeyObject.from(key.keys.privateKey), kind: key.kind, tcb: key.tcb, hwid: key.hwid }, product, o.mutateSigned);
   };
 
   const issueVlek: SnpTestPki['issueVlek'] = async (o = {}) => {
@@ -261,6 +220,55 @@ export async function createSnpTestPki(opts: SnpTestPkiOptions = {}): Promise<Sn
     product, ark, ask, vcek, trustedArks: { [product]: ark.der }, askArkPem: ask.pem + ark.pem,
     crl, issueVcek, issueVlek, issueCa, buildReport,
   };
+}
+
+/** The signing side of a VCEK or VLEK: its private key and what the report must say about it. */
+export interface SnpReportSigner { privateKey: KeyObject; kind: 'VCEK' | 'VLEK'; tcb: SnpTcb; hwid?: Uint8Array }
+
+/** Assembles and signs a real-format report (ABI spec 56860, ATTESTATION_REPORT) with `key` for `product`. */
+export function buildSnpReport(p: SnpReportParams, key: SnpReportSigner, product: SnpProduct, mutateSigned?: (bytes: Uint8Array) => void): Uint8Array {
+  const b = new Uint8Array(SNP_REPORT_SIZE);
+  const dv = new DataView(b.buffer);
+  const put = (off: number, v: Uint8Array | undefined, len: number, name: string) => {
+    if (v === undefined) return;
+    if (v.length !== len) throw new RangeError(`${name} must be ${len} bytes, got ${v.length}`);
+    b.set(v, off);
+  };
+  const version = p.version ?? 3;
+  const tcb = encodeSnpTcb(p.reportedTcb ?? key.tcb, product);
+  dv.setUint32(0x00, version, true);
+  dv.setUint32(0x04, p.guestSvn ?? 0, true);
+  dv.setBigUint64(0x08, p.policy ?? 0x30000n, true);
+  put(0x10, p.familyId, 16, 'familyId');
+  put(0x20, p.imageId, 16, 'imageId');
+  dv.setUint32(0x30, p.vmpl ?? 0, true);
+  dv.setUint32(0x34, p.signatureAlgo ?? 1, true);
+  b.set(tcb, 0x38);
+  dv.setBigUint64(0x40, p.platformInfo ?? 0x1n, true);
+  dv.setUint32(0x48, (key.kind === 'VLEK' ? 1 << 2 : 0) | (p.maskChipId ? 2 : 0), true);
+  put(0x50, p.reportData, 64, 'reportData');
+  put(0x90, p.measurement, 48, 'measurement');
+  put(0xc0, p.hostData, 32, 'hostData');
+  put(0xe0, p.idKeyDigest, 48, 'idKeyDigest');
+  put(0x110, p.authorKeyDigest, 48, 'authorKeyDigest');
+  b.set(createHash('sha256').update(p.reportData).update('report id').digest(), 0x140);
+  b.fill(0xff, 0x160, 0x180); // REPORT_ID_MA: no migration agent
+  b.set(tcb, 0x180);
+  if (version >= 3) b.set(p.cpuid ?? SNP_TEST_CPUID[product], 0x188);
+  if (!p.maskChipId) {
+    const chip = p.chipId ?? concatBytes(key.hwid ?? new Uint8Array(0), new Uint8Array(64 - (key.hwid?.length ?? 0)));
+    put(0x1a0, chip, 64, 'chipId');
+  }
+  b.set(tcb, 0x1e0);
+  const [major, minor, build] = p.firmware ?? [1, 55, 1];
+  b.set([build, minor, major], 0x1e8);
+  b.set([build, minor, major], 0x1ec);
+  b.set(tcb, 0x1f0);
+  mutateSigned?.(b);
+  const sig = sign('sha384', b.subarray(0, SNP_SIGNED_SIZE), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  b.set(Uint8Array.from(sig.subarray(0, 48)).reverse(), 0x2a0);
+  b.set(Uint8Array.from(sig.subarray(48, 96)).reverse(), 0x2e8);
+  return b;
 }
 
 /** What a development SNP worker hands to the committee: the report and everything needed to verify it. */

@@ -7,8 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { amdArkProduct, evaluateBaseline, evaluatePolicy, INTEL_SGX_ROOT_CA_DER, isIntelSgxRootCa, loadCollateral, parsePolicy,
-  parseSnpVerifyOptions, SNP_PRODUCTS, verifyQuote, verifySnpReport, type AttestationPolicy, type SnpProduct, type SnpVerdict,
-  type SnpVerifyOptions, type Verdict } from '../../attestation/index.js';
+  SNP_PRODUCTS, snpVerifyOptionsFor, verifyQuote, verifySnpReport, type AttestationPolicy, type SnpProduct, type SnpVerdict,
+  type Verdict } from '../../attestation/index.js';
 
 const USAGE = `usage: gatekeeper attestation verify --quote FILE --collateral FILE [--now UNIX_SECONDS]
                                      [--root DER_FILE] [--policy FILE] [--json]
@@ -30,8 +30,10 @@ const USAGE = `usage: gatekeeper attestation verify --quote FILE --collateral FI
   --ask-ark     ASK (or ASVK) then ARK, PEM (default: AMD's embedded ASK of the VCEK's product)
   --crl         the ARK-signed CRL (DER or PEM), required
   --root        a development ARK (DER or PEM) to trust instead of AMD's pinned ARKs
-  --policy      {"snp": {"allowDebug", "allowMigrateMa", "vmpl", "minAbi": "MAJOR.MINOR"}}
-                (default: debug and migration agent refused, VMPL 0, ABI 0.0)
+  --policy      the same attestation policy JSON (docs/release-policy.md), with an "snp" block: it must
+                allow-list the report's measurement (fails closed); allowDebug, snp.allowMigrateMa,
+                snp.vmpl and snp.minAbi ("MAJOR.MINOR") set the verifier's checks. Without it: debug
+                and migration agent refused, VMPL 0, ABI 0.0, any measurement
 
 exit status: 0 accepted, 1 rejected, 2 bad usage or unreadable input`;
 
@@ -40,6 +42,16 @@ function readInput(file: string, what: string): Buffer {
     return fs.readFileSync(file);
   } catch (err) {
     throw new UsageError(`cannot read ${what} file '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/** The attestation policy JSON (docs/release-policy.md), the same for DCAP quotes and SNP reports. */
+function readPolicy(file: string): AttestationPolicy {
+  const text = readInput(file, 'policy').toString('utf8');
+  try {
+    return parsePolicy(text);
+  } catch (err) {
+    throw new UsageError(`policy '${file}': ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
@@ -104,15 +116,15 @@ function snpOut(v: SnpVerdict): SnpReportOut {
 
 function snpHuman(r: SnpReportOut): string {
   const lines = [r.ok ? 'ACCEPTED' : 'REJECTED'];
-  if (r.ok) {
+  if (r.measurement !== undefined) {
     const t = r.reportedTcb as Record<string, number>;
     lines.push(`tee:          SNP ${r.product} (report v${r.reportVersion}, ${r.signingKey})`, `measurement:  ${r.measurement}`,
       `host_data:    ${r.hostData}`, `report_data:  ${r.reportData}`,
       `reported tcb: ${Object.entries(t).map(([k, x]) => `${k} ${x}`).join(', ')}`, `guest policy: ${r.guestPolicy} (vmpl ${r.vmpl})`);
-  } else {
-    if (r.reportVersion !== undefined) lines.push(`tee:          SNP (report v${r.reportVersion})`);
-    lines.push(`failed check: ${r.step}`, `reason:       ${r.error}`);
+  } else if (r.reportVersion !== undefined) {
+    lines.push(`tee:          SNP (report v${r.reportVersion})`);
   }
+  if (!r.ok) lines.push(`failed check: ${r.step}`, `reason:       ${r.error}`);
   return lines.join('\n') + '\n';
 }
 
@@ -141,22 +153,19 @@ function runSnp(values: Record<string, string | boolean | undefined>, now: numbe
   const vcek = readInput(vcekFile, 'VCEK');
   const crl = readInput(crlFile, 'CRL');
   const askArk = str('ask-ark') !== undefined ? readInput(str('ask-ark')!, 'ASK/ARK') : undefined;
-  let options: SnpVerifyOptions = {};
-  if (str('policy') !== undefined) {
-    try {
-      options = parseSnpVerifyOptions(readInput(str('policy')!, 'policy').toString('utf8'));
-    } catch (err) {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(`policy '${str('policy')}': ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+  const policy = str('policy') !== undefined ? readPolicy(str('policy')!) : undefined;
   let trustedArks: Partial<Record<SnpProduct, Uint8Array>> | undefined;
   if (str('root') !== undefined) {
     const [product, der] = parseDevArk(readInput(str('root')!, 'root'), str('root')!);
     trustedArks = { [product]: der };
     if (amdArkProduct(der) === undefined) process.stderr.write(`warning: trusting an ARK-${product} that is not AMD's (development only)\n`);
   }
-  const r = snpOut(verifySnpReport(report, { vcek, askArk, crl, now, options, ...(trustedArks ? { trustedArks } : {}) }));
+  const verdict = verifySnpReport(report, { vcek, askArk, crl, now, options: snpVerifyOptionsFor(policy), ...(trustedArks ? { trustedArks } : {}) });
+  const r = snpOut(verdict);
+  if (verdict.ok) {
+    const p = policy ? evaluatePolicy(verdict, policy) : evaluateBaseline(verdict);
+    if (!p.ok) { r.ok = false; r.step = `policy:${p.check}`; r.error = `policy refused: ${p.error}`; }
+  }
   process.stdout.write(values.json ? JSON.stringify(r) + '\n' : snpHuman(r));
   return r.ok ? 0 : 1;
 }
@@ -192,15 +201,7 @@ const command: Command = {
       throw new UsageError(`collateral '${collateralFile}': ${err instanceof Error ? err.message : String(err)}`);
     }
     const root = values.root !== undefined ? parseRoot(readInput(values.root, 'root'), values.root) : INTEL_SGX_ROOT_CA_DER;
-    let policy: AttestationPolicy | undefined;
-    if (values.policy !== undefined) {
-      try {
-        policy = parsePolicy(readInput(values.policy, 'policy').toString('utf8'));
-      } catch (err) {
-        if (err instanceof UsageError) throw err;
-        throw new UsageError(`policy '${values.policy}': ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+    const policy = values.policy !== undefined ? readPolicy(values.policy) : undefined;
     if (values.root !== undefined && !isIntelSgxRootCa(root)) {
       process.stderr.write('warning: trusting a root that is not the Intel SGX Root CA (development only)\n');
     }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, UsageError } from '../args.js';
-import { Devnet, DevnetDirError, DEMO_CONTRACT } from '../../devnet/devnet.js';
+import { Devnet, DevnetDirError, DEMO_CONTRACT, DEMO_SNP_CONTRACT } from '../../devnet/devnet.js';
 
 const command: Command = {
   summary: 'run a local committee on loopback (N node processes, genesis election and DKG)',
@@ -55,6 +55,14 @@ const command: Command = {
       const ok = Buffer.compare(res.digest, res.expected) === 0 && res.length === message.length;
       say(`  the worker opened the envelope: sha256 ${bytesToHex(res.digest)} (${ok ? 'matches' : 'DOES NOT MATCH'} the client's), length ${res.length}`);
       if (!ok) throw new Error("the worker's digest does not match the plaintext");
+      say(`registering contract '${DEMO_SNP_CONTRACT}' (namespace demo-snp: SEV-SNP only); starting the development SNP worker (gatekeeper worker --tee snp)`);
+      await devnet.registerContract(DEMO_SNP_CONTRACT, 'demo-snp');
+      const snpWorker = await devnet.startSnpWorker(view.committeeKey);
+      say(`  every member verified its SEV-SNP report (development ARK) on its own; certified contract key ${snpWorker.publicKey}`);
+      const resSnp = await devnet.invokeDemo(view.committeeKey, message, 2, 1, { snp: true });
+      const okSnp = Buffer.compare(resSnp.digest, resSnp.expected) === 0 && resSnp.length === message.length;
+      say(`  the SNP worker opened an envelope to '${DEMO_SNP_CONTRACT}': sha256 ${bytesToHex(resSnp.digest)} (${okSnp ? 'matches' : 'DOES NOT MATCH'})`);
+      if (!okSnp) throw new Error("the SNP worker's digest does not match the plaintext");
       say(`governance rotates '${DEMO_CONTRACT}' to key version 2 on every member; a fresh worker provisions and publishes v2`);
       const rotated = await devnet.rotateDemo(view.committeeKey, 2);
       say(`  every member now answers GetContractKey(version 0) with v2 ${rotated.publicKey}`);
@@ -62,9 +70,10 @@ const command: Command = {
       const ok2 = Buffer.compare(res2.digest, res2.expected) === 0;
       say(`  the worker opened an envelope to v2: sha256 ${bytesToHex(res2.digest)} (${ok2 ? 'matches' : 'DOES NOT MATCH'})`);
       if (!ok2) throw new Error("the worker's digest for v2 does not match the plaintext");
-      manifest = devnet.writeManifest(view, { worker: { endpoint: rotated.endpoint }, demoContract: DEMO_CONTRACT, demoVersion: 2 });
+      manifest = devnet.writeManifest(view, { worker: { endpoint: rotated.endpoint }, demoContract: DEMO_CONTRACT, demoVersion: 2,
+        snpWorker: { endpoint: snpWorker.endpoint, contract: DEMO_SNP_CONTRACT } });
       for (const n of devnet.nodes) say(`  node ${n.name} at ${n.endpoint}`);
-      say(`  worker at ${rotated.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
+      say(`  worker at ${rotated.endpoint}; SNP worker at ${snpWorker.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
       say(`wrote ${manifest}`);
       if (values.once) return 0;
       say('serving; press Ctrl-C to stop');

@@ -4,13 +4,13 @@
 import fs from 'node:fs';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { parseWorkerConfig, WorkerConfigError, type WorkerConfig } from '../../worker/config.js';
+import { parseWorkerConfig, WorkerConfigError, type WorkerConfig, type WorkerTee } from '../../worker/config.js';
 import { startDevWorker } from '../../worker/dev-worker.js';
 import { TestPkiFileError } from '../../worker/test-pki-file.js';
 
-const USAGE = `usage: gatekeeper worker --config FILE
+const USAGE = `usage: gatekeeper worker --config FILE [--tee sgx|tdx|snp]
 
-DEVELOPMENT ONLY: a worker whose quotes come from a test PKI (no TEE). It makes fresh keys, gets each
+DEVELOPMENT ONLY: a worker whose quotes (or SEV-SNP reports) come from a test PKI (no TEE). It makes fresh keys, gets each
 configured contract key from the committee, publishes its public key and serves
 gatekeeper.v1.DemoContract/Invoke.
 
@@ -20,10 +20,11 @@ config (JSON):
     "gatekeeper": "127.0.0.1:7001",     host:port of any committee member
     "committeeKey": "<hex32>",          the pinned committee key (CPK)
     "contracts": [{ "id": "demo", "version": 1 }],   id: UTF-8 text, or hex:<bytes>
-    "testPki": "test-pki.json",         written by saveTestPki (required)
-    "tee": "SGX" | "TDX",
+    "testPki": "test-pki.json",         written by saveTestPki (required; for SNP it must hold the SNP dev PKI)
+    "tee": "SGX" | "TDX" | "SNP",       --tee replaces it
     "measurements": { "mrEnclave": "<hex32>", "mrSigner": "<hex32>", "isvProdId": 1, "isvSvn": 0 }  (SGX)
                   | { "mrTd": "<hex48>" }                                                           (TDX)
+                  | { "measurement": "<hex48>" }                              (SNP: the launch MEASUREMENT)
     "readyFile": "worker.ready.json"    optional: {"endpoint", "contracts": [{id, version, publicKey}]} once serving
     "tls": { "caFile": "ca.pem", "certFile": "c.pem", "keyFile": "c.key" }   optional: TLS to the committee
                                         (caFile signed the members' certificates; cert/key for mTLS)
@@ -36,7 +37,7 @@ exit status: 0 stopped cleanly, 1 provisioning or serving failed, 2 bad usage or
 export type Out = (line: string) => void;
 
 /** Loads and checks the config file; bad config is a UsageError (exit 2). */
-export function loadWorkerConfig(file: string): WorkerConfig {
+export function loadWorkerConfig(file: string, over: { tee?: WorkerTee } = {}): WorkerConfig {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -44,7 +45,7 @@ export function loadWorkerConfig(file: string): WorkerConfig {
     throw new UsageError(`cannot read config '${file}': ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   try {
-    return parseWorkerConfig(text, file);
+    return parseWorkerConfig(text, file, over);
   } catch (err) {
     if (err instanceof WorkerConfigError) throw new UsageError(`config '${file}': ${err.message}`);
     throw err;
@@ -61,10 +62,16 @@ function waitForSignal(): Promise<string> {
 
 /** Runs the worker with `out` for log lines; `stop` resolves when it should shut down. */
 export async function runWorker(argv: string[], out: Out, stop: () => Promise<string> = waitForSignal): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' }, tee: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) { out(USAGE); return 0; }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const config = loadWorkerConfig(requireOption(values, 'config'));
+  let tee: WorkerTee | undefined;
+  if (values.tee !== undefined) {
+    const v = values.tee.toUpperCase();
+    if (v === 'SGX' || v === 'TDX' || v === 'SNP') tee = v;
+    else throw new UsageError(`--tee must be sgx, tdx or snp, got '${values.tee.slice(0, 20)}'`);
+  }
+  const config = loadWorkerConfig(requireOption(values, 'config'), { tee });
   const log = (line: string) => out(`${new Date().toISOString()} dev-worker: ${line}`);
   let worker;
   try {
@@ -81,7 +88,7 @@ export async function runWorker(argv: string[], out: Out, stop: () => Promise<st
 }
 
 const command: Command = {
-  summary: 'DEVELOPMENT worker: provision contract keys with test-PKI quotes and serve DemoContract',
+  summary: 'DEVELOPMENT worker: provision contract keys with test-PKI quotes or SEV-SNP reports and serve DemoContract',
   run: (argv) => runWorker(argv, (line) => { process.stdout.write(line + '\n'); }),
 };
 

@@ -56,6 +56,8 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
         unsealFailures: rt.unsealFailures,
         attestationRootSha256: rt.attestationRoot.sha256,
         developmentAttestationRoot: rt.attestationRoot.development,
+        snpArkSha256: rt.snpArks.sha256,
+        developmentSnpArk: rt.snpArks.development,
       };
     },
 

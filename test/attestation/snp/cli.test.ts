@@ -1,5 +1,6 @@
 // `gatekeeper attestation verify --snp-report` run in-process: exit 0 accepted, 1 rejected with the
-// failed step named, 2 usage; --policy, --ask-ark default and a development ARK via --root.
+// failed step named, 2 usage; --policy (the attestation policy JSON of docs/release-policy.md, the
+// same as for DCAP quotes), --ask-ark default and a development ARK via --root.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,9 +8,11 @@ import command from '../../../src/cli/commands/attestation.js';
 import { UsageError } from '../../../src/cli/args.js';
 import { createSnpDevAttestation, createSnpTestPki } from '../../../src/attestation/test-pki/snp.js';
 import { runCommand } from '../../helpers/cli.js';
+import { parseSnpReport } from '../../../src/attestation/snp/report.js';
 import { SNP_DIR, snpCase } from './snp-fixtures.js';
 
 const run = (argv: string[]) => runCommand(command, argv);
+const measurementOf = (id: string) => Buffer.from(parseSnpReport(snpCase(id).report).measurement).toString('hex');
 const fx = (id: string, { askArk = true } = {}) => {
   const { c } = snpCase(id);
   return ['--snp-report', path.join(SNP_DIR, c.report), '--vcek', path.join(SNP_DIR, c.vcek),
@@ -42,14 +45,37 @@ describe('gatekeeper attestation verify --snp-report', () => {
     expect(JSON.parse(r.out)).toMatchObject({ ok: false, tee: 'SNP', reportVersion: 2, step: 'snp-policy', error: expect.stringMatching(/POLICY bit 19/) });
     const h = await run(['verify', ...fx('gosev-milan-v2-debug')]);
     expect(h.out).toMatch(/^REJECTED\n[\s\S]*failed check: snp-policy\nreason: +guest policy allows debugging/);
+    // --policy is the attestation policy: allowDebug at the top, the snp block allow-lists the measurement.
     const policy = path.join(tmp, 'debug.json');
-    fs.writeFileSync(policy, JSON.stringify({ snp: { allowDebug: true } }));
+    const debugM = measurementOf('gosev-milan-v2-debug');
+    fs.writeFileSync(policy, JSON.stringify({ allowDebug: true, snp: { measurement: [debugM] } }));
     const ok = await run(['verify', ...fx('gosev-milan-v2-debug'), '--policy', policy, '--json']);
     expect(ok.code).toBe(0);
-    expect(JSON.parse(ok.out)).toMatchObject({ ok: true, debug: true });
+    expect(JSON.parse(ok.out)).toMatchObject({ ok: true, debug: true, measurement: debugM });
+    const okM = measurementOf('virtee-milan-v2-ok');
     const vmpl = path.join(tmp, 'vmpl.json');
-    fs.writeFileSync(vmpl, JSON.stringify({ snp: { vmpl: 1, minAbi: '0.0' } }));
+    fs.writeFileSync(vmpl, JSON.stringify({ snp: { measurement: [okM], vmpl: 1, minAbi: '0.0' } }));
     expect(JSON.parse((await run(['verify', ...fx('virtee-milan-v2-ok'), '--policy', vmpl, '--json'])).out)).toMatchObject({ ok: false, step: 'snp-vmpl' });
+    fs.writeFileSync(vmpl, JSON.stringify({ snp: { measurement: [okM], minAbi: '1.0' } }));
+    expect(JSON.parse((await run(['verify', ...fx('virtee-milan-v2-ok'), '--policy', vmpl, '--json'])).out))
+      .toMatchObject({ ok: false, step: 'snp-policy', error: expect.stringMatching(/minimum ABI 0\.0 is below the required 1\.0/) });
+  });
+
+  it('--policy fails closed: the measurement must be allow-listed and the policy must admit SNP', async () => {
+    const okM = measurementOf('virtee-milan-v2-ok');
+    const file = path.join(tmp, 'policy.json');
+    fs.writeFileSync(file, JSON.stringify({ snp: { measurement: [okM] } }));
+    const accepted = await run(['verify', ...fx('virtee-milan-v2-ok'), '--policy', file, '--json']);
+    expect([accepted.code, JSON.parse(accepted.out).ok]).toEqual([0, true]);
+    fs.writeFileSync(file, JSON.stringify({ snp: { measurement: ['ab'.repeat(48)] } }));
+    const wrong = await run(['verify', ...fx('virtee-milan-v2-ok'), '--policy', file, '--json']);
+    expect(wrong.code).toBe(1);
+    expect(JSON.parse(wrong.out)).toMatchObject({ ok: false, step: 'policy:measurement', measurement: okM });
+    const human = await run(['verify', ...fx('virtee-milan-v2-ok'), '--policy', file]);
+    expect(human.out).toMatch(/^REJECTED\ntee: +SNP Milan[\s\S]*failed check: policy:measurement\nreason: +policy refused: MEASUREMENT/);
+    // The same policy a DCAP quote is checked with: an sgx-only policy refuses every SNP report.
+    fs.writeFileSync(file, JSON.stringify({ sgx: { mrEnclave: ['00'.repeat(32)] } }));
+    expect(JSON.parse((await run(['verify', ...fx('virtee-milan-v2-ok'), '--policy', file, '--json'])).out)).toMatchObject({ ok: false, step: 'policy:tee' });
   });
 
   it('rejects the wrong-product chain and the expired CRL with their steps', async () => {
@@ -86,8 +112,8 @@ describe('gatekeeper attestation verify --snp-report', () => {
     await expect(run(['verify', '--snp-report', path.join(tmp, 'missing'), '--vcek', m[3]!, '--crl', m[5]!])).rejects.toThrow(/cannot read SNP report file/);
     const bad = path.join(tmp, 'bad-policy.json');
     fs.writeFileSync(bad, JSON.stringify({ snp: { measurements: ['00'] } }));
-    await expect(run(['verify', ...m, '--policy', bad])).rejects.toThrow(/policy.snp.measurements is not supported/);
-    fs.writeFileSync(bad, JSON.stringify({ snp: { minAbi: 1 } }));
+    await expect(run(['verify', ...m, '--policy', bad])).rejects.toThrow(/unknown policy field 'snp.measurements'/);
+    fs.writeFileSync(bad, JSON.stringify({ snp: { measurement: ['00'.repeat(48)], minAbi: 1 } }));
     await expect(run(['verify', ...m, '--policy', bad])).rejects.toBeInstanceOf(UsageError);
   });
 });
