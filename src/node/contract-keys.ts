@@ -71,6 +71,9 @@ function checkVersion(v: unknown, allowCurrent: boolean): number {
   return v as number;
 }
 
+/** A revocation reason is stored and audited as given, so it is bounded (the audit detail is lp-encoded). */
+export const MAX_REVOCATION_REASON_BYTES = 500;
+
 export class ContractKeys {
   readonly store: ContractStore;
   private readonly cache = new VerificationCache();
@@ -186,11 +189,15 @@ export class ContractKeys {
     if (hasMeasurement && measurement.length !== 32 && measurement.length !== 48) {
       throw invalidArgument('measurement must be a 32-byte MRENCLAVE, a 48-byte MRTD or a 48-byte SNP MEASUREMENT');
     }
+    if (Buffer.byteLength(reason, 'utf8') > MAX_REVOCATION_REASON_BYTES) {
+      throw invalidArgument(`reason must be at most ${MAX_REVOCATION_REASON_BYTES} bytes of UTF-8`);
+    }
     const kind = hasKey ? 'worker-key' : 'measurement';
     const value = hasKey ? workerKey : measurement;
+    const stored = reason || 'revoked by an operator';
     this.ctx.db.transaction(() => {
-      this.store.revoke(kind, value, reason.slice(0, 500) || 'revoked by an operator', this.ctx.now());
-      this.ctx.audit.append(actor, 'worker.revoked', { kind, value: bytesToHex(value), reason });
+      this.store.revoke(kind, value, stored, this.ctx.now());
+      this.ctx.audit.append(actor, 'worker.revoked', { kind, value: bytesToHex(value), reason: stored });
     })();
   }
 
@@ -225,8 +232,10 @@ export class ContractKeys {
         partials.push(await p);
       } catch (err) {
         const code = err instanceof RpcError ? err.code : status.INTERNAL;
+        const reason = (err instanceof RpcError ? err.message : 'internal error').slice(0, 200);
         codes.push(code);
-        refusals.push(`node ${m.nodeId}: ${err instanceof RpcError ? err.message : 'internal error'}`);
+        refusals.push(`node ${m.nodeId}: ${reason}`);
+        this.ctx.log.warn({ member: m.nodeId, code: status[code], reason }, 'a member refused to release a partial; passing the refusal on');
       }
     }));
     partials.sort((a, b) => Buffer.compare(a.nodeId, b.nodeId));

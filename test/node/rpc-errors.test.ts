@@ -148,6 +148,17 @@ describe('an unsealed node', () => {
     await expectStatus(t.client.call('OperatorService', 'RegisterContract', { contractId: new Uint8Array([1]), namespace: 'x', policyId: 'nope' }, asOperator()),
       status.FAILED_PRECONDITION, /no release policy 'nope'/);
     await expectStatus(t.client.call('OperatorService', 'RevokeWorker', { workerSigningKey: new Uint8Array(5) }, asOperator()), status.INVALID_ARGUMENT, /32 bytes/);
+    // A reason over the audit log's detail limit was rolled back with INTERNAL (issue 12): now it is
+    // refused up front, nothing is stored, and a bounded reason is stored and audited as given.
+    const key = new Uint8Array(32).fill(7);
+    const auditRows = () => (t.node.context!.db.prepare('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n;
+    const auditBefore = auditRows();
+    await expectStatus(t.client.call('OperatorService', 'RevokeWorker', { workerSigningKey: key, reason: 'x'.repeat(10_000) }, asOperator()),
+      status.INVALID_ARGUMENT, /reason must be at most 500 bytes/);
+    expect(t.node.context!.contractKeys.store.isRevoked('worker-key', key)).toBeUndefined();
+    expect(auditRows()).toBe(auditBefore);
+    await t.client.call('OperatorService', 'RevokeWorker', { workerSigningKey: key, reason: 'é'.repeat(250) }, asOperator());
+    expect(t.node.context!.contractKeys.store.isRevoked('worker-key', key)).toBe('é'.repeat(250));
   });
 
   test('an oversized message is RESOURCE_EXHAUSTED', async () => {
