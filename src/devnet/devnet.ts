@@ -206,7 +206,11 @@ export class Devnet {
   /** A client of a node (TLS trusting the devnet's CA when the nodes run TLS). */
   clientFor(endpoint: string): GatekeeperClient {
     const tls = this.opts.tls;
-    return tls ? new GatekeeperClient(endpoint, grpcCredentials.createSsl(fs.readFileSync(tls.caFile))) : new GatekeeperClient(endpoint);
+    // Short reconnect backoff: a node that is still starting (self-test, many nodes on two cores)
+    // is seen as soon as it listens, not after grpc-js's default backoff has grown to tens of seconds.
+    const options = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 };
+    const creds = tls ? grpcCredentials.createSsl(fs.readFileSync(tls.caFile)) : grpcCredentials.createInsecure();
+    return new GatekeeperClient(endpoint, creds, options);
   }
 
   /** Writes configs, initializes every node's keys (keeping the development unseal shares). */
@@ -265,7 +269,9 @@ export class Devnet {
     const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
     n.process = spawn(process.execPath, [...nodeFlags, builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
-    const deadline = Date.now() + 30_000;
+    // The process exiting is the failure signal; the deadline only bounds a hang (a loaded machine
+    // starting many nodes at once can take well over the idle ~1 s per node).
+    const deadline = Date.now() + 120_000;
     for (;;) {
       try { await this.status(i); return; } catch (err) {
         if (Date.now() > deadline) throw new Error(`${n.name} did not start: ${String(err)}`);

@@ -3,9 +3,8 @@
 // stale timestamps, timestamps from before it started, and any (key, nonce) pair it has seen since, so a
 // captured call cannot be replayed (not even across a restart), and a signature cannot be moved to
 // another method or request.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { concatBytes, lp, u64be, utf8 } from '../crypto/bytes.js';
 import { identityPublicKey, signTagged, verifyTagged } from '../crypto/identity.js';
@@ -24,7 +23,9 @@ const NONCE_BYTES = 16;
 
 
 export function callMessage(method: string, timestampMs: bigint, nonce: Uint8Array, request: Uint8Array): Uint8Array {
-  return concatBytes(utf8('gatekeeper/v1/rpc'), lp(utf8(method)), u64be(timestampMs), nonce, sha256(request));
+  return concatBytes(utf8('gatekeeper/v1/rpc'), lp(utf8(method)), u64be(timestampMs), nonce,
+    // node:crypto's SHA-256: requests can be megabytes (a snapshot), where it is ~10x noble's speed.
+    new Uint8Array(createHash('sha256').update(request).digest()));
 }
 
 /** Metadata that authenticates one call of `method` carrying `request` (its serialized bytes). */
