@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
+import { checkEndpoint, clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
 import { loadOperatorKey } from '../operator-key.js';
 import { isLoopback } from '../../node/config.js';
 
@@ -25,7 +25,7 @@ const command: Command = {
       ].join('\n'));
       return 0;
     }
-    const endpoint = requireOption(values, 'endpoint');
+    const endpoint = checkEndpoint(requireOption(values, 'endpoint'));
     if (values['tls-ca'] === undefined && !values.insecure && !isLoopback(endpoint)) {
       throw new UsageError(`${endpoint} is not a loopback address: an unseal share must not cross the network in plaintext; give --tls-ca PEM (or --insecure on purpose)`);
     }

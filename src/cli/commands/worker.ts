@@ -9,6 +9,7 @@ import { startDevWorker } from '../../worker/dev-worker.js';
 import { TestPkiFileError } from '../../worker/test-pki-file.js';
 
 const USAGE = `usage: gatekeeper worker --config FILE
+       gatekeeper worker revoke --help     (refuse a worker key or measurement on every member)
 
 DEVELOPMENT ONLY: a worker whose quotes come from a test PKI (no TEE). It makes fresh keys, gets each
 configured contract key from the committee, publishes its public key and serves
@@ -81,8 +82,9 @@ export async function runWorker(argv: string[], out: Out, stop: () => Promise<st
 }
 
 const command: Command = {
-  summary: 'DEVELOPMENT worker: provision contract keys with test-PKI quotes and serve DemoContract',
-  run: (argv) => runWorker(argv, (line) => { process.stdout.write(line + '\n'); }),
+  summary: 'DEVELOPMENT worker (provision with test-PKI quotes, serve DemoContract); worker revoke (every member)',
+  run: async (argv) => (argv[0] === 'revoke' ? (await import('./worker-revoke.js')).runRevoke(argv.slice(1))
+    : runWorker(argv, (line) => { process.stdout.write(line + '\n'); })),
 };
 
 export default command;
