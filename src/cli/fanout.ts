@@ -77,8 +77,9 @@ export function reportFanOut<Res>(command: string, results: MemberResult<Res>[],
       const cell = r.ok ? `ok     ${formatCell(describe(r.answer as Res))}` : `FAILED ${r.code}: ${r.error}`;
       process.stdout.write(`${r.endpoint.padEnd(width)}  ${cell}\n`);
     }
-    const failed = results.filter((r) => !r.ok).length;
-    if (failed > 0) process.stderr.write(`gatekeeper ${command}: ${failed} of ${results.length} members did not apply it; fix them and run the same command again (it is safe to repeat)\n`);
+    const failed = results.filter((r) => !r.ok);
+    for (const r of failed) process.stderr.write(`gatekeeper ${command}: ${r.endpoint}: ${r.error}\n`);
+    if (failed.length > 0) process.stderr.write(`gatekeeper ${command}: ${failed.length} of ${results.length} members did not apply it; fix them and run the same command again (it is safe to repeat)\n`);
   }
   return ok ? 0 : 1;
 }
