@@ -43,6 +43,20 @@ export interface NodeRuntime {
   noteUnsealFailure(reason: UnsealFailure): void;
 }
 
+/** The node could not start serving (a port in use, an address it cannot bind); the message names the config field. */
+export class NodeStartError extends Error {
+  override name = 'NodeStartError';
+}
+
+function bindReason(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(text)) return 'the port is already in use (another process listens on it)';
+  if (code === 'EACCES' || /EACCES/.test(text)) return 'permission denied (ports below 1024 need privileges)';
+  if (code === 'EADDRNOTAVAIL' || /EADDRNOTAVAIL/.test(text)) return 'this machine has no such address';
+  return text.replace(/\s*Resolution note:.*$/s, '').slice(0, 200);
+}
+
 export type UnsealFailure = 'malformed' | 'refused' | 'rate-limited' | 'state';
 
 export class GatekeeperNode implements NodeRuntime {
@@ -151,10 +165,21 @@ export class GatekeeperNode implements NodeRuntime {
       this.log.info({ attestationRoot: this.attestationRoot.sha256 }, 'attestation root: Intel SGX Root CA');
     }
     if (!this.config.tls) this.log.warn({ listen: this.config.listen }, 'serving plaintext gRPC (no tls configured)');
-    this.port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.config.listen, creds, (err, port) => (err ? reject(err) : resolve(port)));
-    });
-    if (this.config.metricsListen) this.metricsPort = await this.metrics.listen(this.config.metricsListen);
+    try {
+      this.port = await new Promise<number>((resolve, reject) => {
+        this.server.bindAsync(this.config.listen, creds, (err, port) => (err ? reject(err) : resolve(port)));
+      });
+    } catch (err) {
+      throw new NodeStartError(`config field 'listen' (${this.config.listen}): cannot serve gRPC there: ${bindReason(err)}`);
+    }
+    if (this.config.metricsListen) {
+      try {
+        this.metricsPort = await this.metrics.listen(this.config.metricsListen);
+      } catch (err) {
+        this.server.forceShutdown();
+        throw new NodeStartError(`config field 'metricsListen' (${this.config.metricsListen}): cannot serve metrics there: ${bindReason(err)}`);
+      }
+    }
     this.log.info({ port: this.port, initialized: !!this.pub }, this.pub ? 'node started sealed' : 'node started uninitialized');
     return this.port;
   }
