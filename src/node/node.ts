@@ -12,7 +12,7 @@ import { AuditLog } from '../audit/log.js';
 import { NonceRegistry } from '../rpc/auth.js';
 import { loadGatekeeperProtos, serviceDefinition, type ServiceName } from '../rpc/proto.js';
 import { unary, type HandlerHooks, type UnaryHandler } from '../rpc/handler.js';
-import { failedPrecondition, invalidArgument, permissionDenied } from '../rpc/errors.js';
+import { failedPrecondition, invalidArgument, permissionDenied, RpcError } from '../rpc/errors.js';
 import { attestationRoot, databaseFile, type AttestationRoot, type NodeConfig } from './config.js';
 import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
 import { createLogger, type Logger } from './logger.js';
@@ -38,9 +38,16 @@ export interface NodeRuntime {
   readonly unsealFailures: number;
   /** The pinned attestation root. */
   readonly attestationRoot: AttestationRoot;
+  /** Ceremonies and certificates (public columns), readable while sealed. */
+  readonly ceremonyView: CeremonyStore;
   unseal(share: string): Promise<void>;
   resetUnseal(actor: string): void;
   noteUnsealFailure(reason: UnsealFailure): void;
+}
+
+/** A service entry of a proto-loader package definition (its values are method definitions, not a type). */
+function isService(def: unknown): boolean {
+  return typeof def === 'object' && def !== null && !('format' in def) && Object.values(def).some((m) => typeof m === 'object' && m !== null && 'requestStream' in m);
 }
 
 /** The node could not start serving (a port in use, an address it cannot bind); the message names the config field. */
@@ -65,7 +72,8 @@ export class GatekeeperNode implements NodeRuntime {
   readonly metrics = new Metrics();
   readonly audit: AuditLog;
   private readonly server: grpc.Server;
-  private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  // Sealed: the server and every service answer NOT_SERVING (not NOT_FOUND) until unsealed.
+  private readonly health = new HealthImplementation(Object.fromEntries([['', 'NOT_SERVING'], ...SERVICES.map((s) => [`gatekeeper.v1.${s}`, 'NOT_SERVING'])]));
   private readonly unsealer: Unsealer;
   /** The replay registry of signed calls (tests read its size). */
   readonly nonces: NonceRegistry;
@@ -74,6 +82,7 @@ export class GatekeeperNode implements NodeRuntime {
   private timer: NodeJS.Timeout | undefined;
   private pub: NodePublic | undefined;
   readonly attestationRoot: AttestationRoot;
+  readonly ceremonyView: CeremonyStore;
   // Refused unseal calls are counted, not audited one by one (an audit row each let anyone fill the
   // disk); the counts go to the audit log as one row when the node unseals or stops.
   private readonly unsealRefusals = new Map<UnsealFailure, number>();
@@ -87,16 +96,63 @@ export class GatekeeperNode implements NodeRuntime {
     this.attestationRoot = attestationRoot(config);
     this.db = openDatabase(databaseFile(config));
     this.audit = new AuditLog(this.db);
+    this.ceremonyView = new CeremonyStore(this.db);
+    this.logAuditedEvents();
     this.unsealer = new Unsealer(this.db);
     this.nonces = new NonceRegistry(config.clockSkewMs);
     this.pub = readNodePublic(this.db);
     this.metrics.sealed.set(1);
+    const certs = this.ceremonyView.certificates();
+    this.metrics.epoch.set(certs.length ? certs[certs.length - 1]!.epoch : 0);
     this.metrics.attestationRoot.labels(this.attestationRoot.sha256, this.attestationRoot.development ? '1' : '0').set(1);
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': config.maxMessageBytes,
       'grpc.max_send_message_length': config.maxMessageBytes,
     });
     this.registerServices();
+  }
+
+  /**
+   * Every audited event (policy installs, contract registrations, key releases and publications,
+   * revocations, alarms, ceremony transitions) is also a log line and a metric. Audit details never
+   * hold secrets (the audit log is readable by operators), so logging them exposes nothing new.
+   */
+  private logAuditedEvents(): void {
+    const append = this.audit.append.bind(this.audit);
+    const phaseStarted = new Map<number, { phase: string; atMs: number }>();
+    this.audit.append = (actor, action, detail = {}) => {
+      const entry = append(actor, action, detail);
+      this.metrics.auditEvents.labels(action).inc();
+      this.log.info({ actor, action, detail }, `audit: ${action}`);
+      // Ceremony phase durations: the time between one transition of an epoch and the next.
+      const epoch = typeof detail.epoch === 'number' ? detail.epoch : undefined;
+      if (epoch !== undefined && (action.startsWith('genesis.'))) {
+        const now = Date.now();
+        const prev = phaseStarted.get(epoch);
+        const phase = action === 'genesis.accepted' ? (detail.elected ? 'round1' : 'observing') : action.slice('genesis.'.length);
+        if (prev) this.metrics.ceremonyPhaseSeconds.labels(prev.phase).observe((now - prev.atMs) / 1000);
+        if (phase === 'complete' || phase === 'aborted') phaseStarted.delete(epoch);
+        else phaseStarted.set(epoch, { phase, atMs: now });
+      }
+      return entry;
+    };
+  }
+
+  /** A worker call refused (bad quote, policy, revocation, replay...) is logged with the node's reason. */
+  private logRefusals(method: string, handler: UnaryHandler<never, unknown>): UnaryHandler<never, unknown> {
+    return async (req, ctx) => {
+      try {
+        return await handler(req, ctx);
+      } catch (err) {
+        if (err instanceof RpcError) {
+          const contract = (req as { contractId?: unknown }).contractId;
+          this.log.warn({ method, code: grpc.status[err.code], reason: err.message.slice(0, 500),
+            contractId: contract instanceof Uint8Array ? Buffer.from(contract).toString('hex').slice(0, 128) : undefined,
+            version: (req as { version?: unknown }).version }, `${method} refused`);
+        }
+        throw err;
+      }
+    };
   }
 
   get public(): NodePublic | undefined { return this.pub; }
@@ -139,17 +195,22 @@ export class GatekeeperNode implements NodeRuntime {
       const def = serviceDefinition(name);
       const impl: grpc.UntypedServiceImplementation = {};
       for (const method of Object.keys(def)) {
-        const handler = impls[name][method];
+        let handler = impls[name][method];
         if (!handler) continue;
+        if (name === 'WorkerService') handler = this.logRefusals(method, handler);
         impl[method] = unary(`/gatekeeper.v1.${name}/${method}`, handler as UnaryHandler<unknown, unknown>, hooks);
       }
       this.server.addService(def, impl);
     }
     this.health.addToServer(this.server);
     if (this.config.reflection) {
-      // Reflection lists every service this server answers, the standard health service included.
+      // Reflection lists the services this server answers (not DemoContract, which workers serve) and
+      // the standard health service; the message types of every file stay available.
       const health = protoLoader.loadSync(healthProtoPath, { keepCase: true });
-      new ReflectionService({ ...loadGatekeeperProtos().definition, ...health }).addToServer(this.server);
+      const served = new Set(SERVICES.map((n) => `gatekeeper.v1.${n}`));
+      const definition = Object.fromEntries(Object.entries(loadGatekeeperProtos().definition)
+        .filter(([name, def]) => served.has(name) || !isService(def)));
+      new ReflectionService({ ...definition, ...health }).addToServer(this.server);
     }
   }
 

@@ -7,6 +7,7 @@ import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { parseWorkerConfig, WorkerConfigError, type WorkerConfig } from '../../worker/config.js';
 import { startDevWorker } from '../../worker/dev-worker.js';
 import { TestPkiFileError } from '../../worker/test-pki-file.js';
+import { createLogger } from '../../node/logger.js';
 
 const USAGE = `usage: gatekeeper worker --config FILE
        gatekeeper worker revoke --help     (refuse a worker key or measurement on every member)
@@ -66,13 +67,15 @@ export async function runWorker(argv: string[], out: Out, stop: () => Promise<st
   if (values.help) { out(USAGE); return 0; }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const config = loadWorkerConfig(requireOption(values, 'config'));
-  const log = (line: string) => out(`${new Date().toISOString()} dev-worker: ${line}`);
+  // JSON lines through the nodes' logger (pino, same redaction list), so one log pipeline reads both.
+  const logger = createLogger('dev-worker', 'info', { write: (s: string) => { out(s.replace(/\n$/, '')); } });
+  const log = (line: string) => logger.info(line);
   let worker;
   try {
     worker = await startDevWorker(config, log);
   } catch (err) {
     if (err instanceof TestPkiFileError) throw new UsageError(err.message);
-    log(`failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    logger.error(`failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     return 1;
   }
   const sig = await stop();
