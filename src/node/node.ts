@@ -45,11 +45,6 @@ export interface NodeRuntime {
   noteUnsealFailure(reason: UnsealFailure): void;
 }
 
-/** A service entry of a proto-loader package definition (its values are method definitions, not a type). */
-function isService(def: unknown): boolean {
-  return typeof def === 'object' && def !== null && !('format' in def) && Object.values(def).some((m) => typeof m === 'object' && m !== null && 'requestStream' in m);
-}
-
 /** The node could not start serving (a port in use, an address it cannot bind); the message names the config field. */
 export class NodeStartError extends Error {
   override name = 'NodeStartError';
@@ -207,10 +202,8 @@ export class GatekeeperNode implements NodeRuntime {
       // Reflection lists the services this server answers (not DemoContract, which workers serve) and
       // the standard health service; the message types of every file stay available.
       const health = protoLoader.loadSync(healthProtoPath, { keepCase: true });
-      const served = new Set(SERVICES.map((n) => `gatekeeper.v1.${n}`));
-      const definition = Object.fromEntries(Object.entries(loadGatekeeperProtos().definition)
-        .filter(([name, def]) => served.has(name) || !isService(def)));
-      new ReflectionService({ ...definition, ...health }).addToServer(this.server);
+      const services = [...SERVICES.map((n) => `gatekeeper.v1.${n}`), 'grpc.health.v1.Health'];
+      new ReflectionService({ ...loadGatekeeperProtos().definition, ...health }, { services }).addToServer(this.server);
     }
   }
 
