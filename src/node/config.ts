@@ -158,11 +158,11 @@ function validate(cfg: NodeConfig): NodeConfig {
     if (!HOSTPORT.test(v)) throw new ConfigError(`config field '${n}' must be host:port, got '${v.slice(0, 80)}'`);
   }
   if (typeof cfg.metricsListen !== 'string' || (cfg.metricsListen !== '' && !HOSTPORT.test(cfg.metricsListen))) throw new ConfigError(`config field 'metricsListen' must be host:port or ""`);
-  // Port 0 (any free port) is fine to bind, but others cannot reach an advertised port 0.
-  for (const [v, n, min] of [[cfg.listen, 'listen', 0], [cfg.advertise, 'advertise', 1], [cfg.metricsListen, 'metricsListen', 0]] as const) {
+  // Port 0 binds any free port (tests and tools use it; advertise defaults to listen).
+  for (const [v, n] of [[cfg.listen, 'listen'], [cfg.advertise, 'advertise'], [cfg.metricsListen, 'metricsListen']] as const) {
     if (v === '') continue;
     const port = Number(v.slice(v.lastIndexOf(':') + 1));
-    if (port < min || port > 65535) throw new ConfigError(`config field '${n}': port ${port} is out of range (${min} to 65535)`);
+    if (port > 65535) throw new ConfigError(`config field '${n}': port ${port} is out of range (0 to 65535)`);
   }
   const keys = (v: unknown, n: string) => {
     if (!Array.isArray(v) || !v.every((k) => typeof k === 'string' && HEX32.test(k))) {

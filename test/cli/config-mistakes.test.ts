@@ -50,7 +50,7 @@ describe('configuration mistakes: message and exit code', () => {
       /config field 'attestation\.trustedRootFile': no such file .*missing-root\.der/],
     ['a missing TLS certificate', { tls: { certFile: 'nope.pem', keyFile: 'nope.key' } }, /config field 'tls\.certFile': no such file .*nope\.pem/],
     ['a listen port out of range', { listen: '127.0.0.1:70000' }, /config field 'listen': port 70000 is out of range/],
-    ['an advertised port 0', { advertise: '127.0.0.1:0' }, /config field 'advertise': port 0 is out of range \(1 to 65535\)/],
+    ['an advertised port out of range', { advertise: 'gk1.example.org:65536' }, /config field 'advertise': port 65536 is out of range \(0 to 65535\)/],
     ['a metrics port out of range', { metricsListen: '127.0.0.1:99999' }, /config field 'metricsListen': port 99999 is out of range/],
     ['a misspelt nested field', { governance: { keys: [], treshold: 2 } }, /unknown config field 'governance\.treshold'/],
     ['a misspelt unseal field', { unseal: { shares: 3, treshhold: 2 } }, /unknown config field 'unseal\.treshhold'/],
