@@ -10,10 +10,11 @@ import { tempDir } from '../helpers/node.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const run = promisify(execFile);
+const env = { ...process.env, NODE_OPTIONS: '' };
 
 async function gk(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const r = await run(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };

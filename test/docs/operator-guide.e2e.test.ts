@@ -13,10 +13,12 @@ import { makeTestPki } from '../helpers/tls-certs.js';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const run = promisify(execFile);
+// The CLI runs as an operator runs it: without jest's VM-modules flag (and its warning on stderr).
+const env = { ...process.env, NODE_OPTIONS: '' };
 
 async function gk(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await run(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const r = await run(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -97,7 +99,7 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
     }
     for (const n of nodes) {
       const out = fs.openSync(path.join(path.dirname(n.config), 'node.log'), 'a');
-      procs.push(spawn(process.execPath, [CLI, 'node', '--config', n.config], { stdio: ['ignore', out, out] }));
+      procs.push(spawn(process.execPath, [CLI, 'node', '--config', n.config], { stdio: ['ignore', out, out], env }));
       fs.closeSync(out);
     }
     await Promise.all(nodes.map(async (n) => {
@@ -178,9 +180,11 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
       readyFile: 'ready.json', tls: { caFile: tls.ca.certFile },
     }));
     const wlog = fs.openSync(path.join(workerDir, 'worker.log'), 'a');
-    const worker = spawn(process.execPath, [CLI, 'worker', '--config', path.join(workerDir, 'config.json')], { stdio: ['ignore', wlog, wlog] });
+    const werr = fs.openSync(path.join(workerDir, 'worker.err'), 'a');
+    const worker = spawn(process.execPath, [CLI, 'worker', '--config', path.join(workerDir, 'config.json')], { stdio: ['ignore', wlog, werr], env });
     procs.push(worker);
     fs.closeSync(wlog);
+    fs.closeSync(werr);
     for (let t = 0; !fs.existsSync(path.join(workerDir, 'ready.json')); t++) {
       if (worker.exitCode !== null || t > 300) throw new Error(`worker not ready: ${fs.readFileSync(path.join(workerDir, 'worker.log'), 'utf8').slice(-2000)}`);
       await sleep(200);
@@ -194,6 +198,14 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
       '--endpoint', nodes[2]!.endpoint, '--endpoint', nodes[3]!.endpoint, ...tlsArgs);
     const answer = JSON.parse(await ok('invoke', '--endpoint', ready.endpoint, '--envelope', f('message.env'), '--expect', f('message.txt'), '--json'));
     expect(answer).toEqual({ plaintextSha256: expect.stringMatching(/^[0-9a-f]{64}$/), length: 30, matches: true });
+
+    // The development worker logs JSON lines like the nodes; the nodes log the audited events.
+    // (stdout only: Node itself may warn on stderr, e.g. DEP0123 for TLS to an IP address.)
+    const wlines = fs.readFileSync(path.join(workerDir, 'worker.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { name: string; msg: string });
+    expect(wlines.every((l) => l.name === 'dev-worker')).toBe(true);
+    expect(wlines.some((l) => /published [0-9a-f]{66}/.test(l.msg))).toBe(true);
+    const nlog = fs.readFileSync(path.join(path.dirname(nodes[1]!.config), 'node.log'), 'utf8');
+    for (const action of ['genesis.accepted', 'genesis.complete', 'policy.set', 'contract.registered', 'contract-key.released']) expect(nlog).toContain(`"msg":"audit: ${action}"`);
 
     // 8. The audit log shows the operator's actions.
     const audit = await ok('audit', 'read', '--endpoint', nodes[0]!.endpoint, '--operator-key', f('operator.key'), ...tlsArgs);
