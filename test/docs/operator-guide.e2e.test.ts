@@ -72,8 +72,8 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
 
     // 1. Keys: one operator key, three governance keys (threshold 2).
     const operatorPub = (await ok('keys', 'generate', '--kind', 'operator', '--out', f('operator.key'))).trim();
-    const govPubs: string[] = [];
-    for (let i = 1; i <= 3; i++) govPubs.push(JSON.parse(await ok('keys', 'generate', '--kind', 'governance', '--out', f(`gov-${i}.key`), '--json')).publicKey);
+    const govPubs: string[] = await Promise.all([1, 2, 3].map(async (i) =>
+      JSON.parse(await ok('keys', 'generate', '--kind', 'governance', '--out', f(`gov-${i}.key`), '--json')).publicKey as string));
     expect(fs.statSync(f('operator.key')).mode & 0o777).toBe(0o600);
     expect((await gk('keys', 'generate', '--out', f('operator.key'))).code).toBe(2); // never overwritten
 
@@ -116,12 +116,8 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
     }));
 
     // 3. Candidacies and a nominations file; the snapshot; two governance holders sign copies; combine.
-    const ids: string[] = [];
-    for (const [i, n] of nodes.entries()) {
-      const c = JSON.parse(await ok('candidacy', 'get', '--endpoint', n.endpoint, '--epoch', '1', '--self-stake', String(1000 + i),
-        '--operator-key', f('operator.key'), '--out', f(`candidacy-${i + 1}.json`), '--json', ...tlsArgs));
-      ids.push(c.nodeId);
-    }
+    const ids: string[] = await Promise.all(nodes.map(async (n, i) => JSON.parse(await ok('candidacy', 'get', '--endpoint', n.endpoint, '--epoch', '1',
+      '--self-stake', String(1000 + i), '--operator-key', f('operator.key'), '--out', f(`candidacy-${i + 1}.json`), '--json', ...tlsArgs)).nodeId as string));
     fs.writeFileSync(f('nominations.json'), JSON.stringify({
       format: 'gatekeeper-nominations/1',
       nominations: [{ voter: 'alice', stake: '500', targets: [ids[0], ids[1]] }, { voter: 'bob', stake: '700', targets: [ids[2], ids[3]] }],
