@@ -190,8 +190,9 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
 
     // 7. A client encrypts to the contract (verified against the committee key) and invokes the worker.
     fs.writeFileSync(f('message.txt'), 'hello from the operator guide\n');
-    await ok('encrypt', '--contract', 'demo', '--in', f('message.txt'), '--out', f('message.env'), '--committee-key', committeeKey,
-      '--endpoint', nodes[2]!.endpoint, '--endpoint', nodes[3]!.endpoint, ...tlsArgs);
+    const enc = JSON.parse(await ok('encrypt', '--contract', 'demo', '--in', f('message.txt'), '--out', f('message.env'), '--committee-key', committeeKey,
+      '--endpoint', nodes[2]!.endpoint, '--endpoint', nodes[3]!.endpoint, '--json', ...tlsArgs));
+    expect(enc).toMatchObject({ file: f('message.env'), version: 1, contractId: Buffer.from('demo').toString('hex') });
     const answer = JSON.parse(await ok('invoke', '--endpoint', ready.endpoint, '--envelope', f('message.env'), '--expect', f('message.txt'), '--json'));
     expect(answer).toEqual({ plaintextSha256: expect.stringMatching(/^[0-9a-f]{64}$/), length: 30, matches: true });
 
@@ -204,8 +205,8 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
     for (const action of ['genesis.accepted', 'genesis.complete', 'policy.set', 'contract.registered', 'contract-key.released']) expect(nlog).toContain(`"msg":"audit: ${action}"`);
 
     // 8. The audit log shows the operator's actions.
-    const audit = await ok('audit', 'read', '--endpoint', nodes[0]!.endpoint, '--operator-key', f('operator.key'), ...tlsArgs);
-    expect(audit).toMatch(/policy\.set/);
-    expect(audit).toMatch(/contract\.registered/);
+    const audit = JSON.parse(await ok('audit', 'read', '--endpoint', nodes[0]!.endpoint, '--operator-key', f('operator.key'), '--json', ...tlsArgs)) as { entries: { action: string; detail: Record<string, unknown> }[] };
+    expect(audit.entries.find((e) => e.action === 'policy.set')?.detail).toMatchObject({ id: 'demo-policy', serial: 1 });
+    expect(audit.entries.map((e) => e.action)).toContain('contract.registered');
   }, 120_000);
 });
