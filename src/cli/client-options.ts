@@ -31,6 +31,20 @@ export function checkEndpoint(endpoint: string, flag = '--endpoint'): string {
 }
 
 /**
+ * gRPC's connection-failure text made readable: no "No connection established. Last error: Error:",
+ * no empty "Resolution note", no timestamps, and a list of attempts without repeats.
+ */
+export function cleanGrpcText(text: string): string {
+  let t = text.replace(/No connection established\.\s*Last error:\s*(?:Error:\s*)?/gi, '')
+    .replace(/\.?\s*Resolution note:\s*(?=;|\)|$)/g, '')
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/g, '')
+    .replace(/connect ECONNREFUSED [^\s;)]+/g, 'connection refused');
+  // A failover's "(N attempts: a; b; a; b)" lists each distinct failure once.
+  t = t.replace(/\((\d+) attempts: ([^()]*)\)/, (_m, n: string, list: string) => `(${n} attempts: ${[...new Set(list.split('; '))].join('; ')})`);
+  return t.trim().slice(0, 600);
+}
+
+/**
  * One sentence for a failed call: a connection failure says which endpoint could not be reached and
  * why (gRPC's own text carries timestamps and an empty "Resolution note"), a refusal keeps the
  * node's message.
@@ -44,7 +58,7 @@ export function describeRpcError(endpoint: string, err: RpcError): string {
     else if (/EHOSTUNREACH|ENETUNREACH/.test(m)) why = 'the host is unreachable';
     else if (/ssl|tls|certificate|handshake/i.test(m)) why = 'the TLS handshake failed (check --tls-ca, and that the node serves TLS)';
     else if (err.code === grpcStatus.DEADLINE_EXCEEDED || /deadline/i.test(m)) why = 'no answer before the deadline';
-    else why = (m.replace(/\s*Resolution note:.*$/s, '').replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/g, '').replace(/^No connection established\.\s*Last error:\s*/i, '').trim() || 'unavailable').slice(0, 200);
+    else why = (cleanGrpcText(m) || 'unavailable').slice(0, 200);
     return `cannot reach ${endpoint}: ${why}`.replace(/\.?$/, '.');
   }
   return err.message.slice(0, 500);

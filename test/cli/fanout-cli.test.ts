@@ -11,6 +11,7 @@ import keysCommand from '../../src/cli/commands/keys.js';
 import contractCommand from '../../src/cli/commands/contract.js';
 import statusCommand from '../../src/cli/commands/status.js';
 import { runRevoke } from '../../src/cli/commands/worker-revoke.js';
+import { cleanGrpcText } from '../../src/cli/client-options.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { runCommand } from '../helpers/cli.js';
 import type { Command } from '../../src/cli/main.js';
@@ -115,6 +116,13 @@ describe('operator commands: fan-out, documents, exit codes', () => {
     const p = await run(keysCommand, ['public', '--key', f('new.key'), '--json']);
     expect(JSON.parse(p.out).publicKey).toBe(JSON.parse(g.out).publicKey);
     await expect(run(keysCommand, ['generate', '--out', f('new.key')])).rejects.toThrow(/never overwritten/);
+  });
+
+  it('a failover error (as encrypt prints it) lists each distinct failure once, without gRPC\'s dangling notes', () => {
+    const raw = 'PublicService/GetContractKey: no member answered within 10000 ms (4 attempts: '
+      + ['1', '2', '1', '2'].map((p) => `127.0.0.1:${p}: UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:${p} (2026-12-02T03:28:01.123Z). Resolution note: `).join('; ') + ')';
+    expect(cleanGrpcText(raw)).toBe('PublicService/GetContractKey: no member answered within 10000 ms (4 attempts: '
+      + '127.0.0.1:1: UNAVAILABLE: connection refused; 127.0.0.1:2: UNAVAILABLE: connection refused)');
   });
 
   it('--endpoint localhost (no port) says what is wrong; a down node is one sentence and exit 1', async () => {

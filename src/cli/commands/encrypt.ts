@@ -6,7 +6,7 @@ import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { RpcError } from '../../rpc/errors.js';
 import { encryptForContract, FailoverClient, parseContractId, parseEndpoints, SdkError } from '../../sdk/index.js';
-import { clientFor, TLS_OPTIONS } from '../client-options.js';
+import { cleanGrpcText, clientFor, TLS_OPTIONS } from '../client-options.js';
 
 const USAGE = `usage: gatekeeper encrypt --contract CID [--version V | --min-version V] --in FILE --out FILE
                           (--committee-key HEX | --client-config FILE) [--endpoint HOST:PORT]... [--json]
@@ -114,7 +114,7 @@ export async function runEncrypt(argv: string[], out: Out): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof SdkError || err instanceof RpcError) {
-      out.stderr(`gatekeeper encrypt: refused: ${err.name}: ${err.message}\n`);
+      out.stderr(`gatekeeper encrypt: refused: ${err.name}: ${cleanGrpcText(err.message)}\n`);
       return 1;
     }
     throw err;
