@@ -152,7 +152,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The file that marks a folder as made by a devnet (and so safe for a later devnet to clear). */
 export const DEVNET_MARKER = '.gatekeeper-devnet';
-const DEVNET_ENTRY = /^(node-\d+|worker|worker-snp|test-pki\.dev\.json|test-pki-root\.der|test-pki-snp-ark\.der|dev-keys\.json|devnet\.json|\.gatekeeper-devnet)$/;
+const DEVNET_ENTRY = /^(node-\d+|worker|worker-snp|test-pki\.dev\.json|test-pki-root\.der|test-pki-snp-ark\.der|dev-keys\.json|operator\.dev\.key|governance-\d+\.dev\.key|devnet\.json|\.gatekeeper-devnet)$/;
 
 export class DevnetDirError extends Error {
   override name = 'DevnetDirError';
@@ -198,6 +198,8 @@ export class Devnet {
   get testPkiFile(): string { return path.join(this.opts.dir, 'test-pki.dev.json'); }
   get testRootFile(): string { return path.join(this.opts.dir, 'test-pki-root.der'); }
   get snpArkFile(): string { return path.join(this.opts.dir, 'test-pki-snp-ark.der'); }
+  get operatorKeyFile(): string { return path.join(this.opts.dir, 'operator.dev.key'); }
+  get governanceKeyFiles(): string[] { return this.governance.map((_, i) => path.join(this.opts.dir, `governance-${i + 1}.dev.key`)); }
 
   constructor(readonly opts: DevnetOptions) {
     this.log = opts.log ?? (() => undefined);
@@ -229,6 +231,9 @@ export class Devnet {
       operatorSecretKey: bytesToHex(this.operator.secretKey),
       governanceSecretKeys: this.governance.map((g) => bytesToHex(g.secretKey)),
     }, null, 2), { mode: 0o600 });
+    // The same keys one per file, as `--operator-key` / `--governance-key` take them (named in devnet.json).
+    fs.writeFileSync(this.operatorKeyFile, bytesToHex(this.operator.secretKey) + '\n', { mode: 0o600 });
+    this.governance.forEach((g, i) => fs.writeFileSync(this.governanceKeyFiles[i]!, bytesToHex(g.secretKey) + '\n', { mode: 0o600 }));
     for (let i = 0; i < this.opts.nodes; i++) {
       const name = `node-${i + 1}`;
       const nodeDir = path.join(dir, name);
@@ -375,7 +380,13 @@ export class Devnet {
   writeManifest(view: CommitteeView, extra: Record<string, unknown> = {}): string {
     const file = path.join(this.opts.dir, 'devnet.json');
     const manifest = {
-      nodes: this.nodes.map((n) => ({ name: n.name, endpoint: n.endpoint, config: n.configFile })),
+      nodes: this.nodes.map((n) => ({ name: n.name, endpoint: n.endpoint, config: n.configFile, metrics: `http://${n.metricsEndpoint}/metrics` })),
+      operatorKeyFile: this.operatorKeyFile,
+      governanceKeyFiles: this.governanceKeyFiles,
+      governanceThreshold: this.governanceThreshold,
+      testPkiFile: this.testPkiFile,
+      testRootFile: this.testRootFile,
+      ...(this.opts.tls ? { tlsCaFile: this.opts.tls.caFile } : {}),
       committeeKey: bytesToHex(view.committeeKey),
       masterPublicKey: bytesToHex(view.masterPublicKey),
       epoch: view.epoch,

@@ -121,6 +121,13 @@ export function parseConfig(raw: unknown, baseDir: string): NodeConfig {
   const cfg = { ...DEFAULTS, ...r } as unknown as NodeConfig;
   if (typeof cfg.dataDir === 'string') cfg.dataDir = path.resolve(baseDir, cfg.dataDir);
   if (cfg.advertise === undefined) cfg.advertise = cfg.listen;
+  // Partly given objects get the documented defaults of their other fields; unknown nested fields are refused by name.
+  for (const [name, fields] of [['governance', ['keys', 'threshold']], ['unseal', ['shares', 'threshold']]] as const) {
+    const v = (cfg as unknown as Record<string, unknown>)[name];
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`config field '${name}' must be an object with ${fields.join(' and ')}`);
+    for (const k of Object.keys(v)) if (!(fields as readonly string[]).includes(k)) throw new ConfigError(`unknown config field '${name}.${k.slice(0, 64)}'`);
+    (cfg as unknown as Record<string, unknown>)[name] = { ...DEFAULTS[name], ...v };
+  }
   if (typeof cfg.attestation === 'object' && cfg.attestation !== null && !Array.isArray(cfg.attestation)) {
     const a = { ...DEFAULTS.attestation, ...(cfg.attestation as object) } as NodeConfig['attestation'];
     if (typeof a.trustedRootFile === 'string' && a.trustedRootFile !== '') a.trustedRootFile = path.resolve(baseDir, a.trustedRootFile);
@@ -155,9 +162,15 @@ function validate(cfg: NodeConfig): NodeConfig {
   str(cfg.advertise, 'advertise');
   str(cfg.dataDir, 'dataDir');
   for (const [v, n] of [[cfg.listen, 'listen'], [cfg.advertise, 'advertise']] as const) {
-    if (!HOSTPORT.test(v)) throw new ConfigError(`config field '${n}' must be host:port, got '${v}'`);
+    if (!HOSTPORT.test(v)) throw new ConfigError(`config field '${n}' must be host:port, got '${v.slice(0, 80)}'`);
   }
-  if (cfg.metricsListen !== '' && !HOSTPORT.test(cfg.metricsListen)) throw new ConfigError(`config field 'metricsListen' must be host:port or ""`);
+  if (typeof cfg.metricsListen !== 'string' || (cfg.metricsListen !== '' && !HOSTPORT.test(cfg.metricsListen))) throw new ConfigError(`config field 'metricsListen' must be host:port or ""`);
+  // Port 0 binds any free port (tests and tools use it; advertise defaults to listen).
+  for (const [v, n] of [[cfg.listen, 'listen'], [cfg.advertise, 'advertise'], [cfg.metricsListen, 'metricsListen']] as const) {
+    if (v === '') continue;
+    const port = Number(v.slice(v.lastIndexOf(':') + 1));
+    if (port > 65535) throw new ConfigError(`config field '${n}': port ${port} is out of range (0 to 65535)`);
+  }
   const keys = (v: unknown, n: string) => {
     if (!Array.isArray(v) || !v.every((k) => typeof k === 'string' && HEX32.test(k))) {
       throw new ConfigError(`config field '${n}' must be a list of 64-character lowercase hex keys`);
@@ -196,6 +209,20 @@ function validate(cfg: NodeConfig): NodeConfig {
   }
   for (const n of ['insecure', 'reflection'] as const) {
     if (typeof cfg[n] !== 'boolean') throw new ConfigError(`config field '${n}' must be true or false`);
+  }
+  // Files named by the config must be there now, not at the first handshake or the first quote.
+  const files: [string, string][] = [['attestation.trustedRootFile', cfg.attestation.trustedRootFile]];
+  if (cfg.tls) for (const k of ['certFile', 'keyFile', 'clientCaFile', 'peerCaFile'] as const) files.push([`tls.${k}`, cfg.tls[k]]);
+  for (const [n, file] of files) {
+    if (file === '') continue;
+    try {
+      if (!fs.statSync(file).isFile()) throw new ConfigError(`config field '${n}': ${file} is not a file`);
+      fs.accessSync(file, fs.constants.R_OK);
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ConfigError(`config field '${n}': ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'cannot read' : `cannot open (${code ?? 'error'})`} ${file}`);
+    }
   }
   if (cfg.tls === null && !cfg.insecure && !isLoopback(cfg.listen)) {
     throw new ConfigError(`config field 'listen' (${cfg.listen}) is not a loopback address and 'tls' is null: `

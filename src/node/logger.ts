@@ -9,6 +9,7 @@ export const REDACTED_FIELDS = [
   '*.share', '*.shares', '*.secret', '*.secretKey', '*.signingShare', '*.nonces',
 ];
 
+/** A logger writing JSON lines to stdout, or to `destination` (anything with write(line)). */
 export function createLogger(name: string, level: string, destination?: pino.DestinationStream): Logger {
   return pino({ name, level, redact: { paths: REDACTED_FIELDS, censor: '[redacted]' } }, destination ?? pino.destination(1));
 }

@@ -14,6 +14,10 @@ export class Metrics {
   readonly attestationRoot = new client.Gauge({ name: 'gatekeeper_attestation_root_info', help: 'the pinned attestation root (1); development="1" when it is not Intel\'s SGX Root CA', labelNames: ['sha256', 'development'], registers: [this.registry] });
   readonly snpArk = new client.Gauge({ name: 'gatekeeper_snp_ark_info', help: 'a trusted SEV-SNP ARK (1); development="1" when it is not AMD\'s', labelNames: ['sha256', 'development'], registers: [this.registry] });
   readonly unsealFailures = new client.Counter({ name: 'gatekeeper_unseal_failures_total', help: 'unseal calls refused (malformed, not one of this node\'s shares, or rate limited)', labelNames: ['reason'], registers: [this.registry] });
+  readonly provisionings = new client.Counter({ name: 'gatekeeper_provisionings_total', help: 'contract-key provisioning requests answered: result="released", or the refusal\'s gRPC status (permission_denied, failed_precondition, ...)', labelNames: ['result'], registers: [this.registry] });
+  readonly provisioningSeconds = new client.Histogram({ name: 'gatekeeper_provisioning_seconds', help: 'time to answer a provisioning request (quote verification, policy, derivation and fan-out to the other members)', labelNames: ['result'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly ceremonyPhaseSeconds = new client.Histogram({ name: 'gatekeeper_ceremony_phase_seconds', help: 'how long a ceremony stayed in a phase, by the phase it left', labelNames: ['phase'], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800], registers: [this.registry] });
+  readonly auditEvents = new client.Counter({ name: 'gatekeeper_audit_events_total', help: 'audit log entries written, by action', labelNames: ['action'], registers: [this.registry] });
   private server: http.Server | undefined;
   private readonly rpcChildren = new Map<string, { total: client.Counter.Internal; seconds: client.Histogram.Internal<string> }>();
 
@@ -27,6 +31,11 @@ export class Metrics {
     }
     c.total.inc();
     c.seconds.observe(seconds);
+    if (method.endsWith('/ProvisionContractKey')) {
+      const result = code === grpcStatus.OK ? 'released' : (grpcStatus[code] ?? String(code)).toLowerCase();
+      this.provisionings.labels(result).inc();
+      this.provisioningSeconds.labels(result === 'released' ? 'released' : 'refused').observe(seconds);
+    }
   }
 
   constructor() {

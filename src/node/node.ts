@@ -13,7 +13,7 @@ import { AuditLog } from '../audit/log.js';
 import { NonceRegistry } from '../rpc/auth.js';
 import { loadGatekeeperProtos, serviceDefinition, type ServiceName } from '../rpc/proto.js';
 import { unary, type HandlerHooks, type UnaryHandler } from '../rpc/handler.js';
-import { failedPrecondition, invalidArgument, permissionDenied, unavailable } from '../rpc/errors.js';
+import { failedPrecondition, invalidArgument, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { attestationRoot, databaseFile, snpArks, type AttestationRoot, type NodeConfig, type SnpArks } from './config.js';
 import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
 import { createLogger, type Logger } from './logger.js';
@@ -41,9 +41,25 @@ export interface NodeRuntime {
   readonly attestationRoot: AttestationRoot;
   /** The trusted SEV-SNP ARKs. */
   readonly snpArks: SnpArks;
+  /** Ceremonies and certificates (public columns), readable while sealed. */
+  readonly ceremonyView: CeremonyStore;
   unseal(share: string): Promise<void>;
   resetUnseal(actor: string): void;
   noteUnsealFailure(reason: UnsealFailure): void;
+}
+
+/** The node could not start serving (a port in use, an address it cannot bind); the message names the config field. */
+export class NodeStartError extends Error {
+  override name = 'NodeStartError';
+}
+
+function bindReason(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE' || /EADDRINUSE|address already in use/i.test(text)) return 'the port is already in use (another process listens on it)';
+  if (code === 'EACCES' || /EACCES/.test(text)) return 'permission denied (ports below 1024 need privileges)';
+  if (code === 'EADDRNOTAVAIL' || /EADDRNOTAVAIL/.test(text)) return 'this machine has no such address';
+  return text.replace(/\s*Resolution note:.*$/s, '').slice(0, 200);
 }
 
 export type UnsealFailure = 'malformed' | 'refused' | 'rate-limited' | 'state';
@@ -61,7 +77,8 @@ export class GatekeeperNode implements NodeRuntime {
   /** The high-water mark outside the database (docs/backup.md). */
   readonly highWater: HighWater;
   private readonly server: grpc.Server;
-  private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  // Sealed: the server and every service answer NOT_SERVING (not NOT_FOUND) until unsealed.
+  private readonly health = new HealthImplementation(Object.fromEntries([['', 'NOT_SERVING'], ...SERVICES.map((s) => [`gatekeeper.v1.${s}`, 'NOT_SERVING'])]));
   private readonly unsealer: Unsealer;
   /** The replay registry of signed calls (tests read its size). */
   readonly nonces: NonceRegistry;
@@ -71,6 +88,7 @@ export class GatekeeperNode implements NodeRuntime {
   private pub: NodePublic | undefined;
   readonly attestationRoot: AttestationRoot;
   readonly snpArks: SnpArks;
+  readonly ceremonyView: CeremonyStore;
   // Refused unseal calls are counted, not audited one by one (an audit row each let anyone fill the
   // disk); the counts go to the audit log as one row when the node unseals or stops.
   private readonly unsealRefusals = new Map<UnsealFailure, number>();
@@ -98,10 +116,14 @@ export class GatekeeperNode implements NodeRuntime {
       throw err;
     }
     this.audit = new AuditLog(this.db);
+    this.ceremonyView = new CeremonyStore(this.db);
+    this.logAuditedEvents();
     this.unsealer = new Unsealer(this.db);
     this.nonces = new NonceRegistry(config.clockSkewMs);
     this.pub = readNodePublic(this.db);
     this.metrics.sealed.set(1);
+    const certs = this.ceremonyView.certificates();
+    this.metrics.epoch.set(certs.length ? certs[certs.length - 1]!.epoch : 0);
     this.metrics.attestationRoot.labels(this.attestationRoot.sha256, this.attestationRoot.development ? '1' : '0').set(1);
     for (const sha of this.snpArks.sha256) this.metrics.snpArk.labels(sha, this.snpArks.development ? '1' : '0').set(1);
     this.server = new grpc.Server({
@@ -109,6 +131,49 @@ export class GatekeeperNode implements NodeRuntime {
       'grpc.max_send_message_length': config.maxMessageBytes,
     });
     this.registerServices();
+  }
+
+  /**
+   * Every audited event (policy installs, contract registrations, key releases and publications,
+   * revocations, alarms, ceremony transitions) is also a log line and a metric. Audit details never
+   * hold secrets (the audit log is readable by operators), so logging them exposes nothing new.
+   */
+  private logAuditedEvents(): void {
+    const append = this.audit.append.bind(this.audit);
+    const phaseStarted = new Map<number, { phase: string; atMs: number }>();
+    this.audit.append = (actor, action, detail = {}) => {
+      const entry = append(actor, action, detail);
+      this.metrics.auditEvents.labels(action).inc();
+      this.log.info({ actor, action, detail }, `audit: ${action}`);
+      // Ceremony phase durations: the time between one transition of an epoch and the next.
+      const epoch = typeof detail.epoch === 'number' ? detail.epoch : undefined;
+      if (epoch !== undefined && (action.startsWith('genesis.'))) {
+        const now = Date.now();
+        const prev = phaseStarted.get(epoch);
+        const phase = action === 'genesis.accepted' ? (detail.elected ? 'round1' : 'observing') : action.slice('genesis.'.length);
+        if (prev) this.metrics.ceremonyPhaseSeconds.labels(prev.phase).observe((now - prev.atMs) / 1000);
+        if (phase === 'complete' || phase === 'aborted') phaseStarted.delete(epoch);
+        else phaseStarted.set(epoch, { phase, atMs: now });
+      }
+      return entry;
+    };
+  }
+
+  /** A worker call refused (bad quote, policy, revocation, replay...) is logged with the node's reason. */
+  private logRefusals(method: string, handler: UnaryHandler<never, unknown>): UnaryHandler<never, unknown> {
+    return async (req, ctx) => {
+      try {
+        return await handler(req, ctx);
+      } catch (err) {
+        if (err instanceof RpcError) {
+          const contract = (req as { contractId?: unknown }).contractId;
+          this.log.warn({ method, code: grpc.status[err.code], reason: err.message.slice(0, 500),
+            contractId: contract instanceof Uint8Array ? Buffer.from(contract).toString('hex').slice(0, 128) : undefined,
+            version: (req as { version?: unknown }).version }, `${method} refused`);
+        }
+        throw err;
+      }
+    };
   }
 
   get public(): NodePublic | undefined { return this.pub; }
@@ -153,17 +218,20 @@ export class GatekeeperNode implements NodeRuntime {
       const def = serviceDefinition(name);
       const impl: grpc.UntypedServiceImplementation = {};
       for (const method of Object.keys(def)) {
-        const handler = impls[name][method];
+        let handler = impls[name][method];
         if (!handler) continue;
+        if (name === 'WorkerService') handler = this.logRefusals(method, handler);
         impl[method] = unary(`/gatekeeper.v1.${name}/${method}`, handler as UnaryHandler<unknown, unknown>, hooks);
       }
       this.server.addService(def, impl);
     }
     this.health.addToServer(this.server);
     if (this.config.reflection) {
-      // Reflection lists every service this server answers, the standard health service included.
+      // Reflection lists the services this server answers (not DemoContract, which workers serve) and
+      // the standard health service; the message types of every file stay available.
       const health = protoLoader.loadSync(healthProtoPath, { keepCase: true });
-      new ReflectionService({ ...loadGatekeeperProtos().definition, ...health }).addToServer(this.server);
+      const services = [...SERVICES.map((n) => `gatekeeper.v1.${n}`), 'grpc.health.v1.Health'];
+      new ReflectionService({ ...loadGatekeeperProtos().definition, ...health }, { services }).addToServer(this.server);
     }
   }
 
@@ -183,10 +251,21 @@ export class GatekeeperNode implements NodeRuntime {
         'DEVELOPMENT SEV-SNP ARK: SNP reports are checked against an ARK that is not AMD\'s; never use this for real secrets');
     }
     if (!this.config.tls) this.log.warn({ listen: this.config.listen }, 'serving plaintext gRPC (no tls configured)');
-    this.port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync(this.config.listen, creds, (err, port) => (err ? reject(err) : resolve(port)));
-    });
-    if (this.config.metricsListen) this.metricsPort = await this.metrics.listen(this.config.metricsListen);
+    try {
+      this.port = await new Promise<number>((resolve, reject) => {
+        this.server.bindAsync(this.config.listen, creds, (err, port) => (err ? reject(err) : resolve(port)));
+      });
+    } catch (err) {
+      throw new NodeStartError(`config field 'listen' (${this.config.listen}): cannot serve gRPC there: ${bindReason(err)}`);
+    }
+    if (this.config.metricsListen) {
+      try {
+        this.metricsPort = await this.metrics.listen(this.config.metricsListen);
+      } catch (err) {
+        this.server.forceShutdown();
+        throw new NodeStartError(`config field 'metricsListen' (${this.config.metricsListen}): cannot serve metrics there: ${bindReason(err)}`);
+      }
+    }
     this.log.info({ port: this.port, initialized: !!this.pub }, this.pub ? 'node started sealed' : 'node started uninitialized');
     return this.port;
   }

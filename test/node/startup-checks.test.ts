@@ -47,8 +47,9 @@ describe('attestation root', () => {
 
   test('an unreadable root file is a config error naming the field', () => {
     const dir = tempDir('noroot');
-    const cfg = parseConfig({ name: 'n', listen: '127.0.0.1:0', dataDir: dir, attestation: { trustedRootFile: 'missing.der', allowDevelopmentAttestationRoot: true } }, dir);
-    expect(() => new GatekeeperNode(cfg)).toThrow(/'attestation.trustedRootFile': cannot read .*missing.der: ENOENT/);
+    // Checked with the rest of the config, before a node (or `init`) opens anything.
+    expect(() => parseConfig({ name: 'n', listen: '127.0.0.1:0', dataDir: dir, attestation: { trustedRootFile: 'missing.der', allowDevelopmentAttestationRoot: true } }, dir))
+      .toThrow(/'attestation.trustedRootFile': no such file .*missing.der/);
   });
 
   test('with the flag the node starts, warns in its log, and shows the root in Status and metrics', async () => {

@@ -20,8 +20,12 @@ const USAGE = `usage: gatekeeper attestation verify --quote FILE --collateral FI
   --now         verification time, Unix seconds (default: the current time)
   --root        trusted root certificate, DER or PEM (default: the pinned Intel SGX Root CA;
                 name a development root only on development machines)
-  --policy      attestation policy JSON (docs/release-policy.md; fails closed: it must allow-list the
-                quote's TEE). Without it: refuse debug enclaves/TDs and TDs without SEPT_VE_DISABLE
+  --policy      an attestation policy: the "attestation" block of a release policy, with the
+                namespace's "sgx"/"tdx" measurements beside it (fields tees, allowedStatuses,
+                allowedAdvisoryIds, minTcbEvaluationDataNumber, allowDebug, requireSeptVeDisable,
+                reportData, sgx, tdx; docs/release-policy.md). Not a whole release policy (no id,
+                serial or namespaces). Fails closed: "tees" must list the quote's TEE.
+                Without it: refuse debug enclaves/TDs and TDs without SEPT_VE_DISABLE
   --json        print one JSON object
 
   AMD SEV-SNP (docs/sev-snp.md):

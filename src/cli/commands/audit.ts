@@ -16,6 +16,10 @@ async function readRemote(endpoint: string, values: Record<string, unknown>, aft
   return withNode('audit read', clientFor(endpoint, values), async (client) => {
     const res = await client.call<{ entries: AuditEntryRes[] }>('OperatorService', 'ReadAudit', { afterSeq: after, limit },
       { sign: { role: 'operator', secretKey: key } });
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ entries: res.entries.map((e) => ({ seq: Number(e.seq), time: new Date(Number(e.timeMs)).toISOString(), actor: e.actor, action: e.action, detail: JSON.parse(e.detailJson) as unknown })) }) + '\n');
+      return 0;
+    }
     for (const e of res.entries) {
       process.stdout.write(`${e.seq.padStart(6)} ${new Date(Number(e.timeMs)).toISOString()} ${e.actor} ${e.action} ${e.detailJson}\n`);
     }
@@ -28,12 +32,12 @@ const command: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
       config: { type: 'string' }, db: { type: 'string' }, endpoint: { type: 'string' }, 'operator-key': { type: 'string' },
-      after: { type: 'string', default: '0' }, limit: { type: 'string', default: '100' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
+      after: { type: 'string', default: '0' }, limit: { type: 'string', default: '100' }, json: { type: 'boolean' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
     });
     if (values.help || (positionals[0] !== 'verify' && positionals[0] !== 'read')) {
       process.stdout.write([
         'usage: gatekeeper audit verify (--config FILE | --db FILE)',
-        '       gatekeeper audit read --endpoint HOST:PORT [--operator-key FILE] [--after SEQ] [--limit N]',
+        '       gatekeeper audit read --endpoint HOST:PORT [--operator-key FILE] [--after SEQ] [--limit N] [--json]',
         '',
       ].join('\n'));
       return values.help ? 0 : 2;
@@ -55,6 +59,10 @@ const command: Command = {
     try { db = new Database(file, { readonly: true, fileMustExist: true }); } catch { throw new UsageError(`cannot open database ${file}`); }
     try {
       const r = verifyAuditChain(allAuditEntries(db));
+      if (values.json) {
+        process.stdout.write(JSON.stringify(r.ok ? { ok: true, entries: r.entries, head: bytesToHex(r.head) } : { ok: false, seq: r.seq, error: r.error }) + '\n');
+        return r.ok ? 0 : 1;
+      }
       if (r.ok) { process.stdout.write(`audit log intact: ${r.entries} entries, head ${bytesToHex(r.head)}\n`); return 0; }
       process.stdout.write(`audit log BROKEN at entry ${r.seq}: ${r.error}\n`);
       return 1;

@@ -8,10 +8,10 @@ const command: Command = {
   summary: 'abort a running ceremony on one node',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
-      endpoint: { type: 'string' }, epoch: { type: 'string' }, reason: { type: 'string' }, 'operator-key': { type: 'string' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
+      endpoint: { type: 'string' }, epoch: { type: 'string' }, reason: { type: 'string' }, 'operator-key': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
     });
     if (values.help || positionals[0] !== 'abort') {
-      process.stdout.write('usage: gatekeeper ceremony abort --endpoint HOST:PORT --epoch N [--reason TEXT] [--operator-key FILE]\n');
+      process.stdout.write('usage: gatekeeper ceremony abort --endpoint HOST:PORT --epoch N [--reason TEXT] [--operator-key FILE] [--json]\n');
       return values.help ? 0 : 2;
     }
     const epoch = Number(requireOption(values, 'epoch'));
@@ -20,7 +20,7 @@ const command: Command = {
     return withNode('ceremony abort', clientFor(requireOption(values, 'endpoint'), values), async (client) => {
       const res = await client.call<{ state: string }>('OperatorService', 'AbortCeremony', { epoch, reason: values.reason ?? '' },
         { sign: { role: 'operator', secretKey: key } });
-      process.stdout.write(`ceremony of epoch ${epoch}: ${res.state}\n`);
+      process.stdout.write(values.json ? JSON.stringify({ epoch, state: res.state }) + '\n' : `ceremony of epoch ${epoch}: ${res.state}\n`);
       return 0;
     });
   },

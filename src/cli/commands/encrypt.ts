@@ -6,10 +6,10 @@ import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { RpcError } from '../../rpc/errors.js';
 import { encryptForContract, FailoverClient, parseContractId, parseEndpoints, SdkError } from '../../sdk/index.js';
-import { clientFor, TLS_OPTIONS } from '../client-options.js';
+import { cleanGrpcText, clientFor, TLS_OPTIONS } from '../client-options.js';
 
 const USAGE = `usage: gatekeeper encrypt --contract CID [--version V | --min-version V] --in FILE --out FILE
-                          (--committee-key HEX | --client-config FILE) [--endpoint HOST:PORT]...
+                          (--committee-key HEX | --client-config FILE) [--endpoint HOST:PORT]... [--json]
 
   --contract       contract id: UTF-8 text, or hex:<bytes>
   --version        encrypt to exactly this key version (default: the contract's current certified version)
@@ -52,7 +52,7 @@ export async function runEncrypt(argv: string[], out: Out): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     contract: { type: 'string' }, version: { type: 'string' }, 'min-version': { type: 'string' }, in: { type: 'string' }, out: { type: 'string' },
     'committee-key': { type: 'string' }, 'client-config': { type: 'string' }, endpoint: { type: 'string', multiple: true },
-    help: { type: 'boolean', short: 'h' }, ...TLS_OPTIONS,
+    json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...TLS_OPTIONS,
   });
   if (values.help) { out.stdout(USAGE + '\n'); return 0; }
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -104,12 +104,17 @@ export async function runEncrypt(argv: string[], out: Out): Promise<number> {
       out.stderr(`gatekeeper encrypt: cannot write --out '${outFile}': ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`);
       return 1;
     }
-    out.stdout(`wrote ${envelope.length}-byte envelope v1 to ${outFile}: contract ${Buffer.from(contractId).toString('hex')} v${key.version}, `
-      + `generation ${key.generation}, key ${Buffer.from(key.publicKey).toString('hex')} (certificate verified under the pinned committee key)\n`);
+    if (values.json) {
+      out.stdout(JSON.stringify({ file: outFile, bytes: envelope.length, contractId: Buffer.from(contractId).toString('hex'), version: key.version,
+        generation: key.generation, publicKey: Buffer.from(key.publicKey).toString('hex') }) + '\n');
+    } else {
+      out.stdout(`wrote ${envelope.length}-byte envelope v1 to ${outFile}: contract ${Buffer.from(contractId).toString('hex')} v${key.version}, `
+        + `generation ${key.generation}, key ${Buffer.from(key.publicKey).toString('hex')} (certificate verified under the pinned committee key)\n`);
+    }
     return 0;
   } catch (err) {
     if (err instanceof SdkError || err instanceof RpcError) {
-      out.stderr(`gatekeeper encrypt: refused: ${err.name}: ${err.message}\n`);
+      out.stderr(`gatekeeper encrypt: refused: ${err.name}: ${cleanGrpcText(err.message)}\n`);
       return 1;
     }
     throw err;

@@ -2,7 +2,7 @@
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { ConfigError, loadConfig } from '../../node/config.js';
-import { GatekeeperNode } from '../../node/node.js';
+import { GatekeeperNode, NodeStartError } from '../../node/node.js';
 import { DatabasePermissionError } from '../../store/database.js';
 
 const command: Command = {
@@ -24,7 +24,15 @@ const command: Command = {
       if (err instanceof ConfigError || err instanceof DatabasePermissionError) throw new UsageError(err.message);
       throw err;
     }
-    await node.start();
+    try {
+      await node.start();
+    } catch (err) {
+      // A port in use or an address that cannot be bound: say which field, stop, exit 1.
+      if (!(err instanceof NodeStartError)) throw err;
+      process.stderr.write(`gatekeeper node: ${err.message}\n`);
+      await node.stop().catch(() => undefined);
+      return 1;
+    }
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
-import { clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
+import { checkEndpoint, clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
 import { loadOperatorKey } from '../operator-key.js';
 import { isLoopback } from '../../node/config.js';
 
@@ -11,11 +11,11 @@ const command: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       endpoint: { type: 'string' }, share: { type: 'string' }, 'share-file': { type: 'string' }, reset: { type: 'boolean' },
-      'operator-key': { type: 'string' }, insecure: { type: 'boolean' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
+      'operator-key': { type: 'string' }, insecure: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
     });
     if (values.help) {
       process.stdout.write([
-        `usage: gatekeeper unseal --endpoint HOST:PORT (--share TEXT | --share-file FILE | --reset [--operator-key FILE]) [--insecure] ${TLS_USAGE}`,
+        `usage: gatekeeper unseal --endpoint HOST:PORT (--share TEXT | --share-file FILE | --reset [--operator-key FILE]) [--insecure] [--json] ${TLS_USAGE}`,
         '',
         'Prefer --share-file or GATEKEEPER_UNSEAL_SHARE so the share stays out of shell history.',
         'A share is sent in plaintext only to a loopback endpoint: give --tls-ca, or --insecure on purpose.',
@@ -25,7 +25,7 @@ const command: Command = {
       ].join('\n'));
       return 0;
     }
-    const endpoint = requireOption(values, 'endpoint');
+    const endpoint = checkEndpoint(requireOption(values, 'endpoint'));
     if (values['tls-ca'] === undefined && !values.insecure && !isLoopback(endpoint)) {
       throw new UsageError(`${endpoint} is not a loopback address: an unseal share must not cross the network in plaintext; give --tls-ca PEM (or --insecure on purpose)`);
     }
@@ -39,7 +39,8 @@ const command: Command = {
       const sign = values.reset && values['tls-cert'] === undefined
         ? { sign: { role: 'operator' as const, secretKey: loadOperatorKey(values['operator-key']) } } : {};
       const res = await client.call<{ sealed: boolean; progress: number; threshold: number }>('OperatorService', 'Unseal', req, sign);
-      process.stdout.write(res.sealed ? `sealed: ${res.progress} of ${res.threshold} shares given\n` : 'unsealed\n');
+      if (values.json) process.stdout.write(JSON.stringify(res) + '\n');
+      else process.stdout.write(res.sealed ? `sealed: ${res.progress} of ${res.threshold} shares given\n` : 'unsealed\n');
       return 0;
     });
   },

@@ -7,8 +7,10 @@ import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { parseWorkerConfig, WorkerConfigError, type WorkerConfig, type WorkerTee } from '../../worker/config.js';
 import { startDevWorker } from '../../worker/dev-worker.js';
 import { TestPkiFileError } from '../../worker/test-pki-file.js';
+import { createLogger } from '../../node/logger.js';
 
 const USAGE = `usage: gatekeeper worker --config FILE [--tee sgx|tdx|snp]
+       gatekeeper worker revoke --help     (refuse a worker key or measurement on every member)
 
 DEVELOPMENT ONLY: a worker whose quotes (or SEV-SNP reports) come from a test PKI (no TEE). It makes fresh keys, gets each
 configured contract key from the committee, publishes its public key and serves
@@ -72,13 +74,15 @@ export async function runWorker(argv: string[], out: Out, stop: () => Promise<st
     else throw new UsageError(`--tee must be sgx, tdx or snp, got '${values.tee.slice(0, 20)}'`);
   }
   const config = loadWorkerConfig(requireOption(values, 'config'), { tee });
-  const log = (line: string) => out(`${new Date().toISOString()} dev-worker: ${line}`);
+  // JSON lines through the nodes' logger (pino, same redaction list), so one log pipeline reads both.
+  const logger = createLogger('dev-worker', 'info', { write: (s: string) => { out(s.replace(/\n$/, '')); } });
+  const log = (line: string) => logger.info(line);
   let worker;
   try {
     worker = await startDevWorker(config, log);
   } catch (err) {
     if (err instanceof TestPkiFileError) throw new UsageError(err.message);
-    log(`failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
+    logger.error(`failed: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`);
     return 1;
   }
   const sig = await stop();
@@ -88,8 +92,9 @@ export async function runWorker(argv: string[], out: Out, stop: () => Promise<st
 }
 
 const command: Command = {
-  summary: 'DEVELOPMENT worker: provision contract keys with test-PKI quotes or SEV-SNP reports and serve DemoContract',
-  run: (argv) => runWorker(argv, (line) => { process.stdout.write(line + '\n'); }),
+  summary: 'DEVELOPMENT worker: provision contract keys with test-PKI quotes or SEV-SNP reports and serve DemoContract; worker revoke (every member)',
+  run: async (argv) => (argv[0] === 'revoke' ? (await import('./worker-revoke.js')).runRevoke(argv.slice(1))
+    : runWorker(argv, (line) => { process.stdout.write(line + '\n'); })),
 };
 
 export default command;

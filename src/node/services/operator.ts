@@ -3,6 +3,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { signTagged } from '../../crypto/identity.js';
 import { candidacyMessage } from '../../committee/candidacy.js';
 import { nextStepFor } from '../../committee/genesis-state.js';
+import { decodePublicKeyPackage } from '../../crypto/frost.js';
 import { expectU64, failedPrecondition, invalidArgument, notFound } from '../../rpc/errors.js';
 import type { CallContext } from '../../rpc/handler.js';
 import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
@@ -30,14 +31,25 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
     async Status() {
       const pub = rt.public;
       const node = rt.context;
-      const latest = node?.ceremonies.latest();
-      const certs = node?.ceremonies.certificates() ?? [];
-      const member = !!latest && latest.state === 'COMPLETE' && latest.roster.some((m) => m.nodeId === bytesToHex(pub?.nodeId ?? new Uint8Array()));
+      // Ceremonies, certificates and the committee's public keys sit in unencrypted columns, so a
+      // sealed member still says which committee it belongs to (never anything secret).
+      const ceremonies = rt.ceremonyView;
+      const latest = ceremonies.latest();
+      const certs = ceremonies.certificates();
+      const selfId = bytesToHex(pub?.nodeId ?? new Uint8Array());
+      const member = !!latest && latest.state === 'COMPLETE' && latest.roster.some((m) => m.nodeId === selfId);
+      const epoch = certs.length ? certs[certs.length - 1]!.epoch : 0;
       let nextStep: string;
       if (!pub) nextStep = 'initialize this node: gatekeeper init --config FILE';
-      else if (!node) nextStep = `unseal this node: ${rt.unsealProgress} of ${pub.unsealThreshold} shares given (gatekeeper unseal)`;
-      else nextStep = nextStepFor(latest?.state, member);
-      const committee = node?.genesis.publicKeys(latest?.epoch ?? 0);
+      else if (!node) {
+        nextStep = `unseal this node: ${rt.unsealProgress} of ${pub.unsealThreshold} shares given (gatekeeper unseal)`
+          + (member ? `; it is a member of the committee of epoch ${epoch} and serves nothing until unsealed` : '');
+      } else nextStep = nextStepFor(latest?.state, member);
+      let committeeKey: Uint8Array = new Uint8Array();
+      if (latest?.state === 'COMPLETE') {
+        const row = ceremonies.keyShares(latest.epoch);
+        if (row) committeeKey = decodePublicKeyPackage((JSON.parse(row.publicJson) as { signing: unknown }).signing).groupPublicKey;
+      }
       return {
         initialized: !!pub,
         sealed: !node,
@@ -46,13 +58,13 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
         nodeId: pub?.nodeId ?? new Uint8Array(),
         identityKey: pub?.identityKey ?? new Uint8Array(),
         transportKey: node ? pub!.transportKey : new Uint8Array(),
-        epoch: certs.length ? certs[certs.length - 1]!.epoch : 0,
+        epoch,
         ceremonyState: latest?.state ?? '',
         ceremonyEpoch: latest?.epoch ?? 0,
         ceremonyError: latest?.error ?? '',
         member,
         nextStep,
-        committeeKey: committee && latest?.state === 'COMPLETE' ? committee.signing.groupPublicKey : new Uint8Array(),
+        committeeKey,
         unsealFailures: rt.unsealFailures,
         attestationRootSha256: rt.attestationRoot.sha256,
         developmentAttestationRoot: rt.attestationRoot.development,
