@@ -17,6 +17,7 @@ import { INTEL_QE_VENDOR_ID, parseQuote, QuoteParseError, type Quote } from './q
 import { checkTcbLevel, verifyQeReportAgainstIdentity, type QuoteTcbStatus } from './tcb.js';
 import { checkCrlDates, checkCrlSignedBy, checkIssuedBy, checkNotRevoked, checkValidity, parseCertDer, parseCrlHex,
   parsePemChain, type ParsedCert, type ParsedCrl } from './x509.js';
+import { BoundedCache } from './bounded-cache.js';
 
 export interface VerifyOptions {
   /** Verification time: a Date or Unix seconds. */
@@ -83,29 +84,17 @@ interface VerifiedCollateral {
 
 interface VerifiedPckChain { leaf: ParsedCert; ca: ParsedCert; ext: PckExtensions }
 
-/** A small insertion-ordered cache that drops its oldest entry when full. */
-class Bounded<V> {
-  private readonly m = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(k: string): V | undefined { return this.m.get(k); }
-  set(k: string, v: V): void {
-    if (this.m.size >= this.max) this.m.delete(this.m.keys().next().value!);
-    this.m.set(k, v);
-  }
-  get size(): number { return this.m.size; }
-}
-
 /**
  * Parsed and verified collateral per (trusted root, collateral content), i.e. per FMSPC, CA and
  * collateral version, and verified PCK chains per chain bytes. Entries hold no secrets.
  */
 export class VerificationCache {
-  readonly roots = new Bounded<ParsedCert>(8);
-  readonly collateral = new Bounded<VerifiedCollateral>(256);
-  readonly pckChains = new Bounded<VerifiedPckChain>(4096);
+  readonly roots = new BoundedCache<ParsedCert>(8);
+  readonly collateral = new BoundedCache<VerifiedCollateral>(256);
+  readonly pckChains = new BoundedCache<VerifiedPckChain>(4096);
   /** QE reports whose PCK signature verified (a platform's QE report repeats across its quotes). */
-  readonly qeReports = new Bounded<true>(4096);
-  readonly attestationKeys = new Bounded<KeyObject>(4096);
+  readonly qeReports = new BoundedCache<true>(4096);
+  readonly attestationKeys = new BoundedCache<KeyObject>(4096);
   readonly byObject = new WeakMap<Collateral, { key: string }>();
 }
 

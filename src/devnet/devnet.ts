@@ -150,6 +150,16 @@ async function osFreePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Stops a child process (SIGTERM, SIGKILL after 5 s) and resolves once it has exited. */
+async function terminate(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  p.kill('SIGTERM');
+  const force = setTimeout(() => p.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(force);
+}
+
 /** The file that marks a folder as made by a devnet (and so safe for a later devnet to clear). */
 export const DEVNET_MARKER = '.gatekeeper-devnet';
 const DEVNET_ENTRY = /^(node-\d+|worker|worker-snp|test-pki\.dev\.json|test-pki-root\.der|test-pki-snp-ark\.der|dev-keys\.json|operator\.dev\.key|governance-\d+\.dev\.key|devnet\.json|\.gatekeeper-devnet)$/;
@@ -291,12 +301,7 @@ export class Devnet {
     const n = this.nodes[i]!;
     const p = n.process;
     n.process = undefined;
-    if (!p || p.exitCode !== null) return;
-    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    p.kill('SIGTERM');
-    const force = setTimeout(() => p.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(force);
+    await terminate(p);
   }
 
   /** Kills node i at once (SIGKILL: a crash, not a clean stop). */
@@ -406,13 +411,7 @@ export class Devnet {
     this.snpWorker = undefined;
     await Promise.all(procs.map(async (n) => {
       n.client.close();
-      const p = n.process;
-      if (!p || p.exitCode !== null) return;
-      const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-      p.kill('SIGTERM');
-      const force = setTimeout(() => p.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(force);
+      await terminate(n.process);
     }));
   }
 

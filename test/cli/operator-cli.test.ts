@@ -7,14 +7,10 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { generateIdentityKey } from '../../src/crypto/identity.js';
 import { loadConfig } from '../../src/node/config.js';
 import { GatekeeperNode } from '../../src/node/node.js';
-import type { Command } from '../../src/cli/main.js';
 import { tempDir } from '../helpers/node.js';
-import { runCommand } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 
-async function run(cmd: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const { default: command } = await import(`../../src/cli/commands/${cmd}.js`) as { default: Command };
-  return runCommand(command, argv);
-}
+const run = runCli;
 
 describe('operator CLI', () => {
   const dir = tempDir('cli');

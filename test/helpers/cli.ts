@@ -14,3 +14,9 @@ export async function runCommand(command: Command, argv: string[]): Promise<{ co
     process.stderr.write = realErr;
   }
 }
+
+/** Runs `gatekeeper CMD ARGV...` in-process: the command module under src/cli/commands. */
+export async function runCli(cmd: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { default: command } = await import(`../../src/cli/commands/${cmd}.js`) as { default: Command };
+  return runCommand(command, argv);
+}

@@ -16,6 +16,7 @@ import { pinnedAmdArks, pinnedAmdAsk, SNP_PRODUCTS, type SnpProduct } from './am
 import { decodeTcb, parseSnpReport, POLICY, productOfCpuid, SnpReportParseError, type SnpReport, type SnpSigningKey,
   type SnpTcb } from './report.js';
 import { parseAmdKeyExtensions, productNameOf, type AmdKeyExtensions } from './vcek.js';
+import { BoundedCache } from '../bounded-cache.js';
 
 export interface SnpVerifyOptions {
   /** Accept a guest whose policy sets DEBUG (default false: the host could read the guest's memory). */
@@ -83,17 +84,6 @@ export interface SnpRejectedVerdict {
 
 export type SnpVerdict = SnpAcceptedVerdict | SnpRejectedVerdict;
 
-/** A small insertion-ordered cache that drops its oldest entry when full. */
-class Bounded<V> {
-  private readonly m = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(k: string): V | undefined { return this.m.get(k); }
-  set(k: string, v: V): void {
-    if (this.m.size >= this.max) this.m.delete(this.m.keys().next().value!);
-    this.m.set(k, v);
-  }
-}
-
 interface VerifiedChain {
   product: SnpProduct; kind: SnpSigningKey;
   ark: ParsedCert; ask: ParsedCert; vcek: ParsedCert; crl: ParsedCrl; ext: AmdKeyExtensions;
@@ -101,8 +91,8 @@ interface VerifiedChain {
 
 /** Parsed trusted ARKs and verified chains (by ARK, ASK, key certificate and CRL bytes). Entries hold no secrets. */
 export class SnpVerificationCache {
-  readonly arks = new Bounded<ParsedCert>(16);
-  readonly chains = new Bounded<VerifiedChain>(4096);
+  readonly arks = new BoundedCache<ParsedCert>(16);
+  readonly chains = new BoundedCache<VerifiedChain>(4096);
   readonly arkSets = new WeakMap<object, TrustedArks>();
 }
 
