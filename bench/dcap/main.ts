@@ -5,21 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { loadCollateral, verifyQuote, VerificationCache } from '../../src/attestation/index.js';
+import { sharedDir } from '../common/shared-dir.js';
 
 const BUDGET_MS = Number(process.env.BENCH_MS ?? 1500);
-
-function sharedDir(): string {
-  if (process.env.GATEKEEPER_SHARED) return process.env.GATEKEEPER_SHARED;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('repository root not found; set GATEKEEPER_SHARED');
-    dir = up;
-  }
-  return path.resolve(dir, '../shared');
-}
 
 interface PeerReport { status: string; advisory_ids: string[] }
 const peer = createRequire(import.meta.url)('@phala/dcap-qvl') as { verify(q: Buffer, c: unknown, now: number): PeerReport };

@@ -9,22 +9,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { verify as cryptoVerify, X509Certificate } from 'node:crypto';
 import { parseSnpReport, SnpVerificationCache, verifySnpReport, type SnpVerifyInput } from '../../src/attestation/index.js';
+import { sharedDir } from '../common/shared-dir.js';
 
 const BUDGET_MS = Number(process.env.BENCH_MS ?? 1500);
-
-function sharedDir(): string {
-  if (process.env.GATEKEEPER_SHARED) return process.env.GATEKEEPER_SHARED;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('repository root not found; set GATEKEEPER_SHARED');
-    dir = up;
-  }
-  return path.resolve(dir, '../shared');
-}
 
 interface LitSdk { initWasmSevSnpUtilsSdk(): Promise<unknown>; verify_attestation_report(b64: string, vcek: Uint8Array): Promise<void> }
 async function loadLit(): Promise<LitSdk> {

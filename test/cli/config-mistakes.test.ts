@@ -1,26 +1,13 @@
 // Configuration checked up front (issue 13 item 2): each mistake gives its message, naming the field,
 // and its exit code, through the built `gatekeeper` command as an operator runs it.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { BUILT_CLI, runBuiltCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/node.js';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-const run = promisify(execFile);
-const env = { ...process.env, NODE_OPTIONS: '' };
-
-async function gk(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, out: err.stdout ?? '', err: err.stderr ?? '' };
-  }
-}
+const CLI = BUILT_CLI;
+const gk = runBuiltCli;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -2,29 +2,17 @@
 // command alone (no devnet code), over TLS on loopback. Keys, init, node, unseal, candidacies,
 // snapshot, governance signatures by separate holders, genesis, policy, contract, a development
 // worker, encrypt and invoke. Every step runs `node dist/src/cli/main.js` as an operator would.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { REPO_ROOT } from '../helpers/shared.js';
+import { BUILT_CLI, CLI_ENV, runBuiltCli } from '../helpers/cli.js';
 import { makeTestPki } from '../helpers/tls-certs.js';
 
-const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-const run = promisify(execFile);
-// The CLI runs as an operator runs it: without jest's VM-modules flag (and its warning on stderr).
-const env = { ...process.env, NODE_OPTIONS: '' };
-
-async function gk(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, out: err.stdout ?? '', err: err.stderr ?? '' };
-  }
-}
+const CLI = BUILT_CLI;
+const env = CLI_ENV;
+const gk = runBuiltCli;
 
 /** Runs a step that must succeed and returns its stdout. */
 async function ok(...args: string[]): Promise<string> {

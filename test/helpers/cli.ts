@@ -1,5 +1,9 @@
 // Runs a CLI command module in-process and captures what it prints.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Command } from '../../src/cli/main.js';
+import { REPO_ROOT } from './shared.js';
 
 export async function runCommand(command: Command, argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -19,4 +23,21 @@ export async function runCommand(command: Command, argv: string[]): Promise<{ co
 export async function runCli(cmd: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const { default: command } = await import(`../../src/cli/commands/${cmd}.js`) as { default: Command };
   return runCommand(command, argv);
+}
+
+/** The built `gatekeeper` command (`npm run build` first). */
+export const BUILT_CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+/** The environment the built CLI runs in, as an operator runs it: without jest's VM-modules flag (and its warning). */
+export const CLI_ENV = { ...process.env, NODE_OPTIONS: '' };
+const execFileAsync = promisify(execFile);
+
+/** Runs the built `gatekeeper ARGS...` as a separate process; a non-zero exit is returned, not thrown. */
+export async function runBuiltCli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const r = await execFileAsync(process.execPath, [BUILT_CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: CLI_ENV });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : -1, out: err.stdout ?? '', err: err.stderr ?? '' };
+  }
 }
