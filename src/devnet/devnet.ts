@@ -290,7 +290,7 @@ export class Devnet {
     for (;;) {
       const states = await Promise.all(this.nodes.map((_, i) => this.status(i).catch(() => undefined)));
       const summary = states.map((s) => s?.ceremonyState ?? 'DOWN');
-      const slowest = ['ROUND1', 'ROUND2', 'KEYED', 'OBSERVING', 'COMPLETE'].find((st) => summary.includes(st)) ?? summary[0]!;
+      const slowest = ['ROUND1', 'ROUND2', 'KEYED', 'CONFIRMED', 'OBSERVING', 'COMPLETE'].find((st) => summary.includes(st)) ?? summary[0]!;
       if (slowest !== last) { onPhase?.(slowest); last = slowest; }
       const aborted = states.find((s) => s?.ceremonyState === 'ABORTED');
       if (aborted) throw new Error(`the ceremony aborted: ${aborted.ceremonyError}`);

@@ -5,7 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, equalBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+import { equalBytes, utf8 } from '../crypto/bytes.js';
+import { genesisRound1Message, genesisRound2Context, genesisRound2Message, type GenesisParty } from '../ceremony/complaint.js';
+import {
+  complaintEvidence, complaintsAgainst, judgeOutcome, signOutcome, type DkgComplaintWire, type DkgOutcomeWire, type Evidence,
+} from '../ceremony/genesis/outcome.js';
 import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { openFromPeer, sealToPeer } from '../crypto/hpke.js';
 import {
@@ -35,18 +39,10 @@ const dec = new TextDecoder();
 const json = (v: unknown) => utf8(JSON.stringify(v));
 const parse = (b: Uint8Array): unknown => JSON.parse(dec.decode(b));
 
-/** What round-1 signatures cover: u32be(epoch) || lp(derivation) || lp(signing). */
-function round1Message(epoch: number, derivation: Uint8Array, signing: Uint8Array): Uint8Array {
-  return concatBytes(u32be(epoch), lp(derivation), lp(signing));
-}
-
-/** What round-2 signatures cover: u32be(epoch) || sender || recipient || sealed. */
-function round2Message(epoch: number, sender: Uint8Array, recipient: Uint8Array, sealed: Uint8Array): Uint8Array {
-  return concatBytes(u32be(epoch), sender, recipient, sealed);
-}
-
-const round2Context = (epoch: number, sender: Uint8Array, recipient: Uint8Array) =>
-  `dkg-round2/${epoch}/${bytesToHex(sender)}/${bytesToHex(recipient)}`;
+// One definition of genesis's signed round-1/round-2 messages, shared with the complaint check.
+const round1Message = genesisRound1Message;
+const round2Message = genesisRound2Message;
+const round2Context = genesisRound2Context;
 
 interface LocalDkg { derivation: DkgState; signing: DkgState }
 
@@ -102,6 +98,7 @@ export class GenesisCeremony {
   constructor(private readonly ctx: NodeContext) {
     this.intake = new SnapshotIntake(ctx.config.governance);
     this.purposes.set('roster', (c, message) => {
+      if (c.state !== 'CONFIRMED' && c.state !== 'COMPLETE') throw failedPrecondition('not every member has confirmed its key package for that epoch yet');
       const roster = this.localRoster(c);
       if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
       if (!equalBytes(message, rosterCertificateMessage(c.epoch, encodeRoster(roster)))) throw permissionDenied('this member does not sign that message');
@@ -113,11 +110,12 @@ export class GenesisCeremony {
     this.purposes.set(purpose, check);
   }
 
-  /** The newest completed ceremony in which this node is a member with key shares. */
+  /**
+   * The active committee: the newest certified roster for which this node holds shares (DESIGN §3.6:
+   * a newer ceremony in progress, or an aborted one, never hides the committee that serves).
+   */
   activeCommittee(): CeremonyRecord | undefined {
-    const latest = this.ctx.ceremonies.latest();
-    if (!latest || latest.state !== 'COMPLETE' || !this.ctx.ceremonies.keyShares(latest.epoch)) return undefined;
-    return latest;
+    return this.ctx.ceremonies.latestCertifiedWithShares();
   }
 
   private get selfId(): Uint8Array { return this.ctx.self.nodeId; }
@@ -131,10 +129,9 @@ export class GenesisCeremony {
 
   // ---- accepting a snapshot (operator SubmitGenesis, peer OfferSnapshot) ----
 
-  /** Hex identity keys of the current committee (the newest COMPLETE ceremony), if there is one. */
+  /** Hex identity keys of the current committee (the newest certified roster), if there is one. */
   private currentMembers(): string[] {
-    const latest = this.ctx.ceremonies.latest();
-    return latest?.state === 'COMPLETE' ? latest.roster.map((m) => m.identityKey) : [];
+    return this.ctx.ceremonies.latestCertified()?.roster.map((m) => m.identityKey) ?? [];
   }
 
   /**
@@ -202,8 +199,8 @@ export class GenesisCeremony {
       }
       return this.resultOf(existing);
     }
+    if (this.ctx.ceremonies.latestCertified()) throw failedPrecondition('ErrCommitteeActive: a committee is already active; genesis runs once');
     const latest = this.ctx.ceremonies.latest();
-    if (latest && latest.state === 'COMPLETE') throw failedPrecondition('ErrCommitteeActive: a committee is already active; genesis runs once');
     if (latest && !isTerminal(latest.state)) throw failedPrecondition(`ErrCeremonyRunning: the ceremony of epoch ${latest.epoch} is still running`);
     if (latest && epoch <= latest.epoch) throw failedPrecondition(`ErrEpochNotNext: epoch ${epoch} is not after the aborted epoch ${latest.epoch}`);
     return undefined;
@@ -304,7 +301,8 @@ export class GenesisCeremony {
     switch (c.state) {
       case 'ROUND1': return this.collectRound1(c);
       case 'ROUND2': return this.collectRound2(c);
-      case 'KEYED': return this.finishCertificate(c);
+      case 'KEYED': return this.collectOutcomes(c);
+      case 'CONFIRMED': return this.finishCertificate(c);
       case 'OBSERVING': return this.observeCertificate(c);
       default: return;
     }
@@ -318,6 +316,9 @@ export class GenesisCeremony {
       missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
     } else if (c.state === 'ROUND2') {
       const have = new Set(this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId }).map((r) => bytesToHex(r.sender)));
+      missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
+    } else if (c.state === 'KEYED') {
+      const have = new Set(this.ctx.ceremonies.outcomes(c.epoch).map((r) => bytesToHex(r.sender)));
       missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
     }
     return missing.length ? `; still waiting for ${missing.join(', ')}` : '';
@@ -379,9 +380,14 @@ export class GenesisCeremony {
   /** Aborts a running ceremony (deadline, misbehaving peer, or an operator). */
   abort(c: CeremonyRecord, reason: string, by: string): CeremonyRecord {
     if (isTerminal(c.state)) return c;
-    const next = this.move(c, 'ABORTED', { by }, reason);
-    this.ctx.ceremonies.eraseLocalDkg(c.epoch);
-    return next;
+    // Key shares of an aborted ceremony belong to no committee: erased with the DKG state.
+    return this.ctx.db.transaction(() => {
+      const next = this.move(c, 'ABORTED', { by }, reason);
+      this.ctx.ceremonies.eraseLocalDkg(c.epoch);
+      this.ctx.ceremonies.eraseKeyShares(c.epoch);
+      this.publicKeyCache.delete(c.epoch);
+      return next;
+    })();
   }
 
   private others(c: CeremonyRecord): RosterEntryJson[] {
@@ -507,43 +513,129 @@ export class GenesisCeremony {
     const me = bytesToHex(this.selfId);
     const r1 = this.ctx.ceremonies.round1(c.epoch).filter((r) => bytesToHex(r.sender) !== me);
     const r1pkgs = (suite: Suite) => r1.map((r) => decodeDkgRound1(parse(suite === 'derivation' ? r.derivation : r.signing)));
-    const shares: Record<Suite, DkgRound2Package[]> = { derivation: [], signing: [] };
-    for (const r of received) {
-      let opened: Uint8Array;
-      try {
-        opened = await openFromPeer(this.ctx.keys.transportSecret, round2Context(c.epoch, r.sender, this.selfId), r.sealed, this.ctx.self.transportKey);
-      } catch {
-        this.abort(c, `the round-2 share from ${bytesToHex(r.sender)} does not open`, 'ceremony');
-        return;
-      }
-      const o = parse(opened) as { derivation: unknown; signing: unknown };
-      opened.fill(0);
-      shares.derivation.push(decodeDkgRound2(o.derivation));
-      shares.signing.push(decodeDkgRound2(o.signing));
-    }
-    const local = this.loadLocal(c.epoch);
     let keys: MemberKeys;
     try {
+      const shares: Record<Suite, DkgRound2Package[]> = { derivation: [], signing: [] };
+      for (const r of received) {
+        const opened = await openFromPeer(this.ctx.keys.transportSecret, round2Context(c.epoch, r.sender, this.selfId), r.sealed, this.ctx.self.transportKey);
+        try {
+          const o = parse(opened) as { derivation: unknown; signing: unknown };
+          shares.derivation.push(decodeDkgRound2(o.derivation));
+          shares.signing.push(decodeDkgRound2(o.signing));
+        } finally {
+          opened.fill(0);
+        }
+      }
+      const local = this.loadLocal(c.epoch);
       keys = {
         derivation: dkgRound3(local.derivation, r1pkgs('derivation'), shares.derivation),
         signing: dkgRound3(local.signing, r1pkgs('signing'), shares.signing),
       };
     } catch (err) {
-      this.abort(c, `round 3 refused: ${err instanceof Error ? err.message : String(err)}`, 'ceremony');
+      await this.complain(c, received, err instanceof Error ? err.message : String(err));
       return;
     }
     const sealed = this.ctx.keys.box.seal('key-shares', `epoch/${c.epoch}`,
       json({ derivation: encodeKeyPackage(keys.derivation), signing: encodeKeyPackage(keys.signing) }));
     const pub = json({ derivation: encodePublicKeyPackage(publicPackage(keys.derivation)), signing: encodePublicKeyPackage(publicPackage(keys.signing)) });
+    keys.derivation.signingShare.fill(0);
+    keys.signing.signingShare.fill(0);
     this.ctx.db.transaction(() => {
       this.ctx.ceremonies.saveKeyShares(c.epoch, hexToBytes(this.identifierIn(c)), sealed, dec.decode(pub));
       this.ctx.ceremonies.eraseLocalDkg(c.epoch);
+      // This member's confirmation of the roster it computed, persisted before anyone can fetch it.
+      const roster = this.localRoster(c)!;
+      const outcome = signOutcome(this.ctx.keys.identitySecret, {
+        epoch: c.epoch, senderNodeId: this.selfId, rosterHash: sha256(encodeRoster(roster)), complaint: null,
+      });
+      this.ctx.ceremonies.putOutcome(c.epoch, { sender: this.selfId, rosterHash: outcome.rosterHash, complaint: new Uint8Array(0), signature: outcome.signature });
       this.move(c, 'KEYED', {
-        masterPublicKey: bytesToHex(keys.derivation.groupPublicKey), committeeKey: bytesToHex(keys.signing.groupPublicKey),
+        masterPublicKey: bytesToHex(roster.masterPublicKey), committeeKey: bytesToHex(roster.committeeKey),
       });
     })();
-    keys.derivation.signingShare.fill(0);
-    keys.signing.signingShare.fill(0);
+  }
+
+  /** A member of the ceremony as the complaint check needs it. */
+  private party(m: RosterEntryJson): GenesisParty {
+    return { nodeId: hexToBytes(m.nodeId), identityKey: hexToBytes(m.identityKey), transportKey: hexToBytes(m.transportKey), identifier: m.shareIdentifier };
+  }
+
+  /**
+   * Round 3 failed: find the senders whose shares are proven bad and publish a verifiable complaint
+   * against the first (its signed sealed share with the disclosed DH value), persisted before it can be
+   * fetched; then abort, naming the culprit. Without a provable culprit, abort as before.
+   */
+  private async complain(c: CeremonyRecord, received: Round2Row[], failure: string): Promise<void> {
+    const me = this.member(c, this.selfId)!;
+    const r1 = this.ctx.ceremonies.round1(c.epoch);
+    const evidence: Evidence[] = [];
+    for (const r of received) {
+      const m = this.member(c, r.sender);
+      const round1 = r1.find((x) => equalBytes(x.sender, r.sender));
+      if (!m || !round1) continue;
+      evidence.push({ sender: this.party(m), round1: { derivation: round1.derivation, signing: round1.signing, signature: round1.signature },
+        round2: { sealed: r.sealed, signature: r.signature } });
+    }
+    const guilty = await complaintsAgainst(c.epoch, this.party(me), this.ctx.keys.transportSecret, evidence);
+    if (!guilty.length) {
+      this.abort(c, `round 3 refused: ${failure}`, 'ceremony');
+      return;
+    }
+    const { accused, complaint, reason } = guilty[0]!;
+    const outcome = signOutcome(this.ctx.keys.identitySecret, { epoch: c.epoch, senderNodeId: this.selfId, rosterHash: new Uint8Array(0), complaint });
+    const culprit = bytesToHex(accused.nodeId);
+    this.ctx.db.transaction(() => {
+      this.ctx.ceremonies.putOutcome(c.epoch, {
+        sender: this.selfId, rosterHash: new Uint8Array(0), complaint: encodeMessage('DkgComplaint', { ...complaint }), signature: outcome.signature,
+      });
+      this.ctx.audit.append('ceremony', 'genesis.complaint', { epoch: c.epoch, accuser: me.nodeId, reason, ...complaintEvidence(complaint) });
+      this.abort(c, `ErrDealerDisqualified: member ${culprit} sent member ${me.nodeId} a bad round-2 share (${reason}); `
+        + 'genesis aborts everywhere: rerun it at a higher epoch without that member', 'complaint');
+    })();
+  }
+
+  /**
+   * KEYED: fetch every other member's signed outcome. Certification waits until every listed member
+   * confirmed the same roster (no member is left without a key package); a complaint or a different
+   * roster aborts genesis on this member, naming the culprit, with the evidence audited.
+   */
+  private async collectOutcomes(c: CeremonyRecord): Promise<void> {
+    const have = new Set(this.ctx.ceremonies.outcomes(c.epoch).map((r) => bytesToHex(r.sender)));
+    const missing = this.others(c).filter((m) => !have.has(m.nodeId));
+    const roster = this.localRoster(c);
+    if (!roster) throw new Error(`KEYED without key shares for epoch ${c.epoch}`);
+    const myHash = sha256(encodeRoster(roster));
+    const parties = c.roster.map((m) => this.party(m));
+    const confirmed: DkgOutcomeWire[] = [];
+    for (const { m, res } of await this.fetchAll<DkgOutcomeWire>(missing, 'GetDkgOutcome', c.epoch)) {
+      const verdict = await judgeOutcome(c.epoch, this.party(m), parties, myHash, res);
+      if (verdict.kind === 'invalid') {
+        this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId, reason: verdict.reason }, 'DKG outcome refused');
+        continue;
+      }
+      if (verdict.kind === 'blame') {
+        this.ctx.db.transaction(() => {
+          this.ctx.ceremonies.putOutcome(c.epoch, {
+            sender: res.senderNodeId, rosterHash: res.rosterHash ?? new Uint8Array(0),
+            complaint: res.complaint?.accusedNodeId?.length ? encodeMessage('DkgComplaint', { ...res.complaint }) : new Uint8Array(0), signature: res.signature,
+          });
+          this.ctx.audit.append('ceremony', 'genesis.blame', {
+            epoch: c.epoch, code: verdict.code, culprit: verdict.culprit, reporter: m.nodeId, reason: verdict.reason,
+            ...(res.complaint?.accusedNodeId?.length ? complaintEvidence(res.complaint) : { rosterHash: bytesToHex(res.rosterHash) }),
+          });
+          this.abort(c, `${verdict.code}: ${verdict.reason}; genesis aborts everywhere: rerun it at a higher epoch without member ${verdict.culprit}`, 'complaint');
+        })();
+        return;
+      }
+      confirmed.push(res);
+    }
+    if (confirmed.length) {
+      this.ctx.db.transaction(() => {
+        for (const o of confirmed) this.ctx.ceremonies.putOutcome(c.epoch, { sender: o.senderNodeId, rosterHash: o.rosterHash, complaint: new Uint8Array(0), signature: o.signature });
+      })();
+    }
+    if (this.ctx.ceremonies.outcomes(c.epoch).length < c.roster.length) return;
+    this.move(c, 'CONFIRMED', { rosterHash: bytesToHex(myHash) });
   }
 
   // ---- keys and the roster certificate ----
@@ -748,6 +840,17 @@ export class GenesisCeremony {
       const row = this.ctx.ceremonies.round2(epoch, { sender: this.selfId, recipient })[0];
       return row && { epoch, senderNodeId: this.selfId, recipientNodeId: recipient, sealed: row.sealed, signature: row.signature };
     }, (c) => c.state === 'ROUND1', 'this node has not made its round-2 shares yet');
+  }
+
+  /** This member's signed DKG outcome; while it is still in round 1 or 2, waits for it (a long poll). */
+  serveOutcome(epoch: number, callerKey: Uint8Array): Promise<DkgOutcomeWire> {
+    this.ceremonyFor(epoch, callerKey);
+    return this.longPoll(epoch, () => {
+      const row = this.ctx.ceremonies.outcomes(epoch).find((r) => equalBytes(r.sender, this.selfId));
+      if (!row) return undefined;
+      const complaint = row.complaint.length ? decodeMessage<DkgComplaintWire>('DkgComplaint', row.complaint) : null;
+      return { epoch, senderNodeId: this.selfId, rosterHash: row.rosterHash, complaint, signature: row.signature };
+    }, (c) => c.state === 'ROUND1' || c.state === 'ROUND2', 'this node has no DKG outcome for that epoch yet');
   }
 
   /** A member signs only what the purpose's check accepts; it never signs bytes it did not verify itself. */

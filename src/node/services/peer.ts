@@ -29,6 +29,10 @@ export function peerService(guards: Guards) {
       const node = guards.unsealed();
       return node.genesis.serveRound2(req.epoch, guards.peer(req, ctx));
     },
+    async GetDkgOutcome(req: EpochReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      return node.genesis.serveOutcome(req.epoch, guards.peer(req, ctx));
+    },
     async FrostCommit(req: CommitReq, ctx: CallContext) {
       const node = guards.unsealed();
       const caller = guards.peer(req, ctx);
