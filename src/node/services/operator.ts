@@ -32,12 +32,14 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
       const node = rt.context;
       const latest = node?.ceremonies.latest();
       const certs = node?.ceremonies.certificates() ?? [];
-      const member = !!latest && latest.state === 'COMPLETE' && latest.roster.some((m) => m.nodeId === bytesToHex(pub?.nodeId ?? new Uint8Array()));
+      // The serving committee is the newest certified roster with this node's shares, not the newest ceremony.
+      const active = node?.genesis.activeCommittee();
+      const member = !!active && active.roster.some((m) => m.nodeId === bytesToHex(pub?.nodeId ?? new Uint8Array()));
       let nextStep: string;
       if (!pub) nextStep = 'initialize this node: gatekeeper init --config FILE';
       else if (!node) nextStep = `unseal this node: ${rt.unsealProgress} of ${pub.unsealThreshold} shares given (gatekeeper unseal)`;
       else nextStep = nextStepFor(latest?.state, member);
-      const committee = node?.genesis.publicKeys(latest?.epoch ?? 0);
+      const committee = node?.genesis.publicKeys(active?.epoch ?? latest?.epoch ?? 0);
       return {
         initialized: !!pub,
         sealed: !node,
