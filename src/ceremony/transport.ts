@@ -26,7 +26,7 @@ export const FAILOVER_MS = 3000;
 export class Backoff {
   private readonly next = new Map<string, { at: number; delay: number }>();
   private readonly downSince = new Map<string, number>();
-  constructor(private readonly now: () => number) {}
+  constructor(private readonly now: () => number, private readonly maxMs = BACKOFF_MAX_MS) {}
 
   due(key: string): boolean {
     return (this.next.get(key)?.at ?? 0) <= this.now();
@@ -38,10 +38,15 @@ export class Backoff {
   }
 
   failed(key: string, peer: string, refused: boolean): number {
-    const delay = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, (this.next.get(key)?.delay ?? BACKOFF_MIN_MS / 2) * 2));
+    const delay = Math.min(this.maxMs, Math.max(BACKOFF_MIN_MS, (this.next.get(key)?.delay ?? BACKOFF_MIN_MS / 2) * 2));
     this.next.set(key, { at: this.now() + delay, delay });
     if (refused) { if (!this.downSince.has(peer)) this.downSince.set(peer, this.now()); } else this.downSince.delete(peer);
     return delay;
+  }
+
+  /** Refused the last connection (not yet long enough to count as down). */
+  refused(peer: string): boolean {
+    return this.downSince.has(peer);
   }
 
   /** Down on evidence for at least FAILOVER_MS. */

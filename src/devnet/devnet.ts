@@ -177,7 +177,11 @@ export class Devnet {
   /** A client of a node (TLS trusting the devnet's CA when the nodes run TLS). */
   clientFor(endpoint: string): GatekeeperClient {
     const tls = this.opts.tls;
-    return tls ? new GatekeeperClient(endpoint, grpcCredentials.createSsl(fs.readFileSync(tls.caFile))) : new GatekeeperClient(endpoint);
+    // Nodes start and restart under test: reconnect quickly instead of grpc's default backoff of up to
+    // two minutes, which could leave a client waiting long after its node is up.
+    const options = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 };
+    const credentials = tls ? grpcCredentials.createSsl(fs.readFileSync(tls.caFile)) : grpcCredentials.createInsecure();
+    return new GatekeeperClient(endpoint, credentials, options);
   }
 
   /** Writes configs, initializes every node's keys (keeping the development unseal shares). */
@@ -234,10 +238,12 @@ export class Devnet {
     const out = fs.openSync(path.join(n.dir, 'node.log'), 'a');
     n.process = spawn(process.execPath, [...nodeFlags, builtCli(), 'node', '--config', n.configFile], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
-    const deadline = Date.now() + 30_000;
+    // Ready = the node answers Status. On a loaded machine start-up (self-test, WAL recovery) can take a
+    // while: wait as long as the process is alive, up to a generous bound.
+    const deadline = Date.now() + 120_000;
     for (;;) {
       try { await this.status(i); return; } catch (err) {
-        if (Date.now() > deadline) throw new Error(`${n.name} did not start: ${String(err)}`);
+        if (Date.now() > deadline) throw new Error(`${n.name} did not start within 120 s: ${String(err)}`);
         if (n.process.exitCode !== null) throw new Error(`${n.name} exited with code ${n.process.exitCode}; see ${n.dir}/node.log`);
         await sleep(100);
       }

@@ -2,7 +2,6 @@
 // FROST DKG for both master secrets with the other winners over PeerService, and sign the genesis roster
 // certificate. Messages are pulled: each member serves what it has persisted and fetches what it lacks,
 // so a member that restarts resumes from SQLite and the others simply keep asking until the deadline.
-import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
@@ -13,12 +12,9 @@ import {
 import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { openFromPeer, sealToPeer } from '../crypto/hpke.js';
 import {
-  aggregateSignature, decodeDkgRound1, decodeDkgState, encodeDkgState, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
-  decodeSignatureShare, decodeSigningCommitments, decodeSigningNonces, dkgRound1, dkgRound2, dkgRound3,
-  encodeDkgRound1, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, encodeSignatureShare,
-  encodeSigningCommitments, encodeSigningNonces, identifierForPosition, publicPackage, signShare, signingCommit,
-  verifyGroupSignature, type DkgRound1Package, type DkgRound2Package, type DkgState, type KeyPackage,
-  type PublicKeyPackage, type Suite,
+  decodeDkgRound1, decodeDkgState, encodeDkgState, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
+  dkgRound1, dkgRound2, dkgRound3,
+  encodeDkgRound1, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, identifierForPosition, publicPackage, verifyGroupSignature, type DkgRound1Package, type DkgRound2Package, type DkgState, type Suite,
 } from '../crypto/frost.js';
 import {
   snapshotHash, type SignedSnapshotMsg,
@@ -31,8 +27,9 @@ import {
 import { decodeRoster, encodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
 import type { CeremonyRecord, Round1Row, Round2Row, RosterEntryJson } from '../store/ceremony-store.js';
 import type { NodeContext } from './context.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
+import { alreadyExists, failedPrecondition, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
+import { Backoff, chooseCoordinator } from '../ceremony/transport.js';
 
 const SUITES: Suite[] = ['derivation', 'signing'];
 const dec = new TextDecoder();
@@ -46,10 +43,8 @@ const round2Context = genesisRound2Context;
 
 interface LocalDkg { derivation: DkgState; signing: DkgState }
 
-/** Throws (an RpcError) when this member must not sign `message` for the purpose. */
-export type SigningCheck = (c: CeremonyRecord, message: Uint8Array, publication: Record<string, unknown> | null) => void;
-interface MemberKeys { derivation: KeyPackage; signing: KeyPackage }
-interface PublicKeys { derivation: PublicKeyPackage; signing: PublicKeyPackage }
+import { ThresholdSigner, type MemberKeys, type PublicKeys, type SigningCheck } from '../ceremony/signer.js';
+export type { SigningCheck } from '../ceremony/signer.js';
 
 interface Round1Wire { epoch: number; senderNodeId: Uint8Array; derivation: Uint8Array; signing: Uint8Array; signature: Uint8Array }
 interface Round2Wire { epoch: number; senderNodeId: Uint8Array; recipientNodeId: Uint8Array; sealed: Uint8Array; signature: Uint8Array }
@@ -65,24 +60,15 @@ export interface AcceptResult { epoch: number; snapshotHash: Uint8Array; elected
  */
 const LONG_POLL_MS = 2000;
 
-/**
- * A FROST signing session's nonces are good for this long after FrostCommit (a coordinator asks for
- * the shares within seconds); older sessions are refused and pruned, PRUNE_BATCH rows at a time at
- * most every PRUNE_EVERY_MS, from the ceremony tick rather than on the signing path.
- */
-export const FROST_SESSION_TTL_MS = 10 * 60_000;
-const PRUNE_EVERY_MS = 60_000;
-const PRUNE_BATCH = 500;
-const PRUNE_BATCHES_PER_RUN = 10;
+export { FROST_SESSION_TTL_MS } from '../ceremony/signer.js';
 
 export class GenesisCeremony {
   private ticking = false;
   private stopping = false;
   /** Long polls waiting for the next state change. */
   private readonly waiters = new Set<() => void>();
-  private readonly backoff = new Map<string, { next: number; delay: number }>();
-  /** When a member last refused a connection; a member counts as down only on such evidence. */
-  private readonly unreachableSince = new Map<string, number>();
+  /** Pull with backoff and evidence-based failure detection: the ceremony engine's transport (src/ceremony/transport.ts). */
+  private readonly pulls: Backoff;
   private readonly publicKeyCache = new Map<number, PublicKeys>();
   /** Snapshot intake: governance first, caps, caller, then the election in a worker thread. */
   readonly intake: SnapshotIntake;
@@ -91,23 +77,47 @@ export class GenesisCeremony {
   /** Certificates observers were served, per epoch, by member node id (observeCertificate). */
   private readonly observed = new Map<number, Map<string, { rosterBytes: Uint8Array; signature: Uint8Array }>>();
   private lastSigningAttempt = 0;
-  private lastPrune = Number.NEGATIVE_INFINITY;
-  /** What a member checks before it signs, per signing purpose; a check throws to refuse. */
-  private readonly purposes = new Map<string, SigningCheck>();
+  /** The committee's FROST signer: typed purposes, sessions, coordination (src/ceremony/signer.ts). */
+  readonly signer: ThresholdSigner;
 
   constructor(private readonly ctx: NodeContext) {
     this.intake = new SnapshotIntake(ctx.config.governance);
-    this.purposes.set('roster', (c, message) => {
+    this.pulls = new Backoff(() => ctx.now(), 1000);
+    this.signer = new ThresholdSigner(ctx, (epoch) => this.publicKeys(epoch), (epoch) => this.memberKeys(epoch));
+    // The roster purpose is read-only (the signer enforces it): it reads the ceremony and its DKG output.
+    this.signer.register({ name: 'roster', check: (c, message) => {
       if (c.state !== 'CONFIRMED' && c.state !== 'COMPLETE') throw failedPrecondition('not every member has confirmed its key package for that epoch yet');
       const roster = this.localRoster(c);
       if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
       if (!equalBytes(message, rosterCertificateMessage(c.epoch, encodeRoster(roster)))) throw permissionDenied('this member does not sign that message');
-    });
+    } });
   }
 
   /** Lets another part of the node (contract keys) define what its signatures may cover. */
   registerSigningPurpose(purpose: string, check: SigningCheck): void {
-    this.purposes.set(purpose, check);
+    // Compatible facade for contract-keys.ts, whose check stores the publication it certifies.
+    this.signer.register({ name: purpose, check, writes: true });
+  }
+
+  /** FROST signing round trip as coordinator (RFC 9591 §5), for a purpose the members check. */
+  coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string,
+    opts: { publication?: Record<string, unknown>; signers?: number; refusals?: string[] } = {}): Promise<Uint8Array | undefined> {
+    return this.signer.coordinate(c, message, purpose, opts);
+  }
+
+  /** Deletes expired signing sessions (bounded; at most once a minute). */
+  pruneFrostSessions(): number {
+    return this.signer.prune();
+  }
+
+  frostCommit(epoch: number, sessionId: Uint8Array, message: Uint8Array, purpose: string, callerKey: Uint8Array,
+    publication: Record<string, unknown> | null = null): Uint8Array {
+    return this.signer.commit(this.ceremonyFor(epoch, callerKey).c, sessionId, message, purpose, publication);
+  }
+
+  frostSign(epoch: number, sessionId: Uint8Array, message: Uint8Array, commitmentsWire: Uint8Array[], purpose: string, callerKey: Uint8Array,
+    publication: Record<string, unknown> | null = null): Uint8Array {
+    return this.signer.sign(this.ceremonyFor(epoch, callerKey).c, sessionId, message, commitmentsWire, purpose, publication);
   }
 
   /**
@@ -274,25 +284,6 @@ export class GenesisCeremony {
     }
   }
 
-  /** Deletes expired signing sessions, in bounded batches, at most once per PRUNE_EVERY_MS; returns how many. */
-  pruneFrostSessions(): number {
-    const now = this.ctx.now();
-    if (now - this.lastPrune < PRUNE_EVERY_MS) return 0;
-    this.lastPrune = now;
-    let pruned = 0;
-    try {
-      for (let i = 0; i < PRUNE_BATCHES_PER_RUN; i++) {
-        const n = this.ctx.ceremonies.pruneFrostSessions(now - FROST_SESSION_TTL_MS, PRUNE_BATCH);
-        pruned += n;
-        if (n < PRUNE_BATCH) break;
-      }
-    } catch (err) {
-      this.ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning signing sessions failed; will retry');
-    }
-    if (pruned) this.ctx.log.debug({ pruned }, 'expired signing sessions pruned');
-    return pruned;
-  }
-
   private async step(c: CeremonyRecord): Promise<void> {
     if (deadlinePassed(c, this.ctx.now())) {
       this.abort(c, `the ${c.state} phase missed its deadline (${c.phaseTimeoutMs} ms)${await this.waitingFor(c)}`, 'deadline');
@@ -407,27 +398,18 @@ export class GenesisCeremony {
    */
   private async fetchAll<T>(members: RosterEntryJson[], method: string, epoch: number): Promise<{ m: RosterEntryJson; res: T }[]> {
     const out: { m: RosterEntryJson; res: T }[] = [];
-    const now = this.ctx.now();
-    const due = members.filter((m) => !((this.backoff.get(`${method}/${m.endpoint}`)?.next ?? 0) > now));
+    const due = members.filter((m) => this.pulls.due(`${method}/${m.endpoint}`));
     if (!due.length) return out;
     const calls = this.ctx.peerFanOut<T>(due.map((m) => m.endpoint), method, { epoch }, 3000);
     await Promise.allSettled(due.map(async (m, i) => {
       const key = `${method}/${m.endpoint}`;
-      const b = this.backoff.get(key);
       try {
         const res = await calls[i]!;
-        this.backoff.delete(key);
-        this.unreachableSince.delete(m.endpoint);
+        this.pulls.succeeded(key, m.endpoint);
         out.push({ m, res });
       } catch (err) {
-        const delay = Math.min(1000, (b?.delay ?? 100) * 2);
-        this.backoff.set(key, { next: this.ctx.now() + delay, delay });
         // Only a refused connection is evidence that a member is down; a slow answer is not.
-        if (err instanceof RpcError && err.code === status.UNAVAILABLE) {
-          if (!this.unreachableSince.has(m.endpoint)) this.unreachableSince.set(m.endpoint, this.ctx.now());
-        } else {
-          this.unreachableSince.delete(m.endpoint);
-        }
+        this.pulls.failed(key, m.endpoint, err instanceof RpcError && err.code === status.UNAVAILABLE);
       }
     }));
     return out;
@@ -707,9 +689,8 @@ export class GenesisCeremony {
    * every member ends up with the same certificate bytes.
    */
   private coordinator(c: CeremonyRecord): RosterEntryJson {
-    const now = this.ctx.now();
-    const me = bytesToHex(this.selfId);
-    return c.roster.find((m) => m.nodeId === me || now - (this.unreachableSince.get(m.endpoint) ?? now) < 3000)!;
+    const members = c.roster.map((m) => ({ ...m, id: m.nodeId }));
+    return chooseCoordinator(members, bytesToHex(this.selfId), (id) => this.pulls.isDown(members.find((m) => m.id === id)!.endpoint));
   }
 
   private async finishCertificate(c: CeremonyRecord): Promise<void> {
@@ -720,7 +701,7 @@ export class GenesisCeremony {
     const leader = this.coordinator(c);
     if (leader.nodeId !== bytesToHex(this.selfId)) {
       // Ask the coordinator (and, once it is known to be down, the others) for the certificate.
-      const ask = this.unreachableSince.has(leader.endpoint) ? this.others(c) : [leader];
+      const ask = this.pulls.refused(leader.endpoint) ? this.others(c) : [leader];
       for (const { res } of await this.fetchAll<CertificateWire>(ask, 'GetRosterCertificate', c.epoch)) {
         if (equalBytes(res.rosterBytes, rosterBytes) && verifyGroupSignature(roster.committeeKey, message, res.signature)) {
           this.completeWith(c, rosterBytes, res.signature, 'fetched');
@@ -734,41 +715,6 @@ export class GenesisCeremony {
     this.lastSigningAttempt = now;
     const signature = await this.coordinateSignature(c, message, 'roster');
     if (signature) this.completeWith(c, rosterBytes, signature, 'signed');
-  }
-
-  /** FROST signing round trip as coordinator (RFC 9591 §5): commitments from k members, then shares. */
-  async coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string,
-    opts: { publication?: Record<string, unknown>; signers?: number; refusals?: string[] } = {}): Promise<Uint8Array | undefined> {
-    const pub = this.publicKeys(c.epoch)!.signing;
-    const sessionId = new Uint8Array(randomBytes(16));
-    const extra = opts.publication ? { publication: opts.publication } : {};
-    const wanted = Math.min(c.roster.length, Math.max(c.threshold, opts.signers ?? 0));
-    const committed: { m: RosterEntryJson; commitments: Uint8Array }[] = [];
-    // Every member gets the same request, so one signed call serves them all (context.ts fanOut).
-    const commitCalls = this.ctx.peerFanOut<{ commitments: Uint8Array }>(c.roster.map((m) => m.endpoint), 'FrostCommit',
-      { epoch: c.epoch, sessionId, message, purpose, ...extra }, 3000);
-    await Promise.allSettled(c.roster.map(async (m, i) => {
-      try {
-        const res = await commitCalls[i]!;
-        committed.push({ m, commitments: res.commitments });
-      } catch (err) {
-        opts.refusals?.push(`node ${m.nodeId}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }));
-    if (committed.length < wanted) return undefined;
-    const signers = committed.sort((a, b) => a.m.shareIdentifier.localeCompare(b.m.shareIdentifier)).slice(0, wanted);
-    const commitments = signers.map((s) => decodeSigningCommitments(parse(s.commitments)));
-    const wire = signers.map((s) => s.commitments);
-    const signCalls = this.ctx.peerFanOut<{ signatureShare: Uint8Array }>(signers.map((s) => s.m.endpoint), 'FrostSign',
-      { epoch: c.epoch, sessionId, message, commitments: wire, purpose, ...extra }, 3000);
-    const shares = await Promise.all(signCalls.map(async (call) => decodeSignatureShare(parse((await call).signatureShare)))).catch(() => undefined);
-    if (!shares) return undefined;
-    try {
-      return aggregateSignature(pub, commitments, message, shares);
-    } catch (err) {
-      this.ctx.log.warn({ epoch: c.epoch, err: err instanceof Error ? err.message : String(err) }, 'signature aggregation failed');
-      return undefined;
-    }
   }
 
   /**
@@ -851,56 +797,6 @@ export class GenesisCeremony {
       const complaint = row.complaint.length ? decodeMessage<DkgComplaintWire>('DkgComplaint', row.complaint) : null;
       return { epoch, senderNodeId: this.selfId, rosterHash: row.rosterHash, complaint, signature: row.signature };
     }, (c) => c.state === 'ROUND1' || c.state === 'ROUND2', 'this node has no DKG outcome for that epoch yet');
-  }
-
-  /** A member signs only what the purpose's check accepts; it never signs bytes it did not verify itself. */
-  private checkSigning(c: CeremonyRecord, message: Uint8Array, purpose: string, publication: Record<string, unknown> | null): void {
-    const check = this.purposes.get(purpose);
-    if (!check) throw invalidArgument(`unknown signing purpose '${purpose}'`);
-    check(c, message, publication);
-  }
-
-  frostCommit(epoch: number, sessionId: Uint8Array, message: Uint8Array, purpose: string, callerKey: Uint8Array,
-    publication: Record<string, unknown> | null = null): Uint8Array {
-    const { c } = this.ceremonyFor(epoch, callerKey);
-    if (sessionId.length !== 16) throw invalidArgument('session_id must be 16 bytes');
-    this.checkSigning(c, message, purpose, publication);
-    const keys = this.memberKeys(epoch)!;
-    const { nonces, commitments } = signingCommit(keys.signing);
-    keys.derivation.signingShare.fill(0);
-    keys.signing.signingShare.fill(0);
-    const sealed = this.ctx.keys.box.seal('frost-nonces', bytesToHex(sessionId), json(encodeSigningNonces(nonces)));
-    if (!this.ctx.ceremonies.startFrostSession(sessionId, epoch, message, sealed, this.ctx.now())) {
-      throw alreadyExists('that signing session id was already used');
-    }
-    return json(encodeSigningCommitments(commitments));
-  }
-
-  frostSign(epoch: number, sessionId: Uint8Array, message: Uint8Array, commitmentsWire: Uint8Array[], purpose: string, callerKey: Uint8Array,
-    publication: Record<string, unknown> | null = null): Uint8Array {
-    const { c } = this.ceremonyFor(epoch, callerKey);
-    this.checkSigning(c, message, purpose, publication);
-    let commitments;
-    try {
-      commitments = commitmentsWire.map((w) => decodeSigningCommitments(parse(w)));
-    } catch (err) {
-      throw invalidArgument(`bad signing commitments: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    const session = this.ctx.ceremonies.takeFrostNonces(sessionId, this.ctx.now() - FROST_SESSION_TTL_MS);
-    if (!session) throw failedPrecondition('unknown, expired or already used signing session');
-    if (session.epoch !== epoch || !equalBytes(session.message, message)) throw permissionDenied('the signing session was opened for another message');
-    const nonces = decodeSigningNonces(parse(this.ctx.keys.box.open('frost-nonces', bytesToHex(sessionId), session.sealedNonces)));
-    const keys = this.memberKeys(epoch)!;
-    try {
-      const share = signShare(keys.signing, nonces, commitments, message);
-      this.ctx.audit.append('ceremony', 'frost.signed', { epoch, purpose, session: bytesToHex(sessionId), signers: commitments.map((x) => x.identifier) });
-      return json(encodeSignatureShare(share));
-    } catch (err) {
-      throw invalidArgument(`cannot sign: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      keys.derivation.signingShare.fill(0);
-      keys.signing.signingShare.fill(0);
-    }
   }
 
   /** The roster certificate; while the ceremony still runs, waits for it (a long poll). */
