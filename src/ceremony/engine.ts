@@ -45,7 +45,7 @@ export interface Protocol<S> {
   first: string;
   phases: Record<string, Phase<S>>;
   /** The state and first-phase messages of a new ceremony (pure but for fresh randomness). */
-  start(ctx: PhaseContext, params: Record<string, unknown>): { state: S; outgoing: Outgoing[] };
+  start(ctx: PhaseContext, params: Record<string, unknown>): { state: S; outgoing: Outgoing[] } | Promise<{ state: S; outgoing: Outgoing[] }>;
   encodeState(s: S): Uint8Array;
   decodeState(b: Uint8Array): S;
 }
@@ -136,7 +136,8 @@ export class CeremonyEngine {
     if (!o.members.some((m) => m.id === this.deps.self.id)) throw new EngineError('ErrNotAMember', `this node is not a member of ceremony ${o.id}`);
     const now = this.deps.now();
     const ctx: PhaseContext = { ceremony: o.id, epoch: o.epoch, self: this.deps.self.id, members: o.members };
-    const { state, outgoing } = p.start(ctx, o.params ?? {});
+    const { state, outgoing } = await p.start(ctx, o.params ?? {});
+    if (this.store.get(o.id)) throw new EngineError('ErrCeremonyExists', `ceremony ${o.id} already exists`);
     const record: EngineRecord = {
       id: o.id, kind, epoch: o.epoch, status: 'RUNNING', phase: p.first, members: o.members, sealedState: this.sealState(o, p, state),
       phaseDeadlineMs: now + o.phaseTimeoutMs, phaseTimeoutMs: o.phaseTimeoutMs, error: '', culprit: '', updatedMs: now,
