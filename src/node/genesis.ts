@@ -29,7 +29,10 @@ import type { CeremonyRecord, Round1Row, Round2Row, RosterEntryJson } from '../s
 import type { NodeContext } from './context.js';
 import { alreadyExists, failedPrecondition, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
-import { Backoff, chooseCoordinator } from '../ceremony/transport.js';
+import { Backoff, chooseCoordinator, PeerUnavailable, type WireMessage } from '../ceremony/transport.js';
+import { CeremonyEngine, type EngineDeps } from '../ceremony/engine.js';
+import { EngineError } from '../ceremony/state.js';
+import { handoffProtocol } from '../ceremony/handoff/protocol.js';
 
 const SUITES: Suite[] = ['derivation', 'signing'];
 const dec = new TextDecoder();
@@ -79,10 +82,28 @@ export class GenesisCeremony {
   private lastSigningAttempt = 0;
   /** The committee's FROST signer: typed purposes, sessions, coordination (src/ceremony/signer.ts). */
   readonly signer: ThresholdSigner;
+  /** The ceremony engine (src/ceremony/engine.ts): votes, and the hand-off protocol's phases. */
+  readonly engine: CeremonyEngine;
 
   constructor(private readonly ctx: NodeContext) {
     this.intake = new SnapshotIntake(ctx.config.governance);
     this.pulls = new Backoff(() => ctx.now(), 1000);
+    const transport: EngineDeps['transport'] = {
+      fetch: async (peer, req) => {
+        try {
+          return await ctx.peerCall<WireMessage>(peer.endpoint, 'GetCeremonyMessage', req, 3000);
+        } catch (err) {
+          if (err instanceof RpcError && err.code === status.UNAVAILABLE) throw new PeerUnavailable(err.message);
+          throw err;
+        }
+      },
+    };
+    this.engine = new CeremonyEngine({
+      db: ctx.db, box: ctx.keys.box, now: () => ctx.now(), audit: ctx.audit, transport, log: ctx.log,
+      self: { id: bytesToHex(ctx.self.identityKey), identitySecret: ctx.keys.identitySecret, transportSecret: ctx.keys.transportSecret, transportKey: ctx.self.transportKey },
+      onTransition: (t) => ctx.metrics.ceremonyTransitions.inc({ state: `${t.kind}:${t.status}` }),
+    });
+    this.engine.register(handoffProtocol({ nodeId: ctx.self.nodeId, identitySecret: ctx.keys.identitySecret, transportSecret: ctx.keys.transportSecret }));
     this.signer = new ThresholdSigner(ctx, (epoch) => this.publicKeys(epoch), (epoch) => this.memberKeys(epoch));
     // The roster purpose is read-only (the signer enforces it): it reads the ceremony and its DKG output.
     this.signer.register({ name: 'roster', check: (c, message) => {
@@ -183,6 +204,8 @@ export class GenesisCeremony {
     };
     ctx.db.transaction(() => {
       ctx.ceremonies.insert(record);
+      // This node's one vote for the epoch (DESIGN §3.3), persisted with the record, before anything is sent.
+      this.engine.vote(record.epoch, record.snapshotHash, sha256(json({ threshold: record.threshold, roster })));
       if (elected) this.startRound1(record);
       ctx.audit.append(source, 'genesis.accepted', {
         epoch: record.epoch, snapshotHash: bytesToHex(record.snapshotHash), elected,
@@ -279,6 +302,7 @@ export class GenesisCeremony {
           this.ctx.log.warn({ epoch: c.epoch, state: c.state, err: err instanceof Error ? err.message : String(err) }, 'ceremony step failed; will retry');
         }
       }
+      await this.engine.tick();
     } finally {
       this.ticking = false;
     }
@@ -361,9 +385,22 @@ export class GenesisCeremony {
     }
   }
 
+  /** The engine's message of (ceremony, phase) for a member (PeerService.GetCeremonyMessage). */
+  async serveCeremonyMessage(req: { ceremony: string; phase: string }, callerKey: Uint8Array): Promise<WireMessage> {
+    try {
+      return await this.engine.serve(req, bytesToHex(callerKey));
+    } catch (err) {
+      if (!(err instanceof EngineError)) throw err;
+      if (err.code === 'ErrUnknownCeremony') throw notFound(err.message);
+      if (err.code === 'ErrNotAMember') throw permissionDenied(err.message);
+      throw failedPrecondition(err.message);
+    }
+  }
+
   /** Ends the long polls (the node is stopping). */
   close(): void {
     this.stopping = true;
+    this.engine.close();
     this.wake();
     void this.intake.close();
   }
