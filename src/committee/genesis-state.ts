@@ -7,8 +7,13 @@ export const CeremonyStates = {
   Round1: 'ROUND1',
   /** All round-1 packages verified; own round-2 shares sealed and persisted; collecting ours. */
   Round2: 'ROUND2',
-  /** Both key shares computed and persisted; waiting for the roster certificate to be signed. */
+  /**
+   * Both key shares computed and persisted with this member's signed confirmation of the roster it
+   * computed; collecting every other member's outcome (a confirmation, or a complaint that aborts).
+   */
   Keyed: 'KEYED',
+  /** Every listed member confirmed the same roster: the roster certificate may be signed. */
+  Confirmed: 'CONFIRMED',
   /** Not elected: waiting for the elected committee's roster certificate. */
   Observing: 'OBSERVING',
   /** Roster certificate verified and persisted: the committee is active. */
@@ -22,7 +27,8 @@ export type CeremonyState = (typeof CeremonyStates)[keyof typeof CeremonyStates]
 const ALLOWED: Record<CeremonyState, CeremonyState[]> = {
   ROUND1: ['ROUND2', 'ABORTED'],
   ROUND2: ['KEYED', 'ABORTED'],
-  KEYED: ['COMPLETE', 'ABORTED'],
+  KEYED: ['CONFIRMED', 'ABORTED'],
+  CONFIRMED: ['COMPLETE', 'ABORTED'],
   OBSERVING: ['COMPLETE', 'ABORTED'],
   COMPLETE: [],
   ABORTED: [],
@@ -45,7 +51,10 @@ export type CeremonyErrorCode =
   | 'ErrAlreadyVoted'
   | 'ErrEpochNotNext'
   | 'ErrCommitteeActive'
-  | 'ErrNotInCeremony';
+  | 'ErrNotInCeremony'
+  | 'ErrDealerDisqualified'
+  | 'ErrFalseComplaint'
+  | 'ErrRosterMismatch';
 
 export interface CeremonyClock {
   state: CeremonyState;
@@ -79,7 +88,8 @@ export function nextStepFor(state: CeremonyState | undefined, member: boolean): 
     case undefined: return 'wait for the governance-signed genesis snapshot (OperatorService.SubmitGenesis; `npm start` does it for a local devnet)';
     case 'ROUND1': return 'wait: exchanging DKG round-1 packages with the other members';
     case 'ROUND2': return 'wait: exchanging sealed DKG shares with the other members';
-    case 'KEYED': return 'wait: the committee is signing its roster certificate';
+    case 'KEYED': return 'wait: collecting every member\'s confirmation of its key package';
+    case 'CONFIRMED': return 'wait: the committee is signing its roster certificate';
     case 'OBSERVING': return 'wait: this node was not elected; it is waiting for the committee certificate';
     case 'COMPLETE': return member ? 'none: this node serves as a committee member' : 'none: this node follows the committee (not a member)';
     case 'ABORTED': return 'the ceremony aborted: read the error, then submit a new snapshot with a higher epoch';

@@ -33,6 +33,8 @@ export const SIGNATURE_TAGS = [
   'handoff-complaint',
   'handoff-proposal',
   'dkg-complaint',
+  'dkg-outcome',
+  'ceremony-message',
 ] as const;
 
 export type SignatureTag = (typeof SIGNATURE_TAGS)[number];

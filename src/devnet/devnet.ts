@@ -289,7 +289,7 @@ export class Devnet {
     const deadline = Date.now() + 120_000;
     for (;;) {
       try { await this.status(i); return; } catch (err) {
-        if (Date.now() > deadline) throw new Error(`${n.name} did not start: ${String(err)}`);
+        if (Date.now() > deadline) throw new Error(`${n.name} did not start within 120 s: ${String(err)}`);
         if (n.process.exitCode !== null) throw new Error(`${n.name} exited with code ${n.process.exitCode}; see ${n.dir}/node.log`);
         await sleep(100);
       }
@@ -350,7 +350,7 @@ export class Devnet {
     for (;;) {
       const states = await Promise.all(this.nodes.map((_, i) => this.status(i).catch(() => undefined)));
       const summary = states.map((s) => s?.ceremonyState ?? 'DOWN');
-      const slowest = ['ROUND1', 'ROUND2', 'KEYED', 'OBSERVING', 'COMPLETE'].find((st) => summary.includes(st)) ?? summary[0]!;
+      const slowest = ['ROUND1', 'ROUND2', 'KEYED', 'CONFIRMED', 'OBSERVING', 'COMPLETE'].find((st) => summary.includes(st)) ?? summary[0]!;
       if (slowest !== last) { onPhase?.(slowest); last = slowest; }
       const aborted = states.find((s) => s?.ceremonyState === 'ABORTED');
       if (aborted) throw new Error(`the ceremony aborted: ${aborted.ceremonyError}`);

@@ -2,19 +2,19 @@
 // FROST DKG for both master secrets with the other winners over PeerService, and sign the genesis roster
 // certificate. Messages are pulled: each member serves what it has persisted and fetches what it lacks,
 // so a member that restarts resumes from SQLite and the others simply keep asking until the deadline.
-import { randomBytes } from 'node:crypto';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, equalBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+import { equalBytes, utf8 } from '../crypto/bytes.js';
+import { genesisRound1Message, genesisRound2Context, genesisRound2Message, type GenesisParty } from '../ceremony/complaint.js';
+import {
+  complaintEvidence, complaintsAgainst, judgeOutcome, signOutcome, type DkgComplaintWire, type DkgOutcomeWire, type Evidence,
+} from '../ceremony/genesis/outcome.js';
 import { signTagged, verifyTagged } from '../crypto/identity.js';
 import { openFromPeer, sealToPeer } from '../crypto/hpke.js';
 import {
-  aggregateSignature, decodeDkgRound1, decodeDkgState, encodeDkgState, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
-  decodeSignatureShare, decodeSigningCommitments, decodeSigningNonces, dkgRound1, dkgRound2, dkgRound3,
-  encodeDkgRound1, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, encodeSignatureShare,
-  encodeSigningCommitments, encodeSigningNonces, identifierForPosition, publicPackage, signShare, signingCommit,
-  verifyGroupSignature, type DkgRound1Package, type DkgRound2Package, type DkgState, type KeyPackage,
-  type PublicKeyPackage, type Suite,
+  decodeDkgRound1, decodeDkgState, encodeDkgState, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
+  dkgRound1, dkgRound2, dkgRound3,
+  encodeDkgRound1, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, identifierForPosition, publicPackage, verifyGroupSignature, type DkgRound1Package, type DkgRound2Package, type DkgState, type Suite,
 } from '../crypto/frost.js';
 import {
   snapshotHash, type SignedSnapshotMsg,
@@ -27,33 +27,27 @@ import {
 import { decodeRoster, encodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
 import type { CeremonyRecord, Round1Row, Round2Row, RosterEntryJson } from '../store/ceremony-store.js';
 import type { NodeContext } from './context.js';
-import { alreadyExists, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
+import { alreadyExists, failedPrecondition, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
+import { Backoff, chooseCoordinator, PeerUnavailable, type WireMessage } from '../ceremony/transport.js';
+import { CeremonyEngine, type EngineDeps } from '../ceremony/engine.js';
+import { EngineError } from '../ceremony/state.js';
+import { handoffProtocol } from '../ceremony/handoff/protocol.js';
 
 const SUITES: Suite[] = ['derivation', 'signing'];
 const dec = new TextDecoder();
 const json = (v: unknown) => utf8(JSON.stringify(v));
 const parse = (b: Uint8Array): unknown => JSON.parse(dec.decode(b));
 
-/** What round-1 signatures cover: u32be(epoch) || lp(derivation) || lp(signing). */
-function round1Message(epoch: number, derivation: Uint8Array, signing: Uint8Array): Uint8Array {
-  return concatBytes(u32be(epoch), lp(derivation), lp(signing));
-}
-
-/** What round-2 signatures cover: u32be(epoch) || sender || recipient || sealed. */
-function round2Message(epoch: number, sender: Uint8Array, recipient: Uint8Array, sealed: Uint8Array): Uint8Array {
-  return concatBytes(u32be(epoch), sender, recipient, sealed);
-}
-
-const round2Context = (epoch: number, sender: Uint8Array, recipient: Uint8Array) =>
-  `dkg-round2/${epoch}/${bytesToHex(sender)}/${bytesToHex(recipient)}`;
+// One definition of genesis's signed round-1/round-2 messages, shared with the complaint check.
+const round1Message = genesisRound1Message;
+const round2Message = genesisRound2Message;
+const round2Context = genesisRound2Context;
 
 interface LocalDkg { derivation: DkgState; signing: DkgState }
 
-/** Throws (an RpcError) when this member must not sign `message` for the purpose. */
-export type SigningCheck = (c: CeremonyRecord, message: Uint8Array, publication: Record<string, unknown> | null) => void;
-interface MemberKeys { derivation: KeyPackage; signing: KeyPackage }
-interface PublicKeys { derivation: PublicKeyPackage; signing: PublicKeyPackage }
+import { ThresholdSigner, type MemberKeys, type PublicKeys, type SigningCheck } from '../ceremony/signer.js';
+export type { SigningCheck } from '../ceremony/signer.js';
 
 interface Round1Wire { epoch: number; senderNodeId: Uint8Array; derivation: Uint8Array; signing: Uint8Array; signature: Uint8Array }
 interface Round2Wire { epoch: number; senderNodeId: Uint8Array; recipientNodeId: Uint8Array; sealed: Uint8Array; signature: Uint8Array }
@@ -69,24 +63,15 @@ export interface AcceptResult { epoch: number; snapshotHash: Uint8Array; elected
  */
 const LONG_POLL_MS = 2000;
 
-/**
- * A FROST signing session's nonces are good for this long after FrostCommit (a coordinator asks for
- * the shares within seconds); older sessions are refused and pruned, PRUNE_BATCH rows at a time at
- * most every PRUNE_EVERY_MS, from the ceremony tick rather than on the signing path.
- */
-export const FROST_SESSION_TTL_MS = 10 * 60_000;
-const PRUNE_EVERY_MS = 60_000;
-const PRUNE_BATCH = 500;
-const PRUNE_BATCHES_PER_RUN = 10;
+export { FROST_SESSION_TTL_MS } from '../ceremony/signer.js';
 
 export class GenesisCeremony {
   private ticking = false;
   private stopping = false;
   /** Long polls waiting for the next state change. */
   private readonly waiters = new Set<() => void>();
-  private readonly backoff = new Map<string, { next: number; delay: number }>();
-  /** When a member last refused a connection; a member counts as down only on such evidence. */
-  private readonly unreachableSince = new Map<string, number>();
+  /** Pull with backoff and evidence-based failure detection: the ceremony engine's transport (src/ceremony/transport.ts). */
+  private readonly pulls: Backoff;
   private readonly publicKeyCache = new Map<number, PublicKeys>();
   /** Snapshot intake: governance first, caps, caller, then the election in a worker thread. */
   readonly intake: SnapshotIntake;
@@ -95,29 +80,73 @@ export class GenesisCeremony {
   /** Certificates observers were served, per epoch, by member node id (observeCertificate). */
   private readonly observed = new Map<number, Map<string, { rosterBytes: Uint8Array; signature: Uint8Array }>>();
   private lastSigningAttempt = 0;
-  private lastPrune = Number.NEGATIVE_INFINITY;
-  /** What a member checks before it signs, per signing purpose; a check throws to refuse. */
-  private readonly purposes = new Map<string, SigningCheck>();
+  /** The committee's FROST signer: typed purposes, sessions, coordination (src/ceremony/signer.ts). */
+  readonly signer: ThresholdSigner;
+  /** The ceremony engine (src/ceremony/engine.ts): votes, and the hand-off protocol's phases. */
+  readonly engine: CeremonyEngine;
 
   constructor(private readonly ctx: NodeContext) {
     this.intake = new SnapshotIntake(ctx.config.governance);
-    this.purposes.set('roster', (c, message) => {
+    this.pulls = new Backoff(() => ctx.now(), 1000);
+    const transport: EngineDeps['transport'] = {
+      fetch: async (peer, req) => {
+        try {
+          return await ctx.peerCall<WireMessage>(peer.endpoint, 'GetCeremonyMessage', req, 3000);
+        } catch (err) {
+          if (err instanceof RpcError && err.code === status.UNAVAILABLE) throw new PeerUnavailable(err.message);
+          throw err;
+        }
+      },
+    };
+    this.engine = new CeremonyEngine({
+      db: ctx.db, box: ctx.keys.box, now: () => ctx.now(), audit: ctx.audit, transport, log: ctx.log,
+      self: { id: bytesToHex(ctx.self.identityKey), identitySecret: ctx.keys.identitySecret, transportSecret: ctx.keys.transportSecret, transportKey: ctx.self.transportKey },
+      onTransition: (t) => ctx.metrics.ceremonyTransitions.inc({ state: `${t.kind}:${t.status}` }),
+    });
+    this.engine.register(handoffProtocol({ nodeId: ctx.self.nodeId, identitySecret: ctx.keys.identitySecret, transportSecret: ctx.keys.transportSecret }));
+    this.signer = new ThresholdSigner(ctx, (epoch) => this.publicKeys(epoch), (epoch) => this.memberKeys(epoch));
+    // The roster purpose is read-only (the signer enforces it): it reads the ceremony and its DKG output.
+    this.signer.register({ name: 'roster', check: (c, message) => {
+      if (c.state !== 'CONFIRMED' && c.state !== 'COMPLETE') throw failedPrecondition('not every member has confirmed its key package for that epoch yet');
       const roster = this.localRoster(c);
       if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
       if (!equalBytes(message, rosterCertificateMessage(c.epoch, encodeRoster(roster)))) throw permissionDenied('this member does not sign that message');
-    });
+    } });
   }
 
   /** Lets another part of the node (contract keys) define what its signatures may cover. */
   registerSigningPurpose(purpose: string, check: SigningCheck): void {
-    this.purposes.set(purpose, check);
+    // Compatible facade for contract-keys.ts, whose check stores the publication it certifies.
+    this.signer.register({ name: purpose, check, writes: true });
   }
 
-  /** The newest completed ceremony in which this node is a member with key shares. */
+  /** FROST signing round trip as coordinator (RFC 9591 §5), for a purpose the members check. */
+  coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string,
+    opts: { publication?: Record<string, unknown>; signers?: number; refusals?: string[] } = {}): Promise<Uint8Array | undefined> {
+    return this.signer.coordinate(c, message, purpose, opts);
+  }
+
+  /** Deletes expired signing sessions (bounded; at most once a minute). */
+  pruneFrostSessions(): number {
+    return this.signer.prune();
+  }
+
+  frostCommit(epoch: number, sessionId: Uint8Array, message: Uint8Array, purpose: string, callerKey: Uint8Array,
+    publication: Record<string, unknown> | null = null): Uint8Array {
+    return this.signer.commit(this.ceremonyFor(epoch, callerKey).c, sessionId, message, purpose, publication);
+  }
+
+  frostSign(epoch: number, sessionId: Uint8Array, message: Uint8Array, commitmentsWire: Uint8Array[], purpose: string, callerKey: Uint8Array,
+    publication: Record<string, unknown> | null = null): Uint8Array {
+    return this.signer.sign(this.ceremonyFor(epoch, callerKey).c, sessionId, message, commitmentsWire, purpose, publication);
+  }
+
+  /**
+   * The active committee: the newest certified roster for which this node holds shares (DESIGN §3.6:
+   * a newer ceremony in progress, or an aborted one, never hides the committee that serves).
+   */
   activeCommittee(): CeremonyRecord | undefined {
-    const latest = this.ctx.ceremonies.latest();
-    if (!latest || latest.state !== 'COMPLETE' || !this.ctx.ceremonies.keyShares(latest.epoch)) return undefined;
-    return latest;
+    return this.ctx.ceremonies.latestCertifiedWithShares();
   }
 
   private get selfId(): Uint8Array { return this.ctx.self.nodeId; }
@@ -131,10 +160,9 @@ export class GenesisCeremony {
 
   // ---- accepting a snapshot (operator SubmitGenesis, peer OfferSnapshot) ----
 
-  /** Hex identity keys of the current committee (the newest COMPLETE ceremony), if there is one. */
+  /** Hex identity keys of the current committee (the newest certified roster), if there is one. */
   private currentMembers(): string[] {
-    const latest = this.ctx.ceremonies.latest();
-    return latest?.state === 'COMPLETE' ? latest.roster.map((m) => m.identityKey) : [];
+    return this.ctx.ceremonies.latestCertified()?.roster.map((m) => m.identityKey) ?? [];
   }
 
   /**
@@ -176,6 +204,8 @@ export class GenesisCeremony {
     };
     ctx.db.transaction(() => {
       ctx.ceremonies.insert(record);
+      // This node's one vote for the epoch (DESIGN §3.3), persisted with the record, before anything is sent.
+      this.engine.vote(record.epoch, record.snapshotHash, sha256(json({ threshold: record.threshold, roster })));
       if (elected) this.startRound1(record);
       ctx.audit.append(source, 'genesis.accepted', {
         epoch: record.epoch, snapshotHash: bytesToHex(record.snapshotHash), elected,
@@ -202,8 +232,8 @@ export class GenesisCeremony {
       }
       return this.resultOf(existing);
     }
+    if (this.ctx.ceremonies.latestCertified()) throw failedPrecondition('ErrCommitteeActive: a committee is already active; genesis runs once');
     const latest = this.ctx.ceremonies.latest();
-    if (latest && latest.state === 'COMPLETE') throw failedPrecondition('ErrCommitteeActive: a committee is already active; genesis runs once');
     if (latest && !isTerminal(latest.state)) throw failedPrecondition(`ErrCeremonyRunning: the ceremony of epoch ${latest.epoch} is still running`);
     if (latest && epoch <= latest.epoch) throw failedPrecondition(`ErrEpochNotNext: epoch ${epoch} is not after the aborted epoch ${latest.epoch}`);
     return undefined;
@@ -272,28 +302,10 @@ export class GenesisCeremony {
           this.ctx.log.warn({ epoch: c.epoch, state: c.state, err: err instanceof Error ? err.message : String(err) }, 'ceremony step failed; will retry');
         }
       }
+      await this.engine.tick();
     } finally {
       this.ticking = false;
     }
-  }
-
-  /** Deletes expired signing sessions, in bounded batches, at most once per PRUNE_EVERY_MS; returns how many. */
-  pruneFrostSessions(): number {
-    const now = this.ctx.now();
-    if (now - this.lastPrune < PRUNE_EVERY_MS) return 0;
-    this.lastPrune = now;
-    let pruned = 0;
-    try {
-      for (let i = 0; i < PRUNE_BATCHES_PER_RUN; i++) {
-        const n = this.ctx.ceremonies.pruneFrostSessions(now - FROST_SESSION_TTL_MS, PRUNE_BATCH);
-        pruned += n;
-        if (n < PRUNE_BATCH) break;
-      }
-    } catch (err) {
-      this.ctx.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'pruning signing sessions failed; will retry');
-    }
-    if (pruned) this.ctx.log.debug({ pruned }, 'expired signing sessions pruned');
-    return pruned;
   }
 
   private async step(c: CeremonyRecord): Promise<void> {
@@ -304,7 +316,8 @@ export class GenesisCeremony {
     switch (c.state) {
       case 'ROUND1': return this.collectRound1(c);
       case 'ROUND2': return this.collectRound2(c);
-      case 'KEYED': return this.finishCertificate(c);
+      case 'KEYED': return this.collectOutcomes(c);
+      case 'CONFIRMED': return this.finishCertificate(c);
       case 'OBSERVING': return this.observeCertificate(c);
       default: return;
     }
@@ -318,6 +331,9 @@ export class GenesisCeremony {
       missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
     } else if (c.state === 'ROUND2') {
       const have = new Set(this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId }).map((r) => bytesToHex(r.sender)));
+      missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
+    } else if (c.state === 'KEYED') {
+      const have = new Set(this.ctx.ceremonies.outcomes(c.epoch).map((r) => bytesToHex(r.sender)));
       missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
     }
     return missing.length ? `; still waiting for ${missing.join(', ')}` : '';
@@ -369,9 +385,22 @@ export class GenesisCeremony {
     }
   }
 
+  /** The engine's message of (ceremony, phase) for a member (PeerService.GetCeremonyMessage). */
+  async serveCeremonyMessage(req: { ceremony: string; phase: string }, callerKey: Uint8Array): Promise<WireMessage> {
+    try {
+      return await this.engine.serve(req, bytesToHex(callerKey));
+    } catch (err) {
+      if (!(err instanceof EngineError)) throw err;
+      if (err.code === 'ErrUnknownCeremony') throw notFound(err.message);
+      if (err.code === 'ErrNotAMember') throw permissionDenied(err.message);
+      throw failedPrecondition(err.message);
+    }
+  }
+
   /** Ends the long polls (the node is stopping). */
   close(): void {
     this.stopping = true;
+    this.engine.close();
     this.wake();
     void this.intake.close();
   }
@@ -379,9 +408,14 @@ export class GenesisCeremony {
   /** Aborts a running ceremony (deadline, misbehaving peer, or an operator). */
   abort(c: CeremonyRecord, reason: string, by: string): CeremonyRecord {
     if (isTerminal(c.state)) return c;
-    const next = this.move(c, 'ABORTED', { by }, reason);
-    this.ctx.ceremonies.eraseLocalDkg(c.epoch);
-    return next;
+    // Key shares of an aborted ceremony belong to no committee: erased with the DKG state.
+    return this.ctx.db.transaction(() => {
+      const next = this.move(c, 'ABORTED', { by }, reason);
+      this.ctx.ceremonies.eraseLocalDkg(c.epoch);
+      this.ctx.ceremonies.eraseKeyShares(c.epoch);
+      this.publicKeyCache.delete(c.epoch);
+      return next;
+    })();
   }
 
   private others(c: CeremonyRecord): RosterEntryJson[] {
@@ -401,27 +435,18 @@ export class GenesisCeremony {
    */
   private async fetchAll<T>(members: RosterEntryJson[], method: string, epoch: number): Promise<{ m: RosterEntryJson; res: T }[]> {
     const out: { m: RosterEntryJson; res: T }[] = [];
-    const now = this.ctx.now();
-    const due = members.filter((m) => !((this.backoff.get(`${method}/${m.endpoint}`)?.next ?? 0) > now));
+    const due = members.filter((m) => this.pulls.due(`${method}/${m.endpoint}`));
     if (!due.length) return out;
     const calls = this.ctx.peerFanOut<T>(due.map((m) => m.endpoint), method, { epoch }, 3000);
     await Promise.allSettled(due.map(async (m, i) => {
       const key = `${method}/${m.endpoint}`;
-      const b = this.backoff.get(key);
       try {
         const res = await calls[i]!;
-        this.backoff.delete(key);
-        this.unreachableSince.delete(m.endpoint);
+        this.pulls.succeeded(key, m.endpoint);
         out.push({ m, res });
       } catch (err) {
-        const delay = Math.min(1000, (b?.delay ?? 100) * 2);
-        this.backoff.set(key, { next: this.ctx.now() + delay, delay });
         // Only a refused connection is evidence that a member is down; a slow answer is not.
-        if (err instanceof RpcError && err.code === status.UNAVAILABLE) {
-          if (!this.unreachableSince.has(m.endpoint)) this.unreachableSince.set(m.endpoint, this.ctx.now());
-        } else {
-          this.unreachableSince.delete(m.endpoint);
-        }
+        this.pulls.failed(key, m.endpoint, err instanceof RpcError && err.code === status.UNAVAILABLE);
       }
     }));
     return out;
@@ -507,43 +532,129 @@ export class GenesisCeremony {
     const me = bytesToHex(this.selfId);
     const r1 = this.ctx.ceremonies.round1(c.epoch).filter((r) => bytesToHex(r.sender) !== me);
     const r1pkgs = (suite: Suite) => r1.map((r) => decodeDkgRound1(parse(suite === 'derivation' ? r.derivation : r.signing)));
-    const shares: Record<Suite, DkgRound2Package[]> = { derivation: [], signing: [] };
-    for (const r of received) {
-      let opened: Uint8Array;
-      try {
-        opened = await openFromPeer(this.ctx.keys.transportSecret, round2Context(c.epoch, r.sender, this.selfId), r.sealed, this.ctx.self.transportKey);
-      } catch {
-        this.abort(c, `the round-2 share from ${bytesToHex(r.sender)} does not open`, 'ceremony');
-        return;
-      }
-      const o = parse(opened) as { derivation: unknown; signing: unknown };
-      opened.fill(0);
-      shares.derivation.push(decodeDkgRound2(o.derivation));
-      shares.signing.push(decodeDkgRound2(o.signing));
-    }
-    const local = this.loadLocal(c.epoch);
     let keys: MemberKeys;
     try {
+      const shares: Record<Suite, DkgRound2Package[]> = { derivation: [], signing: [] };
+      for (const r of received) {
+        const opened = await openFromPeer(this.ctx.keys.transportSecret, round2Context(c.epoch, r.sender, this.selfId), r.sealed, this.ctx.self.transportKey);
+        try {
+          const o = parse(opened) as { derivation: unknown; signing: unknown };
+          shares.derivation.push(decodeDkgRound2(o.derivation));
+          shares.signing.push(decodeDkgRound2(o.signing));
+        } finally {
+          opened.fill(0);
+        }
+      }
+      const local = this.loadLocal(c.epoch);
       keys = {
         derivation: dkgRound3(local.derivation, r1pkgs('derivation'), shares.derivation),
         signing: dkgRound3(local.signing, r1pkgs('signing'), shares.signing),
       };
     } catch (err) {
-      this.abort(c, `round 3 refused: ${err instanceof Error ? err.message : String(err)}`, 'ceremony');
+      await this.complain(c, received, err instanceof Error ? err.message : String(err));
       return;
     }
     const sealed = this.ctx.keys.box.seal('key-shares', `epoch/${c.epoch}`,
       json({ derivation: encodeKeyPackage(keys.derivation), signing: encodeKeyPackage(keys.signing) }));
     const pub = json({ derivation: encodePublicKeyPackage(publicPackage(keys.derivation)), signing: encodePublicKeyPackage(publicPackage(keys.signing)) });
+    keys.derivation.signingShare.fill(0);
+    keys.signing.signingShare.fill(0);
     this.ctx.db.transaction(() => {
       this.ctx.ceremonies.saveKeyShares(c.epoch, hexToBytes(this.identifierIn(c)), sealed, dec.decode(pub));
       this.ctx.ceremonies.eraseLocalDkg(c.epoch);
+      // This member's confirmation of the roster it computed, persisted before anyone can fetch it.
+      const roster = this.localRoster(c)!;
+      const outcome = signOutcome(this.ctx.keys.identitySecret, {
+        epoch: c.epoch, senderNodeId: this.selfId, rosterHash: sha256(encodeRoster(roster)), complaint: null,
+      });
+      this.ctx.ceremonies.putOutcome(c.epoch, { sender: this.selfId, rosterHash: outcome.rosterHash, complaint: new Uint8Array(0), signature: outcome.signature });
       this.move(c, 'KEYED', {
-        masterPublicKey: bytesToHex(keys.derivation.groupPublicKey), committeeKey: bytesToHex(keys.signing.groupPublicKey),
+        masterPublicKey: bytesToHex(roster.masterPublicKey), committeeKey: bytesToHex(roster.committeeKey),
       });
     })();
-    keys.derivation.signingShare.fill(0);
-    keys.signing.signingShare.fill(0);
+  }
+
+  /** A member of the ceremony as the complaint check needs it. */
+  private party(m: RosterEntryJson): GenesisParty {
+    return { nodeId: hexToBytes(m.nodeId), identityKey: hexToBytes(m.identityKey), transportKey: hexToBytes(m.transportKey), identifier: m.shareIdentifier };
+  }
+
+  /**
+   * Round 3 failed: find the senders whose shares are proven bad and publish a verifiable complaint
+   * against the first (its signed sealed share with the disclosed DH value), persisted before it can be
+   * fetched; then abort, naming the culprit. Without a provable culprit, abort as before.
+   */
+  private async complain(c: CeremonyRecord, received: Round2Row[], failure: string): Promise<void> {
+    const me = this.member(c, this.selfId)!;
+    const r1 = this.ctx.ceremonies.round1(c.epoch);
+    const evidence: Evidence[] = [];
+    for (const r of received) {
+      const m = this.member(c, r.sender);
+      const round1 = r1.find((x) => equalBytes(x.sender, r.sender));
+      if (!m || !round1) continue;
+      evidence.push({ sender: this.party(m), round1: { derivation: round1.derivation, signing: round1.signing, signature: round1.signature },
+        round2: { sealed: r.sealed, signature: r.signature } });
+    }
+    const guilty = await complaintsAgainst(c.epoch, this.party(me), this.ctx.keys.transportSecret, evidence);
+    if (!guilty.length) {
+      this.abort(c, `round 3 refused: ${failure}`, 'ceremony');
+      return;
+    }
+    const { accused, complaint, reason } = guilty[0]!;
+    const outcome = signOutcome(this.ctx.keys.identitySecret, { epoch: c.epoch, senderNodeId: this.selfId, rosterHash: new Uint8Array(0), complaint });
+    const culprit = bytesToHex(accused.nodeId);
+    this.ctx.db.transaction(() => {
+      this.ctx.ceremonies.putOutcome(c.epoch, {
+        sender: this.selfId, rosterHash: new Uint8Array(0), complaint: encodeMessage('DkgComplaint', { ...complaint }), signature: outcome.signature,
+      });
+      this.ctx.audit.append('ceremony', 'genesis.complaint', { epoch: c.epoch, accuser: me.nodeId, reason, ...complaintEvidence(complaint) });
+      this.abort(c, `ErrDealerDisqualified: member ${culprit} sent member ${me.nodeId} a bad round-2 share (${reason}); `
+        + 'genesis aborts everywhere: rerun it at a higher epoch without that member', 'complaint');
+    })();
+  }
+
+  /**
+   * KEYED: fetch every other member's signed outcome. Certification waits until every listed member
+   * confirmed the same roster (no member is left without a key package); a complaint or a different
+   * roster aborts genesis on this member, naming the culprit, with the evidence audited.
+   */
+  private async collectOutcomes(c: CeremonyRecord): Promise<void> {
+    const have = new Set(this.ctx.ceremonies.outcomes(c.epoch).map((r) => bytesToHex(r.sender)));
+    const missing = this.others(c).filter((m) => !have.has(m.nodeId));
+    const roster = this.localRoster(c);
+    if (!roster) throw new Error(`KEYED without key shares for epoch ${c.epoch}`);
+    const myHash = sha256(encodeRoster(roster));
+    const parties = c.roster.map((m) => this.party(m));
+    const confirmed: DkgOutcomeWire[] = [];
+    for (const { m, res } of await this.fetchAll<DkgOutcomeWire>(missing, 'GetDkgOutcome', c.epoch)) {
+      const verdict = await judgeOutcome(c.epoch, this.party(m), parties, myHash, res);
+      if (verdict.kind === 'invalid') {
+        this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId, reason: verdict.reason }, 'DKG outcome refused');
+        continue;
+      }
+      if (verdict.kind === 'blame') {
+        this.ctx.db.transaction(() => {
+          this.ctx.ceremonies.putOutcome(c.epoch, {
+            sender: res.senderNodeId, rosterHash: res.rosterHash ?? new Uint8Array(0),
+            complaint: res.complaint?.accusedNodeId?.length ? encodeMessage('DkgComplaint', { ...res.complaint }) : new Uint8Array(0), signature: res.signature,
+          });
+          this.ctx.audit.append('ceremony', 'genesis.blame', {
+            epoch: c.epoch, code: verdict.code, culprit: verdict.culprit, reporter: m.nodeId, reason: verdict.reason,
+            ...(res.complaint?.accusedNodeId?.length ? complaintEvidence(res.complaint) : { rosterHash: bytesToHex(res.rosterHash) }),
+          });
+          this.abort(c, `${verdict.code}: ${verdict.reason}; genesis aborts everywhere: rerun it at a higher epoch without member ${verdict.culprit}`, 'complaint');
+        })();
+        return;
+      }
+      confirmed.push(res);
+    }
+    if (confirmed.length) {
+      this.ctx.db.transaction(() => {
+        for (const o of confirmed) this.ctx.ceremonies.putOutcome(c.epoch, { sender: o.senderNodeId, rosterHash: o.rosterHash, complaint: new Uint8Array(0), signature: o.signature });
+      })();
+    }
+    if (this.ctx.ceremonies.outcomes(c.epoch).length < c.roster.length) return;
+    this.move(c, 'CONFIRMED', { rosterHash: bytesToHex(myHash) });
   }
 
   // ---- keys and the roster certificate ----
@@ -615,9 +726,8 @@ export class GenesisCeremony {
    * every member ends up with the same certificate bytes.
    */
   private coordinator(c: CeremonyRecord): RosterEntryJson {
-    const now = this.ctx.now();
-    const me = bytesToHex(this.selfId);
-    return c.roster.find((m) => m.nodeId === me || now - (this.unreachableSince.get(m.endpoint) ?? now) < 3000)!;
+    const members = c.roster.map((m) => ({ ...m, id: m.nodeId }));
+    return chooseCoordinator(members, bytesToHex(this.selfId), (id) => this.pulls.isDown(members.find((m) => m.id === id)!.endpoint));
   }
 
   private async finishCertificate(c: CeremonyRecord): Promise<void> {
@@ -628,7 +738,7 @@ export class GenesisCeremony {
     const leader = this.coordinator(c);
     if (leader.nodeId !== bytesToHex(this.selfId)) {
       // Ask the coordinator (and, once it is known to be down, the others) for the certificate.
-      const ask = this.unreachableSince.has(leader.endpoint) ? this.others(c) : [leader];
+      const ask = this.pulls.refused(leader.endpoint) ? this.others(c) : [leader];
       for (const { res } of await this.fetchAll<CertificateWire>(ask, 'GetRosterCertificate', c.epoch)) {
         if (equalBytes(res.rosterBytes, rosterBytes) && verifyGroupSignature(roster.committeeKey, message, res.signature)) {
           this.completeWith(c, rosterBytes, res.signature, 'fetched');
@@ -642,41 +752,6 @@ export class GenesisCeremony {
     this.lastSigningAttempt = now;
     const signature = await this.coordinateSignature(c, message, 'roster');
     if (signature) this.completeWith(c, rosterBytes, signature, 'signed');
-  }
-
-  /** FROST signing round trip as coordinator (RFC 9591 §5): commitments from k members, then shares. */
-  async coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string,
-    opts: { publication?: Record<string, unknown>; signers?: number; refusals?: string[] } = {}): Promise<Uint8Array | undefined> {
-    const pub = this.publicKeys(c.epoch)!.signing;
-    const sessionId = new Uint8Array(randomBytes(16));
-    const extra = opts.publication ? { publication: opts.publication } : {};
-    const wanted = Math.min(c.roster.length, Math.max(c.threshold, opts.signers ?? 0));
-    const committed: { m: RosterEntryJson; commitments: Uint8Array }[] = [];
-    // Every member gets the same request, so one signed call serves them all (context.ts fanOut).
-    const commitCalls = this.ctx.peerFanOut<{ commitments: Uint8Array }>(c.roster.map((m) => m.endpoint), 'FrostCommit',
-      { epoch: c.epoch, sessionId, message, purpose, ...extra }, 3000);
-    await Promise.allSettled(c.roster.map(async (m, i) => {
-      try {
-        const res = await commitCalls[i]!;
-        committed.push({ m, commitments: res.commitments });
-      } catch (err) {
-        opts.refusals?.push(`node ${m.nodeId}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }));
-    if (committed.length < wanted) return undefined;
-    const signers = committed.sort((a, b) => a.m.shareIdentifier.localeCompare(b.m.shareIdentifier)).slice(0, wanted);
-    const commitments = signers.map((s) => decodeSigningCommitments(parse(s.commitments)));
-    const wire = signers.map((s) => s.commitments);
-    const signCalls = this.ctx.peerFanOut<{ signatureShare: Uint8Array }>(signers.map((s) => s.m.endpoint), 'FrostSign',
-      { epoch: c.epoch, sessionId, message, commitments: wire, purpose, ...extra }, 3000);
-    const shares = await Promise.all(signCalls.map(async (call) => decodeSignatureShare(parse((await call).signatureShare)))).catch(() => undefined);
-    if (!shares) return undefined;
-    try {
-      return aggregateSignature(pub, commitments, message, shares);
-    } catch (err) {
-      this.ctx.log.warn({ epoch: c.epoch, err: err instanceof Error ? err.message : String(err) }, 'signature aggregation failed');
-      return undefined;
-    }
   }
 
   /**
@@ -750,54 +825,15 @@ export class GenesisCeremony {
     }, (c) => c.state === 'ROUND1', 'this node has not made its round-2 shares yet');
   }
 
-  /** A member signs only what the purpose's check accepts; it never signs bytes it did not verify itself. */
-  private checkSigning(c: CeremonyRecord, message: Uint8Array, purpose: string, publication: Record<string, unknown> | null): void {
-    const check = this.purposes.get(purpose);
-    if (!check) throw invalidArgument(`unknown signing purpose '${purpose}'`);
-    check(c, message, publication);
-  }
-
-  frostCommit(epoch: number, sessionId: Uint8Array, message: Uint8Array, purpose: string, callerKey: Uint8Array,
-    publication: Record<string, unknown> | null = null): Uint8Array {
-    const { c } = this.ceremonyFor(epoch, callerKey);
-    if (sessionId.length !== 16) throw invalidArgument('session_id must be 16 bytes');
-    this.checkSigning(c, message, purpose, publication);
-    const keys = this.memberKeys(epoch)!;
-    const { nonces, commitments } = signingCommit(keys.signing);
-    keys.derivation.signingShare.fill(0);
-    keys.signing.signingShare.fill(0);
-    const sealed = this.ctx.keys.box.seal('frost-nonces', bytesToHex(sessionId), json(encodeSigningNonces(nonces)));
-    if (!this.ctx.ceremonies.startFrostSession(sessionId, epoch, message, sealed, this.ctx.now())) {
-      throw alreadyExists('that signing session id was already used');
-    }
-    return json(encodeSigningCommitments(commitments));
-  }
-
-  frostSign(epoch: number, sessionId: Uint8Array, message: Uint8Array, commitmentsWire: Uint8Array[], purpose: string, callerKey: Uint8Array,
-    publication: Record<string, unknown> | null = null): Uint8Array {
-    const { c } = this.ceremonyFor(epoch, callerKey);
-    this.checkSigning(c, message, purpose, publication);
-    let commitments;
-    try {
-      commitments = commitmentsWire.map((w) => decodeSigningCommitments(parse(w)));
-    } catch (err) {
-      throw invalidArgument(`bad signing commitments: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    const session = this.ctx.ceremonies.takeFrostNonces(sessionId, this.ctx.now() - FROST_SESSION_TTL_MS);
-    if (!session) throw failedPrecondition('unknown, expired or already used signing session');
-    if (session.epoch !== epoch || !equalBytes(session.message, message)) throw permissionDenied('the signing session was opened for another message');
-    const nonces = decodeSigningNonces(parse(this.ctx.keys.box.open('frost-nonces', bytesToHex(sessionId), session.sealedNonces)));
-    const keys = this.memberKeys(epoch)!;
-    try {
-      const share = signShare(keys.signing, nonces, commitments, message);
-      this.ctx.audit.append('ceremony', 'frost.signed', { epoch, purpose, session: bytesToHex(sessionId), signers: commitments.map((x) => x.identifier) });
-      return json(encodeSignatureShare(share));
-    } catch (err) {
-      throw invalidArgument(`cannot sign: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      keys.derivation.signingShare.fill(0);
-      keys.signing.signingShare.fill(0);
-    }
+  /** This member's signed DKG outcome; while it is still in round 1 or 2, waits for it (a long poll). */
+  serveOutcome(epoch: number, callerKey: Uint8Array): Promise<DkgOutcomeWire> {
+    this.ceremonyFor(epoch, callerKey);
+    return this.longPoll(epoch, () => {
+      const row = this.ctx.ceremonies.outcomes(epoch).find((r) => equalBytes(r.sender, this.selfId));
+      if (!row) return undefined;
+      const complaint = row.complaint.length ? decodeMessage<DkgComplaintWire>('DkgComplaint', row.complaint) : null;
+      return { epoch, senderNodeId: this.selfId, rosterHash: row.rosterHash, complaint, signature: row.signature };
+    }, (c) => c.state === 'ROUND1' || c.state === 'ROUND2', 'this node has no DKG outcome for that epoch yet');
   }
 
   /** The roster certificate; while the ceremony still runs, waits for it (a long poll). */

@@ -34,6 +34,8 @@ const toRecord = (r: CeremonyRow): CeremonyRecord => ({
 });
 
 export interface Round1Row { sender: Uint8Array; derivation: Uint8Array; signing: Uint8Array; signature: Uint8Array }
+/** A signed DKG outcome: roster_hash (a confirmation) or complaint (DkgComplaint bytes), the other empty. */
+export interface OutcomeRow { sender: Uint8Array; rosterHash: Uint8Array; complaint: Uint8Array; signature: Uint8Array }
 export interface Round2Row { sender: Uint8Array; recipient: Uint8Array; sealed: Uint8Array; signature: Uint8Array }
 
 export class CeremonyStore {
@@ -50,6 +52,23 @@ export class CeremonyStore {
 
   latest(): CeremonyRecord | undefined {
     const r = this.sql('SELECT * FROM ceremonies ORDER BY epoch DESC LIMIT 1').get() as CeremonyRow | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  /**
+   * The active committee: the newest COMPLETE ceremony with a stored roster certificate and this
+   * node's key shares. Never simply the newest ceremony: one in progress or aborted must not hide it.
+   */
+  latestCertifiedWithShares(): CeremonyRecord | undefined {
+    const r = this.sql(`SELECT c.* FROM ceremonies c JOIN certificates t ON t.epoch = c.epoch JOIN key_shares k ON k.epoch = c.epoch
+        WHERE c.state = 'COMPLETE' ORDER BY c.epoch DESC LIMIT 1`).get() as CeremonyRow | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  /** The newest COMPLETE (certified) ceremony, whether or not this node holds shares in it. */
+  latestCertified(): CeremonyRecord | undefined {
+    const r = this.sql(`SELECT c.* FROM ceremonies c JOIN certificates t ON t.epoch = c.epoch
+        WHERE c.state = 'COMPLETE' ORDER BY c.epoch DESC LIMIT 1`).get() as CeremonyRow | undefined;
     return r ? toRecord(r) : undefined;
   }
 
@@ -119,6 +138,23 @@ export class CeremonyStore {
     const r = this.sql('SELECT * FROM key_shares WHERE epoch = ?').get(epoch) as
       { share_identifier: Buffer; sealed_shares: Buffer; public_json: string } | undefined;
     return r ? { shareIdentifier: new Uint8Array(r.share_identifier), sealedShares: new Uint8Array(r.sealed_shares), publicJson: r.public_json } : undefined;
+  }
+
+  /** Erases the key shares of an epoch whose ceremony aborted (they belong to no committee). */
+  eraseKeyShares(epoch: number): void {
+    this.sql('DELETE FROM key_shares WHERE epoch = ?').run(epoch);
+  }
+
+  /** Stores a member's signed DKG outcome (its own, or one fetched and verified); first write wins. */
+  putOutcome(epoch: number, row: OutcomeRow): void {
+    this.sql('INSERT OR IGNORE INTO dkg_outcomes (epoch, sender, roster_hash, complaint, signature) VALUES (?, ?, ?, ?, ?)')
+      .run(epoch, row.sender, row.rosterHash, row.complaint, row.signature);
+  }
+
+  outcomes(epoch: number): OutcomeRow[] {
+    const rows = this.sql('SELECT sender, roster_hash, complaint, signature FROM dkg_outcomes WHERE epoch = ? ORDER BY sender').all(epoch) as
+      { sender: Buffer; roster_hash: Buffer; complaint: Buffer; signature: Buffer }[];
+    return rows.map((r) => ({ sender: new Uint8Array(r.sender), rosterHash: new Uint8Array(r.roster_hash), complaint: new Uint8Array(r.complaint), signature: new Uint8Array(r.signature) }));
   }
 
   saveCertificate(epoch: number, rosterBytes: Uint8Array, signature: Uint8Array): void {

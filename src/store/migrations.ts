@@ -226,4 +226,63 @@ export const MIGRATIONS: string[] = [
   CREATE TRIGGER hw_challenges_used_insert AFTER INSERT ON challenges_used BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
   CREATE TRIGGER hw_audit_insert AFTER INSERT ON audit BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
   `,
+  // 7: each genesis member's signed DKG outcome (docs/ceremony.md): a confirmation of the roster it
+  // computed, or a verifiable complaint against one sender. Certification waits for every member's
+  // confirmation; a complaint aborts genesis everywhere with its evidence kept here.
+  `
+  CREATE TABLE dkg_outcomes (
+    epoch INTEGER NOT NULL,
+    sender BLOB NOT NULL,
+    roster_hash BLOB NOT NULL,
+    complaint BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (epoch, sender)
+  );
+  CREATE TRIGGER hw_dkg_outcomes_insert AFTER INSERT ON dkg_outcomes BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_outcomes_update AFTER UPDATE ON dkg_outcomes BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_dkg_outcomes_delete AFTER DELETE ON dkg_outcomes BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  `,
+  // 8: the ceremony engine (src/ceremony/engine.ts, docs/ceremony.md): one record per ceremony (its
+  // protocol's phase and state, sealed), every signed message keyed by (ceremony, phase, sender,
+  // recipient), and each member's one vote per epoch, persisted before it is sent.
+  `
+  CREATE TABLE engine_ceremonies (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    members_json TEXT NOT NULL,
+    sealed_state BLOB NOT NULL,
+    phase_deadline_ms INTEGER NOT NULL,
+    phase_timeout_ms INTEGER NOT NULL,
+    error TEXT NOT NULL,
+    culprit TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+  );
+  CREATE TABLE engine_messages (
+    ceremony TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    body BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (ceremony, phase, sender, recipient)
+  );
+  CREATE TABLE engine_votes (
+    epoch INTEGER PRIMARY KEY,
+    snapshot_hash BLOB NOT NULL,
+    roster_hash BLOB NOT NULL,
+    signature BLOB NOT NULL
+  );
+  CREATE TRIGGER hw_engine_ceremonies_insert AFTER INSERT ON engine_ceremonies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_engine_ceremonies_update AFTER UPDATE ON engine_ceremonies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_engine_ceremonies_delete AFTER DELETE ON engine_ceremonies BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_engine_messages_insert AFTER INSERT ON engine_messages BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_engine_messages_update AFTER UPDATE ON engine_messages BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_engine_messages_delete AFTER DELETE ON engine_messages BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_engine_votes_insert AFTER INSERT ON engine_votes BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_engine_votes_update AFTER UPDATE ON engine_votes BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_engine_votes_delete AFTER DELETE ON engine_votes BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  `,
 ];

@@ -37,7 +37,9 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
       const latest = ceremonies.latest();
       const certs = ceremonies.certificates();
       const selfId = bytesToHex(pub?.nodeId ?? new Uint8Array());
-      const member = !!latest && latest.state === 'COMPLETE' && latest.roster.some((m) => m.nodeId === selfId);
+      // The serving committee is the newest certified roster with this node's shares, not the newest ceremony.
+      const active = ceremonies.latestCertifiedWithShares();
+      const member = !!active && active.roster.some((m) => m.nodeId === selfId);
       const epoch = certs.length ? certs[certs.length - 1]!.epoch : 0;
       let nextStep: string;
       if (!pub) nextStep = 'initialize this node: gatekeeper init --config FILE';
@@ -46,8 +48,8 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
           + (member ? `; it is a member of the committee of epoch ${epoch} and serves nothing until unsealed` : '');
       } else nextStep = nextStepFor(latest?.state, member);
       let committeeKey: Uint8Array = new Uint8Array();
-      if (latest?.state === 'COMPLETE') {
-        const row = ceremonies.keyShares(latest.epoch);
+      if (active) {
+        const row = ceremonies.keyShares(active.epoch);
         if (row) committeeKey = decodePublicKeyPackage((JSON.parse(row.publicJson) as { signing: unknown }).signing).groupPublicKey;
       }
       return {

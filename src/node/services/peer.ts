@@ -29,6 +29,16 @@ export function peerService(guards: Guards) {
       const node = guards.unsealed();
       return node.genesis.serveRound2(req.epoch, guards.peer(req, ctx));
     },
+    async GetDkgOutcome(req: EpochReq, ctx: CallContext) {
+      const node = guards.unsealed();
+      return node.genesis.serveOutcome(req.epoch, guards.peer(req, ctx));
+    },
+    async GetCeremonyMessage(req: { ceremony: string; phase: string }, ctx: CallContext) {
+      const node = guards.unsealed();
+      const caller = guards.peer(req, ctx);
+      if (!req.ceremony || req.ceremony.length > 64 || !req.phase || req.phase.length > 64) throw invalidArgument('ceremony and phase must be 1 to 64 characters');
+      return node.genesis.serveCeremonyMessage(req, caller);
+    },
     async FrostCommit(req: CommitReq, ctx: CallContext) {
       const node = guards.unsealed();
       const caller = guards.peer(req, ctx);

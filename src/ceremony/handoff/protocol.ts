@@ -1,0 +1,141 @@
+// The hand-off (DESIGN §3.4) as a protocol of the ceremony engine: the pure rounds of this folder wired
+// as phases. deal (old members broadcast signed dealings) → acknowledge (new members check every dealing
+// and broadcast signed acknowledgements) → qualify (the coordinator, the first new member, broadcasts
+// the signed proposal; everyone checks it) → combine (new members combine their sub-shares over the
+// qualified dealers; the new public packages must give back MPK and CPK). Certification by the
+// outgoing committee (§3.5) follows outside the engine. Not yet reachable from an operator RPC.
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { equalBytes, utf8 } from '../../crypto/bytes.js';
+import { decodeKeyPackage, encodeKeyPackage, type Suite } from '../../crypto/frost.js';
+import { decodeRoster, encodeRoster, type Roster } from '../../committee/roster.js';
+import type { Outgoing, PhaseContext, PhaseResult, Protocol } from '../engine.js';
+import { acknowledge, decodeHeldSubShares, encodeHeldSubShares } from './acknowledge.js';
+import { combine, newPublicPackages } from './combine.js';
+import { deal } from './deal.js';
+import { handoffSetup, HandoffError, SUITES, type HandoffSetup } from './messages.js';
+import { checkProposal, propose } from './qualify.js';
+
+export const HANDOFF_KIND = 'handoff';
+
+/** This node's keys, bound into its protocol instance (never stored in the ceremony state). */
+export interface HandoffNodeKeys { nodeId: Uint8Array; identitySecret: Uint8Array; transportSecret: Uint8Array }
+
+/** What start() takes: the certified old roster, the session, the new roster's members and k, and (old members) the shares. */
+export interface HandoffParams {
+  oldRoster: Roster;
+  epoch: number;
+  session: Uint8Array;
+  next: { threshold: number; members: { nodeId: Uint8Array; identityKey: Uint8Array; transportKey: Uint8Array }[] };
+  shares?: Record<Suite, ReturnType<typeof decodeKeyPackage>>;
+}
+
+/** Plain, JSON-encodable state (the engine seals it at rest: it holds shares and sub-shares). */
+export interface HandoffState {
+  oldRoster: string;
+  epoch: number;
+  session: string;
+  next: { threshold: number; members: { nodeId: string; identityKey: string; transportKey: string }[] };
+  shares?: Record<Suite, unknown>;
+  dealings: string[];
+  held?: string;
+  acks: string[];
+  proposal?: string;
+  keys?: Record<Suite, unknown>;
+}
+
+const dec = new TextDecoder();
+
+function setupOf(s: HandoffState): HandoffSetup {
+  return handoffSetup(decodeRoster(hexToBytes(s.oldRoster)), s.epoch, hexToBytes(s.session), {
+    threshold: s.next.threshold,
+    members: s.next.members.map((m) => ({ nodeId: hexToBytes(m.nodeId), identityKey: hexToBytes(m.identityKey), transportKey: hexToBytes(m.transportKey) })),
+  });
+}
+
+const ids = (members: { identityKey: Uint8Array }[]) => members.map((m) => bytesToHex(m.identityKey));
+
+export function handoffProtocol(keys: HandoffNodeKeys): Protocol<HandoffState> {
+  const isOld = (setup: HandoffSetup) => setup.old.members.some((m) => equalBytes(m.nodeId, keys.nodeId));
+  const isNew = (setup: HandoffSetup) => setup.next.members.some((m) => equalBytes(m.nodeId, keys.nodeId));
+  const coordinatorOf = (setup: HandoffSetup) => setup.next.members[0]!;
+  const others = (list: string[], ctx: PhaseContext) => list.filter((id) => id !== ctx.self);
+  const broadcast = (body: Uint8Array): Outgoing[] => [{ to: '*', body }];
+
+  return {
+    kind: HANDOFF_KIND,
+    first: 'deal',
+    async start(_ctx, raw) {
+      const p = raw as unknown as HandoffParams;
+      const state: HandoffState = {
+        oldRoster: bytesToHex(encodeRoster(p.oldRoster)), epoch: p.epoch, session: bytesToHex(p.session),
+        next: { threshold: p.next.threshold, members: p.next.members.map((m) => ({ nodeId: bytesToHex(m.nodeId), identityKey: bytesToHex(m.identityKey), transportKey: bytesToHex(m.transportKey) })) },
+        dealings: [], acks: [],
+      };
+      const setup = setupOf(state);
+      if (!isOld(setup)) return { state, outgoing: [] };
+      if (!p.shares) throw new HandoffError('an old member deals with its shares');
+      const { encoded } = await deal(setup, { nodeId: keys.nodeId, identitySecret: keys.identitySecret, shares: p.shares });
+      return { state: { ...state, dealings: [bytesToHex(encoded)] }, outgoing: broadcast(encoded) };
+    },
+    phases: {
+      deal: {
+        from: (s, ctx) => others(ids(setupOf(s).old.members), ctx),
+        async run(s, inbox): Promise<PhaseResult<HandoffState>> {
+          const setup = setupOf(s);
+          const dealings = [...s.dealings, ...inbox.map((r) => bytesToHex(r.body))];
+          if (!isNew(setup)) return { kind: 'next', state: { ...s, dealings }, phase: 'acknowledge', outgoing: [] };
+          const ack = await acknowledge(setup, { nodeId: keys.nodeId, identitySecret: keys.identitySecret, transportSecret: keys.transportSecret }, dealings.map(hexToBytes));
+          return {
+            kind: 'next', phase: 'acknowledge', outgoing: broadcast(ack.encoded),
+            state: { ...s, dealings, held: bytesToHex(encodeHeldSubShares(ack.subShares)), acks: [bytesToHex(ack.encoded)] },
+          };
+        },
+      },
+      acknowledge: {
+        from: (s, ctx) => others(ids(setupOf(s).next.members), ctx),
+        run(s, inbox, ctx): PhaseResult<HandoffState> {
+          const setup = setupOf(s);
+          const acks = [...s.acks, ...inbox.map((r) => bytesToHex(r.body))];
+          const coordinator = coordinatorOf(setup);
+          if (bytesToHex(coordinator.identityKey) !== ctx.self) return { kind: 'next', state: { ...s, acks }, phase: 'qualify', outgoing: [] };
+          const { encoded } = propose(setup, { nodeId: keys.nodeId, identitySecret: keys.identitySecret }, acks.map(hexToBytes));
+          return { kind: 'next', state: { ...s, acks, proposal: bytesToHex(encoded) }, phase: 'qualify', outgoing: broadcast(encoded) };
+        },
+      },
+      qualify: {
+        from: (s, ctx) => others([bytesToHex(coordinatorOf(setupOf(s)).identityKey)], ctx),
+        run(s, inbox): PhaseResult<HandoffState> {
+          const setup = setupOf(s);
+          const coordinator = coordinatorOf(setup);
+          const proposal = s.proposal ? hexToBytes(s.proposal) : inbox[0]!.body;
+          const own = isNew(setup) ? s.acks[0] : undefined;
+          let qualified;
+          try {
+            qualified = checkProposal(setup, proposal, { coordinator: coordinator.nodeId, ...(own ? { ownAcknowledgement: hexToBytes(own) } : {}) }).qualified;
+          } catch (err) {
+            return { kind: 'blame', culprit: bytesToHex(coordinator.identityKey), reason: `the coordinator's proposal is refused: ${err instanceof Error ? err.message : String(err)}`, evidence: { proposal: bytesToHex(proposal) } };
+          }
+          const dealings = s.dealings.map(hexToBytes);
+          const publics = newPublicPackages(setup, qualified, dealings);
+          const result = {
+            masterPublicKey: bytesToHex(publics.derivation.groupPublicKey), committeeKey: bytesToHex(publics.signing.groupPublicKey),
+            qualified: qualified.map((q) => bytesToHex(q.dealer)),
+          };
+          if (!isNew(setup)) return { kind: 'complete', state: { ...s, proposal: bytesToHex(proposal) }, result };
+          const held = decodeHeldSubShares(hexToBytes(s.held!));
+          const combined = combine(setup, { nodeId: keys.nodeId }, qualified, dealings, held);
+          const encodedKeys = Object.fromEntries(SUITES.map((suite) => [suite, encodeKeyPackage(combined[suite])])) as Record<Suite, unknown>;
+          for (const suite of SUITES) combined[suite].signingShare.fill(0);
+          return { kind: 'complete', state: { ...s, proposal: bytesToHex(proposal), held: undefined, keys: encodedKeys }, result };
+        },
+      },
+    },
+    encodeState: (s) => utf8(JSON.stringify(s)),
+    decodeState: (b) => JSON.parse(dec.decode(b)) as HandoffState,
+  };
+}
+
+/** A new member's combined key packages from a completed hand-off's state. */
+export function handoffKeys(s: HandoffState): Record<Suite, ReturnType<typeof decodeKeyPackage>> | undefined {
+  return s.keys && { derivation: decodeKeyPackage(s.keys.derivation), signing: decodeKeyPackage(s.keys.signing) };
+}

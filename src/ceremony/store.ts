@@ -1,0 +1,94 @@
+// The ceremony engine's SQLite tables (migration 8): one record per ceremony, every signed message by
+// (ceremony, phase, sender, recipient), one vote per epoch. The protocol state is stored sealed.
+import { statementCache, type Db } from '../store/database.js';
+import type { EngineState } from './state.js';
+
+export interface MemberInfo { id: string; endpoint: string; transportKey: string }
+
+export interface EngineRecord {
+  id: string;
+  kind: string;
+  epoch: number;
+  status: EngineState;
+  phase: string;
+  members: MemberInfo[];
+  sealedState: Uint8Array;
+  phaseDeadlineMs: number;
+  phaseTimeoutMs: number;
+  error: string;
+  culprit: string;
+  updatedMs: number;
+}
+
+/** One signed message; recipient '*' is a broadcast; body is HPKE-sealed unless broadcast. */
+export interface StoredMessage { ceremony: string; phase: string; sender: string; recipient: string; body: Uint8Array; signature: Uint8Array }
+
+export interface VoteRow { epoch: number; snapshotHash: Uint8Array; rosterHash: Uint8Array; signature: Uint8Array }
+
+interface Row {
+  id: string; kind: string; epoch: number; status: string; phase: string; members_json: string; sealed_state: Buffer;
+  phase_deadline_ms: number; phase_timeout_ms: number; error: string; culprit: string; updated_ms: number;
+}
+const toRecord = (r: Row): EngineRecord => ({
+  id: r.id, kind: r.kind, epoch: r.epoch, status: r.status as EngineState, phase: r.phase, members: JSON.parse(r.members_json) as MemberInfo[],
+  sealedState: new Uint8Array(r.sealed_state), phaseDeadlineMs: r.phase_deadline_ms, phaseTimeoutMs: r.phase_timeout_ms,
+  error: r.error, culprit: r.culprit, updatedMs: r.updated_ms,
+});
+
+export class EngineStore {
+  private readonly sql: ReturnType<typeof statementCache>;
+  constructor(readonly db: Db) {
+    this.sql = statementCache(db);
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  get(id: string): EngineRecord | undefined {
+    const r = this.sql('SELECT * FROM engine_ceremonies WHERE id = ?').get(id) as Row | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  running(): EngineRecord[] {
+    return (this.sql(`SELECT * FROM engine_ceremonies WHERE status = 'RUNNING' ORDER BY epoch, id`).all() as Row[]).map(toRecord);
+  }
+
+  insert(c: EngineRecord): void {
+    this.sql(`INSERT INTO engine_ceremonies (id, kind, epoch, status, phase, members_json, sealed_state, phase_deadline_ms,
+        phase_timeout_ms, error, culprit, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(c.id, c.kind, c.epoch, c.status, c.phase, JSON.stringify(c.members), c.sealedState, c.phaseDeadlineMs, c.phaseTimeoutMs,
+        c.error, c.culprit, c.updatedMs);
+  }
+
+  /** Compare-and-set on (status, phase): refuses to overwrite a move another writer made meanwhile. */
+  update(c: EngineRecord, expected: { status: EngineState; phase: string }): void {
+    const r = this.sql(`UPDATE engine_ceremonies SET status = ?, phase = ?, sealed_state = ?, phase_deadline_ms = ?, error = ?, culprit = ?,
+        updated_ms = ? WHERE id = ? AND status = ? AND phase = ?`)
+      .run(c.status, c.phase, c.sealedState, c.phaseDeadlineMs, c.error, c.culprit, c.updatedMs, c.id, expected.status, expected.phase);
+    if (r.changes !== 1) throw new Error(`ceremony ${c.id} changed concurrently (expected ${expected.status}/${expected.phase})`);
+  }
+
+  putMessage(m: StoredMessage): void {
+    this.sql('INSERT OR IGNORE INTO engine_messages (ceremony, phase, sender, recipient, body, signature) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(m.ceremony, m.phase, m.sender, m.recipient, m.body, m.signature);
+  }
+
+  /** The message `sender` made in `phase` for `recipient`, or its broadcast. */
+  message(ceremony: string, phase: string, sender: string, recipient: string): StoredMessage | undefined {
+    const r = this.sql(`SELECT * FROM engine_messages WHERE ceremony = ? AND phase = ? AND sender = ? AND recipient IN (?, '*')
+        ORDER BY recipient = '*' LIMIT 1`).get(ceremony, phase, sender, recipient) as
+      { ceremony: string; phase: string; sender: string; recipient: string; body: Buffer; signature: Buffer } | undefined;
+    return r && { ...r, body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) };
+  }
+
+  vote(epoch: number): VoteRow | undefined {
+    const r = this.sql('SELECT * FROM engine_votes WHERE epoch = ?').get(epoch) as
+      { epoch: number; snapshot_hash: Buffer; roster_hash: Buffer; signature: Buffer } | undefined;
+    return r && { epoch: r.epoch, snapshotHash: new Uint8Array(r.snapshot_hash), rosterHash: new Uint8Array(r.roster_hash), signature: new Uint8Array(r.signature) };
+  }
+
+  putVote(v: VoteRow): void {
+    this.sql('INSERT INTO engine_votes (epoch, snapshot_hash, roster_hash, signature) VALUES (?, ?, ?, ?)').run(v.epoch, v.snapshotHash, v.rosterHash, v.signature);
+  }
+}
