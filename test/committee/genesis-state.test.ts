@@ -8,12 +8,13 @@ describe('genesis ceremony state machine', () => {
     c = transition(c, 'ROUND2', 900);
     expect(c).toEqual({ state: 'ROUND2', phaseDeadlineMs: 1400, phaseTimeoutMs: 500 });
     c = transition(c, 'KEYED', 1000);
-    c = transition(c, 'COMPLETE', 1200);
+    c = transition(c, 'CONFIRMED', 1200);
+    c = transition(c, 'COMPLETE', 1300);
     expect(c.state).toBe('COMPLETE');
   });
 
   test('skipping a phase, going back, or leaving a terminal state is refused', () => {
-    for (const [from, to] of [['ROUND1', 'KEYED'], ['ROUND2', 'ROUND1'], ['COMPLETE', 'ABORTED'], ['ABORTED', 'ROUND1'], ['OBSERVING', 'KEYED']] as const) {
+    for (const [from, to] of [['ROUND1', 'KEYED'], ['KEYED', 'COMPLETE'], ['ROUND2', 'ROUND1'], ['COMPLETE', 'ABORTED'], ['ABORTED', 'ROUND1'], ['OBSERVING', 'KEYED']] as const) {
       expect(isValidStateChange(from, to)).toBe(false);
       expect(() => transition(at(from), to, 0)).toThrow(expect.objectContaining({ code: 'ErrInvalidStateChange' }));
     }

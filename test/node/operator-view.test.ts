@@ -8,10 +8,12 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { signTagged } from '../../src/crypto/identity.js';
 import { utf8 } from '../../src/crypto/bytes.js';
+import { encodePublicKeyPackage, publicPackage } from '../../src/crypto/frost.js';
+import { makeIdentifiers, runDkg, seededRng } from '../crypto/helpers.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
 import { listServices } from '../interop/reflection-client.js';
 
-interface StatusRes { sealed: boolean; epoch: number; member: boolean; nextStep: string; ceremonyState: string }
+interface StatusRes { sealed: boolean; epoch: number; member: boolean; nextStep: string; ceremonyState: string; committeeKey: Uint8Array }
 
 function healthCheck(endpoint: string, service: string): Promise<string> {
   const def = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String });
@@ -55,8 +57,16 @@ describe('what an operator sees', () => {
       phaseDeadlineMs: 0, phaseTimeoutMs: 1000, error: '', updatedMs: 0,
     });
     t.node.ceremonyView.saveCertificate(3, new Uint8Array([1, 2]), new Uint8Array(64));
+    // Without this node's (sealed) key shares of that epoch it is not an active member.
+    expect(await status()).toMatchObject({ sealed: true, epoch: 3, member: false });
+    const ids = makeIdentifiers(2);
+    const [derivation] = runDkg('derivation', ids, 2, seededRng('operator-view'));
+    const [signing] = runDkg('signing', ids, 2, seededRng('operator-view-z'));
+    const pub = { derivation: encodePublicKeyPackage(publicPackage(derivation!)), signing: encodePublicKeyPackage(publicPackage(signing!)) };
+    t.node.ceremonyView.saveKeyShares(3, new Uint8Array(32), new Uint8Array(48), JSON.stringify(pub));
     const s = await status();
     expect(s).toMatchObject({ sealed: true, epoch: 3, member: true, ceremonyState: 'COMPLETE' });
+    expect(Buffer.from(s.committeeKey)).toEqual(Buffer.from(signing!.groupPublicKey));
     expect(s.nextStep).toMatch(/unseal this node: 0 of 2 .*member of the committee of epoch 3/);
   });
 
