@@ -34,7 +34,7 @@ import { gatherQuorum } from './quorum.js';
 /** Provisioning without a caller deadline: each member call may take this long (ms). */
 export const DEFAULT_PROVISION_BUDGET_MS = 10_000;
 /** Kept from the caller's budget to answer it in time (ms). */
-const ANSWER_MARGIN_MS = 300;
+const ANSWER_MARGIN_MS = 500;
 /** No member call gets less (ms), whatever the budget. */
 const MIN_PEER_CALL_MS = 200;
 /** How long publish() waits for the first delivery of a certified key to the members before leaving the rest to the outbox (ms). */
