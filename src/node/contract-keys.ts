@@ -260,6 +260,13 @@ export class ContractKeys {
       refusals.push(`node ${m.nodeId}: ${code === status.DEADLINE_EXCEEDED ? `no answer within ${perPeerMs} ms` : reason}`);
       this.ctx.log.warn({ member: m.nodeId, code: status[code], reason }, 'a member refused to release a partial; passing the refusal on');
     }
+    if (got.ok.length < c.threshold) {
+      // Cancelled because k could no longer be reached: named too, so the worker sees every member.
+      for (const m of got.pending) {
+        codes.push(status.UNAVAILABLE);
+        refusals.push(`node ${m.nodeId}: no answer yet (not waited for: too few members released)`);
+      }
+    }
     const partials = got.ok.map((x) => x.value);
     partials.sort((a, b) => Buffer.compare(a.nodeId, b.nodeId));
     refusals.sort();
