@@ -39,10 +39,10 @@ describe('fan-outs with members down (n = 4, k = 3)', () => {
     if (sig === 'SIGSTOP') stopped.add(i); else stopped.delete(i);
   };
 
-  /** Provisions and publishes (cid, version) through node 0; returns the public key and how long provisioning took. */
-  async function provisionAndPublish(version: number): Promise<{ publicKey: string; provisionMs: number }> {
+  /** Provisions and publishes (cid, version) through node `entry`; returns the public key and how long provisioning took. */
+  async function provisionAndPublish(version: number, entry = 0): Promise<{ publicKey: string; provisionMs: number }> {
     const keys = freshWorker();
-    const client = devnet.nodes[0]!.client;
+    const client = devnet.nodes[entry]!.client;
     const started = Date.now();
     const got = await provisionContractKey({ client, pinnedCommitteeKey: view.committeeKey, contractId: demo, version, keys, makeQuote });
     const provisionMs = Date.now() - started;
@@ -101,6 +101,28 @@ describe('fan-outs with members down (n = 4, k = 3)', () => {
     await devnet.unseal(3);
     const answers = await waitForSameLatest({ version: 2, publicKey: v2.publicKey }, 40_000);
     expect(answers).toEqual(devnet.nodes.map(() => `v2 ${v2.publicKey}`));
+  });
+
+  test('a member that missed a publication fetches the certified key from the other members while the coordinator is down', async () => {
+    await devnet.stopNode(3);
+    // Node 1 coordinates the publication of version 3 and goes down before it could deliver to node 3.
+    const v3 = await provisionAndPublish(3, 1);
+    devnet.killNode(1);
+    await devnet.startNode(3);
+    await devnet.unseal(3);
+    const deadline = Date.now() + 40_000;
+    let answer = '';
+    while (Date.now() < deadline) {
+      answer = await devnet.nodes[3]!.client.call<{ version: number; publicKey: Uint8Array }>('PublicService', 'GetContractKey', { contractId: demo, version: 0 })
+        .then((k) => `v${k.version} ${bytesToHex(k.publicKey)}`, (e: unknown) => `error ${String(e)}`);
+      if (answer === `v3 ${v3.publicKey}`) break;
+      await sleep(300);
+    }
+    expect(answer).toBe(`v3 ${v3.publicKey}`);
+    await devnet.startNode(1);
+    await devnet.unseal(1);
+    const answers = await waitForSameLatest({ version: 3, publicKey: v3.publicKey }, 30_000);
+    expect(answers).toEqual(devnet.nodes.map(() => `v3 ${v3.publicKey}`));
   });
 
   test('with every member but the entry one stopped, the worker gets UNAVAILABLE naming each silent member, within its deadline', async () => {
