@@ -589,6 +589,7 @@ export class ContractKeys {
   /** Outbox rows in flight, so that the tick and publish() never send one twice at once. */
   private readonly sending = new Set<string>();
   private ticking = false;
+  private syncing = false;
   private lastSyncMs: number | undefined;
   private readonly lastMissSync = new Map<string, number>();
 
@@ -598,12 +599,15 @@ export class ContractKeys {
     this.ticking = true;
     try {
       if (!this.ctx.genesis.activeCommittee()) return;
-      await this.deliverDue();
       const now = this.ctx.now();
-      if (this.lastSyncMs === undefined || now - this.lastSyncMs >= SYNC_EVERY_MS) {
+      if (!this.syncing && (this.lastSyncMs === undefined || now - this.lastSyncMs >= SYNC_EVERY_MS)) {
+        // In the background: a slow peer must not hold up the outbox.
         this.lastSyncMs = now;
-        await this.syncFromPeers();
+        this.syncing = true;
+        void this.syncFromPeers().catch((err: unknown) => this.ctx.log.warn({ err: err instanceof Error ? err.message.slice(0, 200) : String(err) },
+          'fetching certified contract keys from the peers failed; retrying later')).finally(() => { this.syncing = false; });
       }
+      await this.deliverDue();
     } catch (err) {
       this.ctx.log.warn({ err: err instanceof Error ? err.message.slice(0, 200) : String(err) }, 'contract key delivery tick failed; retrying on the next tick');
     } finally {
@@ -620,8 +624,7 @@ export class ContractKeys {
   async deliverDue(contractId?: Uint8Array, version?: number): Promise<void> {
     const c = this.ctx.genesis.activeCommittee();
     if (!c) return;
-    const rows = this.store.dueDeliveries(contractId ? Number.MAX_SAFE_INTEGER : this.ctx.now(), 64)
-      .filter((r) => !contractId || (equalBytes(r.contractId, contractId) && r.version === version));
+    const rows = contractId ? this.store.deliveriesOf(contractId, version!) : this.store.dueDeliveries(this.ctx.now(), 64);
     await Promise.all(rows.map(async (r) => {
       const id = `${r.peerNodeId}/${bytesToHex(r.contractId)}/${r.version}`;
       if (this.sending.has(id)) return;

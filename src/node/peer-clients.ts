@@ -37,7 +37,7 @@ export class PeerHealth {
   constructor(o: PeerHealthOptions = {}) {
     this.baseBackoffMs = o.baseBackoffMs ?? 500;
     this.maxBackoffMs = o.maxBackoffMs ?? 8000;
-    this.probeTimeoutMs = o.probeTimeoutMs ?? 2000;
+    this.probeTimeoutMs = o.probeTimeoutMs ?? 3000;
     this.now = o.now ?? Date.now;
   }
 

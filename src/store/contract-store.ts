@@ -151,6 +151,13 @@ export class ContractStore {
     return rows.map((r) => ({ peerNodeId: r.peer_node_id, contractId: u8(r.contract_id), version: r.version, attempts: r.attempts }));
   }
 
+  /** The queued deliveries of one key, whenever due. */
+  deliveriesOf(contractId: Uint8Array, version: number): OutboxRow[] {
+    const rows = this.sql('SELECT peer_node_id, attempts FROM contract_key_outbox WHERE contract_id = ? AND version = ?').all(contractId, version) as
+      { peer_node_id: string; attempts: number }[];
+    return rows.map((r) => ({ peerNodeId: r.peer_node_id, contractId, version, attempts: r.attempts }));
+  }
+
   /** Every queued delivery (operators and tests read it). */
   pendingDeliveries(): (OutboxRow & { nextMs: number; lastError: string })[] {
     const rows = this.sql('SELECT * FROM contract_key_outbox ORDER BY next_ms').all() as
