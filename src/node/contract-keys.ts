@@ -557,7 +557,8 @@ export class ContractKeys {
     })();
     // The first delivery now, waited for briefly (members that are up store it in milliseconds); the
     // outbox retries the rest from the node tick until each member acknowledged.
-    const first = this.deliverDue(p.contractId, p.version);
+    const first = this.deliverDue(p.contractId, p.version).catch((err: unknown) =>
+      this.ctx.log.warn({ err: err instanceof Error ? err.message.slice(0, 200) : String(err) }, 'first delivery of a certified key failed; the outbox retries it'));
     await Promise.race([first, new Promise<void>((r) => setTimeout(r, PUSH_WAIT_MS).unref())]);
     return { generation: c.epoch, certificate };
   }
