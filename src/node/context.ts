@@ -8,8 +8,7 @@ import type { Metrics } from './metrics.js';
 import type { CeremonyStore } from '../store/ceremony-store.js';
 import fs from 'node:fs';
 import { credentials as grpcCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { GatekeeperClient, type CallOptions } from '../rpc/client.js';
-import { signCall } from '../rpc/auth.js';
+import type { PeerCallOptions, PeerHealth } from './peer-clients.js';
 import type { GenesisCeremony } from './genesis.js';
 import type { ContractKeys } from './contract-keys.js';
 
@@ -25,10 +24,17 @@ export interface NodeContext {
   genesis: GenesisCeremony;
   contractKeys: ContractKeys;
   now(): number;
-  /** Signed PeerService call to another node. */
-  peerCall<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs?: number): Promise<Res>;
-  /** The same signed PeerService call to several nodes (one promise each, in order). */
-  peerFanOut<Res>(endpoints: string[], method: string, request: Record<string, unknown>, timeoutMs?: number): Promise<Res>[];
+  /**
+   * Signed PeerService call to another node, through the per-peer health gate (./peer-clients.ts): a
+   * member marked down is refused at once (UNAVAILABLE) until its backoff expires.
+   */
+  peerCall<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs?: number, opts?: PeerCallOptions): Promise<Res>;
+  /** The same signed PeerService call to several nodes (one promise each, in order); `opts.signal` cancels the calls still running. */
+  peerFanOut<Res>(endpoints: string[], method: string, request: Record<string, unknown>, timeoutMs?: number, opts?: PeerCallOptions): Promise<Res>[];
+  /** Unsigned PublicService call to another member (fetching a certified key it serves). */
+  peerPublicCall<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs?: number): Promise<Res>;
+  /** Which members answered lately (per-peer health with backoff). */
+  peerHealth: PeerHealth;
 }
 
 /** Channel credentials for peer calls: TLS to members signed by peerCaFile, with this node's certificate. */
@@ -39,39 +45,4 @@ export function peerCredentials(config: NodeConfig): ChannelCredentials {
   return grpcCredentials.createSsl(ca, fs.readFileSync(tls.keyFile), fs.readFileSync(tls.certFile));
 }
 
-/** Keeps one client per peer endpoint and signs every call with the node's identity key. */
-export class PeerClients {
-  private readonly clients = new Map<string, GatekeeperClient>();
-  constructor(private readonly identitySecret: Uint8Array, private readonly identityKey: Uint8Array,
-    private readonly credentials: ChannelCredentials = grpcCredentials.createInsecure()) {}
-
-  private client(endpoint: string): GatekeeperClient {
-    let c = this.clients.get(endpoint);
-    if (!c) {
-      // Members restart: reconnect quickly instead of grpc's default backoff of up to two minutes.
-      c = new GatekeeperClient(endpoint, this.credentials, { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 2000 });
-      this.clients.set(endpoint, c);
-    }
-    return c;
-  }
-
-  call<Res>(endpoint: string, method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res> {
-    const opts: CallOptions = { sign: { role: 'peer', secretKey: this.identitySecret, publicKey: this.identityKey }, timeoutMs, waitForReady: true };
-    return this.client(endpoint).call<Res>('PeerService', method, request, opts);
-  }
-
-  /**
-   * The same request to several members, signed once: each member accepts the signed call once (its
-   * own replay registry), and the request is one the caller meant every one of them to get.
-   */
-  fanOut<Res>(endpoints: string[], method: string, request: Record<string, unknown>, timeoutMs = 3000): Promise<Res>[] {
-    const bytes = GatekeeperClient.encode('PeerService', method, request);
-    const metadata = signCall('peer', this.identitySecret, `/gatekeeper.v1.PeerService/${method}`, bytes, Date.now(), this.identityKey);
-    return endpoints.map((e) => this.client(e).callRaw<Res>('PeerService', method, bytes, { metadata, timeoutMs, waitForReady: true }));
-  }
-
-  close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
-  }
-}
+export { PeerClients } from './peer-clients.js';

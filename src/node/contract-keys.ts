@@ -29,6 +29,22 @@ import {
   alreadyExists, expectBytes, failedPrecondition, invalidArgument, notFound, permissionDenied, RpcError, unavailable,
 } from '../rpc/errors.js';
 import type { NodeContext } from './context.js';
+import { gatherQuorum } from './quorum.js';
+
+/** Provisioning without a caller deadline: each member call may take this long (ms). */
+export const DEFAULT_PROVISION_BUDGET_MS = 10_000;
+/** Kept from the caller's budget to answer it in time (ms). */
+const ANSWER_MARGIN_MS = 500;
+/** No member call gets less (ms), whatever the budget. */
+const MIN_PEER_CALL_MS = 200;
+/** How long publish() waits for the first delivery of a certified key to the members before leaving the rest to the outbox (ms). */
+const PUSH_WAIT_MS = 1000;
+/** Outbox retry backoff: doubles per failed attempt from 1 s up to this (ms). */
+const OUTBOX_MAX_BACKOFF_MS = 10_000;
+/** A member asks its peers for certified keys it lacks at start and then this often (ms). */
+const SYNC_EVERY_MS = 30_000;
+/** A miss in GetContractKey asks the peers again at most this often per contract (ms). */
+const MISS_SYNC_EVERY_MS = 5_000;
 
 export interface ProvisionRequest extends EvidenceWire {
   contractId: Uint8Array; version: number; workerHpkeKey: Uint8Array;
@@ -212,32 +228,46 @@ export class ContractKeys {
     return { nonce, expiresAtMs: String(expires), issuerNodeId: this.ctx.self.nodeId, signature };
   }
 
-  /** The receiving member: its own partial and every other member's, gathered before the deadline. */
-  async provision(req: ProvisionRequest): Promise<{ generation: number; partials: SealedPartialWire[]; refusals: string[] }> {
+  /**
+   * The receiving member: its own partial and the other members', returned as soon as k have released
+   * and then one more answered or a short grace passed (./quorum.ts); the calls still running are
+   * cancelled. `budgetMs` is what is left of the worker's deadline: each member call gets that, less
+   * a margin to answer in, so that refusals and silences reach the worker before its deadline.
+   */
+  async provision(req: ProvisionRequest, budgetMs = DEFAULT_PROVISION_BUDGET_MS): Promise<{ generation: number; partials: SealedPartialWire[]; refusals: string[] }> {
     // This member's own checks first: a request it refuses is never fanned out (issue 10, item 5).
     const mine = this.checkRelease(req);
     const c = mine.c;
-    const refusals: string[] = [];
-    const codes: number[] = [];
-    const partials: SealedPartialWire[] = [];
     const others = c.roster.filter((m) => m.nodeId !== this.me);
     this.fanOuts.inc();
-    const remote = this.ctx.peerFanOut<SealedPartialWire>(others.map((m) => m.endpoint), 'ProvidePartial', req as unknown as Record<string, unknown>, 10_000);
+    const perPeerMs = Math.max(MIN_PEER_CALL_MS, Math.min(DEFAULT_PROVISION_BUDGET_MS, budgetMs - ANSWER_MARGIN_MS));
+    const cancel = new AbortController();
+    const remote = this.ctx.peerFanOut<SealedPartialWire>(others.map((m) => m.endpoint), 'ProvidePartial', req as unknown as Record<string, unknown>,
+      perPeerMs, { signal: cancel.signal });
     const attempts = [
-      ...others.map((m, i) => ({ m, p: remote[i]! })),
-      ...c.roster.filter((m) => m.nodeId === this.me).map((m) => ({ m, p: this.release(mine) })),
+      ...others.map((m, i) => ({ member: m, p: remote[i]! })),
+      ...c.roster.filter((m) => m.nodeId === this.me).map((m) => ({ member: m, p: this.release(mine) })),
     ];
-    await Promise.all(attempts.map(async ({ m, p }) => {
-      try {
-        partials.push(await p);
-      } catch (err) {
-        const code = err instanceof RpcError ? err.code : status.INTERNAL;
-        const reason = (err instanceof RpcError ? err.message : 'internal error').slice(0, 200);
-        codes.push(code);
-        refusals.push(`node ${m.nodeId}: ${reason}`);
-        this.ctx.log.warn({ member: m.nodeId, code: status[code], reason }, 'a member refused to release a partial; passing the refusal on');
+    const got = await gatherQuorum(attempts, { need: c.threshold, minGraceMs: 200, maxGraceMs: 2000 });
+    cancel.abort();
+    const refusals: string[] = [];
+    const codes: number[] = [];
+    for (const { member: m, error: err } of got.failed) {
+      const code = err instanceof RpcError ? err.code : status.INTERNAL;
+      const reason = (err instanceof RpcError ? err.message : 'internal error').slice(0, 200);
+      // A member that did not answer in time is a transport failure: the worker may retry (UNAVAILABLE).
+      codes.push(code === status.DEADLINE_EXCEEDED || code === status.CANCELLED ? status.UNAVAILABLE : code);
+      refusals.push(`node ${m.nodeId}: ${code === status.DEADLINE_EXCEEDED ? `no answer within ${perPeerMs} ms` : reason}`);
+      this.ctx.log.warn({ member: m.nodeId, code: status[code], reason }, 'a member refused to release a partial; passing the refusal on');
+    }
+    if (got.ok.length < c.threshold) {
+      // Cancelled because k could no longer be reached: named too, so the worker sees every member.
+      for (const m of got.pending) {
+        codes.push(status.UNAVAILABLE);
+        refusals.push(`node ${m.nodeId}: no answer yet (not waited for: too few members released)`);
       }
-    }));
+    }
+    const partials = got.ok.map((x) => x.value);
     partials.sort((a, b) => Buffer.compare(a.nodeId, b.nodeId));
     refusals.sort();
     if (partials.length < c.threshold) {
@@ -497,10 +527,16 @@ export class ContractKeys {
     if (existing) return { generation: existing.generation, certificate: existing.certificate };
     const quorum = this.installedPolicy(contract.policyId)?.publicationQuorum ?? 0;
     // The evidence every signer checks: each member's own signed receipt that it provisioned the worker.
-    const receipts = this.ctx.peerFanOut<ProvisionReceipt>(c.roster.filter((m) => m.nodeId !== this.me).map((m) => m.endpoint),
-      'GetProvisionReceipt', { contractId: p.contractId, version: p.version, workerSigningKey: p.workerSigningKey }, 5000);
+    const peers = c.roster.filter((m) => m.nodeId !== this.me);
+    const cancel = new AbortController();
+    const receipts = this.ctx.peerFanOut<ProvisionReceipt>(peers.map((m) => m.endpoint),
+      'GetProvisionReceipt', { contractId: p.contractId, version: p.version, workerSigningKey: p.workerSigningKey }, 5000, { signal: cancel.signal });
     const provisionedBy = [this.provisionReceipt(p)];
-    for (const r of await Promise.allSettled(receipts)) if (r.status === 'fulfilled') provisionedBy.push(r.value);
+    // Enough receipts for the quorum (and the threshold of signers), then a short grace for one more.
+    const got = await gatherQuorum(peers.map((m, i) => ({ member: m, p: receipts[i]! })),
+      { need: Math.max(quorum, c.threshold) - 1, minGraceMs: 200, maxGraceMs: 2000 });
+    cancel.abort();
+    for (const r of got.ok) provisionedBy.push(r.value);
     if (provisionedBy.length < quorum) {
       throw failedPrecondition(`only ${provisionedBy.length} member(s) provisioned this worker; the release policy's publicationQuorum is ${quorum}`);
     }
@@ -513,12 +549,17 @@ export class ContractKeys {
       throw unavailable(`the committee could not certify the key (need ${Math.max(c.threshold, quorum)} signers): ${refusals.join('; ').slice(0, 2000) || 'signing failed'}`);
     }
     const record = { contractId: p.contractId, version: p.version, generation: c.epoch, publicKey: p.publicKey, certificate };
+    // The key and one outbox row per other member in one transaction: every member gets it eventually.
     this.ctx.db.transaction(() => {
       this.putCertified(record);
+      this.store.queueDelivery(peers.map((m) => m.nodeId), p.contractId, p.version, this.ctx.now());
       this.ctx.audit.append('worker', 'contract-key.published', { contractId: bytesToHex(p.contractId), version: p.version, generation: c.epoch, publicKey: bytesToHex(p.publicKey) });
     })();
-    await Promise.allSettled(c.roster.filter((m) => m.nodeId !== this.me).map((m) =>
-      this.ctx.peerCall(m.endpoint, 'StoreContractKey', record as unknown as Record<string, unknown>, 5000)));
+    // The first delivery now, waited for briefly (members that are up store it in milliseconds); the
+    // outbox retries the rest from the node tick until each member acknowledged.
+    const first = this.deliverDue(p.contractId, p.version).catch((err: unknown) =>
+      this.ctx.log.warn({ err: err instanceof Error ? err.message.slice(0, 200) : String(err) }, 'first delivery of a certified key failed; the outbox retries it'));
+    await Promise.race([first, new Promise<void>((r) => setTimeout(r, PUSH_WAIT_MS).unref())]);
     return { generation: c.epoch, certificate };
   }
 
@@ -542,6 +583,120 @@ export class ContractKeys {
       throw alreadyExists('a different public key is already certified for that contract and version; the contract is now frozen');
     }
     this.putCertified(r);
+  }
+
+  // ---- delivery of certified keys (issue 12, item 2; docs/provisioning.md "Every member gets the key") ----
+
+  /** Outbox rows in flight, so that the tick and publish() never send one twice at once. */
+  private readonly sending = new Set<string>();
+  private ticking = false;
+  private syncing = false;
+  private lastSyncMs: number | undefined;
+  private readonly lastMissSync = new Map<string, number>();
+
+  /** From the node tick: due outbox deliveries, and now and then the keys this member lacks. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      if (!this.ctx.genesis.activeCommittee()) return;
+      const now = this.ctx.now();
+      if (!this.syncing && (this.lastSyncMs === undefined || now - this.lastSyncMs >= SYNC_EVERY_MS)) {
+        // In the background: a slow peer must not hold up the outbox.
+        this.lastSyncMs = now;
+        this.syncing = true;
+        void this.syncFromPeers().catch((err: unknown) => this.ctx.log.warn({ err: err instanceof Error ? err.message.slice(0, 200) : String(err) },
+          'fetching certified contract keys from the peers failed; retrying later')).finally(() => { this.syncing = false; });
+      }
+      await this.deliverDue();
+    } catch (err) {
+      this.ctx.log.warn({ err: err instanceof Error ? err.message.slice(0, 200) : String(err) }, 'contract key delivery tick failed; retrying on the next tick');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /**
+   * Sends the due outbox rows (or only those of one key) to their members. A member that stored the
+   * key, or already had it, acknowledges and its row is deleted; one that refuses it for good (a
+   * conflict: the alarm is then raised on both sides) is dropped with a warning; any other failure is
+   * retried later with backoff.
+   */
+  async deliverDue(contractId?: Uint8Array, version?: number): Promise<void> {
+    const c = this.ctx.genesis.activeCommittee();
+    if (!c) return;
+    const rows = contractId ? this.store.deliveriesOf(contractId, version!) : this.store.dueDeliveries(this.ctx.now(), 64);
+    await Promise.all(rows.map(async (r) => {
+      const id = `${r.peerNodeId}/${bytesToHex(r.contractId)}/${r.version}`;
+      if (this.sending.has(id)) return;
+      const member = c.roster.find((m) => m.nodeId === r.peerNodeId);
+      const key = this.store.contractKey(r.contractId, r.version);
+      if (!member || !key || key.generation !== c.epoch) {
+        // Not a member of the active committee any more, or a key certified by an earlier committee.
+        this.store.delivered(r.peerNodeId, r.contractId, r.version);
+        return;
+      }
+      this.sending.add(id);
+      try {
+        await this.ctx.peerCall(member.endpoint, 'StoreContractKey', key as unknown as Record<string, unknown>, 3000);
+        this.store.delivered(r.peerNodeId, r.contractId, r.version);
+      } catch (err) {
+        const code = err instanceof RpcError ? err.code : status.INTERNAL;
+        const reason = (err instanceof RpcError ? err.message : 'internal error').slice(0, 200);
+        if (code === status.ALREADY_EXISTS || code === status.PERMISSION_DENIED || code === status.INVALID_ARGUMENT) {
+          this.ctx.log.warn({ member: r.peerNodeId, version: r.version, code: status[code], reason }, 'a member refused a certified contract key for good; not retried');
+          this.store.delivered(r.peerNodeId, r.contractId, r.version);
+        } else {
+          const backoff = Math.min(OUTBOX_MAX_BACKOFF_MS, 1000 * 2 ** Math.min(r.attempts, 20));
+          this.store.deliveryFailed(r.peerNodeId, r.contractId, r.version, this.ctx.now() + backoff, `${status[code]}: ${reason}`);
+        }
+      } finally {
+        this.sending.delete(id);
+      }
+    }));
+  }
+
+  /**
+   * Asks the other members for the certified keys this member lacks (versions above its newest
+   * certified one, up to the contract's current version) and stores each one whose certificate verifies
+   * under the committee key (storeCertified: a certificate proves itself, whoever relays it).
+   */
+  async syncFromPeers(only?: Uint8Array): Promise<number> {
+    const c = this.ctx.genesis.activeCommittee();
+    if (!c) return 0;
+    const peers = c.roster.filter((m) => m.nodeId !== this.me && !this.ctx.peerHealth.isDown(m.endpoint));
+    let stored = 0;
+    for (const k of this.store.contractsForSync()) {
+      if (only && !equalBytes(only, k.contractId)) continue;
+      for (let v = k.newestCertified + 1; v <= k.currentVersion && v <= k.newestCertified + 16; v++) {
+        if (this.store.isRetired(k.contractId, v) || this.store.contractKey(k.contractId, v)) continue;
+        for (const m of peers) {
+          try {
+            const r = await this.ctx.peerPublicCall<ContractKeyRow>(m.endpoint, 'GetContractKey', { contractId: k.contractId, version: v }, 2000);
+            if (r.version !== v) continue;
+            await this.storeCertified({ contractId: k.contractId, version: v, generation: r.generation, publicKey: r.publicKey, certificate: r.certificate });
+            this.ctx.log.info({ contractId: bytesToHex(k.contractId).slice(0, 64), version: v, from: m.nodeId }, 'fetched a certified contract key this member lacked');
+            stored++;
+            break;
+          } catch (err) {
+            // That member lacks it too, or relayed something that does not verify: ask the next one.
+            if (err instanceof RpcError && err.code === status.ALREADY_EXISTS) return stored;
+          }
+        }
+      }
+    }
+    return stored;
+  }
+
+  /** A GetContractKey miss: ask the peers for that contract's keys in the background, at most every MISS_SYNC_EVERY_MS. */
+  private syncOnMiss(contractId: Uint8Array): void {
+    const id = bytesToHex(contractId);
+    const now = this.ctx.now();
+    const last = this.lastMissSync.get(id);
+    if (last !== undefined && now - last < MISS_SYNC_EVERY_MS) return;
+    if (this.lastMissSync.size > 10_000) this.lastMissSync.clear();
+    this.lastMissSync.set(id, now);
+    void this.syncFromPeers(contractId).catch(() => undefined);
   }
 
   private putCertified(r: ContractKeyRow): void {
@@ -569,10 +724,12 @@ export class ContractKeys {
     let k: ContractKeyRow | undefined;
     if (version === 0) {
       k = this.store.newestServable(contractId, contract.currentVersion);
+      if (!k || k.version < contract.currentVersion) this.syncOnMiss(contractId);
       if (!k) throw failedPrecondition(`the contract is registered (current version ${contract.currentVersion}) but no key of it is published yet`);
     } else {
       if (this.store.isRetired(contractId, version)) throw failedPrecondition(`version ${version} of this contract is retired`);
       k = this.store.contractKey(contractId, version);
+      if (!k && version <= contract.currentVersion) this.syncOnMiss(contractId);
       if (!k) throw failedPrecondition(`the contract is registered but version ${version} of its key is not published yet`);
     }
     const answer = { ...k, currentVersion: contract.currentVersion };

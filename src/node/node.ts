@@ -18,7 +18,8 @@ import { attestationRoot, databaseFile, snpArks, type AttestationRoot, type Node
 import { KeystoreError, readNodePublic, Unsealer, type NodePublic } from './keystore.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { PeerClients, peerCredentials, type NodeContext } from './context.js';
+import { peerCredentials, type NodeContext } from './context.js';
+import { PeerClients, type PeerCallOptions } from './peer-clients.js';
 import { GenesisCeremony } from './genesis.js';
 import { ContractKeys } from './contract-keys.js';
 import { makeGuards } from './services/guard.js';
@@ -315,11 +316,14 @@ export class GatekeeperNode implements NodeRuntime {
       ctx = {
         config: this.config, db: this.db, self: this.pub, keys, audit: this.audit, log: this.log, metrics: this.metrics,
         ceremonies: new CeremonyStore(this.db), now: () => Date.now(),
-        peerCall: <Res>(endpoint: string, method: string, req: Record<string, unknown>, timeoutMs?: number) => durable(() => clients.call<Res>(endpoint, method, req, timeoutMs)),
-        peerFanOut: <Res>(endpoints: string[], method: string, req: Record<string, unknown>, timeoutMs?: number) => {
+        peerCall: <Res>(endpoint: string, method: string, req: Record<string, unknown>, timeoutMs?: number, o?: PeerCallOptions) =>
+          durable(() => clients.call<Res>(endpoint, method, req, timeoutMs, o)),
+        peerFanOut: <Res>(endpoints: string[], method: string, req: Record<string, unknown>, timeoutMs?: number, o?: PeerCallOptions) => {
           try { this.highWater.sync(); } catch (err) { return endpoints.map(() => Promise.reject(err)); }
-          return clients.fanOut<Res>(endpoints, method, req, timeoutMs);
+          return clients.fanOut<Res>(endpoints, method, req, timeoutMs, o);
         },
+        peerPublicCall: <Res>(endpoint: string, method: string, req: Record<string, unknown>, timeoutMs?: number) => clients.publicCall<Res>(endpoint, method, req, timeoutMs),
+        peerHealth: clients.health,
       } as Omit<NodeContext, 'genesis' | 'contractKeys'> as NodeContext;
       ctx.genesis = new GenesisCeremony(ctx);
       ctx.contractKeys = new ContractKeys(ctx);
@@ -344,7 +348,7 @@ export class GatekeeperNode implements NodeRuntime {
     this.health.setStatus('', 'SERVING');
     for (const s of SERVICES) this.health.setStatus(`gatekeeper.v1.${s}`, 'SERVING');
     this.log.info({ running: ctx.ceremonies.running().map((c) => ({ epoch: c.epoch, state: c.state })) }, 'node unsealed');
-    this.timer = setInterval(() => { void ctx.genesis.tick(); }, TICK_MS);
+    this.timer = setInterval(() => { void ctx.genesis.tick(); void ctx.contractKeys.tick(); }, TICK_MS);
   }
 
   /** Throws unless the database takes a write (read-only file, read-only mount, query_only, I/O error). */

@@ -15,6 +15,8 @@ export interface CallOptions {
   waitForReady?: boolean;
   /** Already signed metadata for exactly these request bytes (a fan-out signs once for every member). */
   metadata?: grpc.Metadata;
+  /** Aborting cancels the call: it rejects with CANCELLED (a fan-out drops the answers it no longer needs). */
+  signal?: AbortSignal;
 }
 
 type Ctor = new (address: string, creds: grpc.ChannelCredentials, options?: grpc.ClientOptions) => grpc.Client;
@@ -75,12 +77,17 @@ export class GatekeeperClient {
     if (opts.waitForReady) md.setOptions({ waitForReady: true });
     const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
     const c = this.client(service) as unknown as Record<string, (req: Buffer, md: grpc.Metadata, o: grpc.CallOptions,
-      cb: (err: grpc.ServiceError | null, res: Res) => void) => void>;
+      cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown>;
+    const signal = opts.signal;
+    if (signal?.aborted) return Promise.reject(new RpcError(grpc.status.CANCELLED, 'cancelled by the caller'));
     return new Promise((resolve, reject) => {
-      c[method]!.call(c, Buffer.from(bytes), md, { deadline }, (err, res) => {
+      const onAbort = () => call.cancel();
+      const call = c[method]!.call(c, Buffer.from(bytes), md, { deadline }, (err, res) => {
+        signal?.removeEventListener('abort', onAbort);
         if (err) reject(new RpcError(err.code, err.details || err.message));
         else resolve(res);
-      });
+      }) as unknown as grpc.ClientUnaryCall;
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

@@ -5,6 +5,8 @@ import { statementCache, type Db } from './database.js';
 export interface ContractRow { contractId: Uint8Array; namespace: string; policyId: string }
 /** A registered contract with its governance state: the current key version and a conflict alarm (frozen while set). */
 export interface ContractState extends ContractRow { currentVersion: number; alarm: string | undefined }
+/** A certified key still to deliver to a member. */
+export interface OutboxRow { peerNodeId: string; contractId: Uint8Array; version: number; attempts: number }
 export interface ContractKeyRow { contractId: Uint8Array; version: number; generation: number; publicKey: Uint8Array; certificate: Uint8Array }
 
 const u8 = (b: Buffer) => new Uint8Array(b);
@@ -132,5 +134,53 @@ export class ContractStore {
   putContractKey(k: ContractKeyRow, nowMs: number): void {
     this.sql('INSERT OR IGNORE INTO contract_keys (contract_id, version, generation, public_key, certificate, time_ms) VALUES (?, ?, ?, ?, ?, ?)')
       .run(k.contractId, k.version, k.generation, k.publicKey, k.certificate, nowMs);
+  }
+
+  // ---- the outbox of certified keys to deliver (issue 12, item 2) ----
+
+  /** Queues delivery of (contract, version) to each member (call inside the transaction that stores the key). */
+  queueDelivery(peerNodeIds: string[], contractId: Uint8Array, version: number, nowMs: number): void {
+    const st = this.sql('INSERT OR IGNORE INTO contract_key_outbox (peer_node_id, contract_id, version, next_ms) VALUES (?, ?, ?, ?)');
+    for (const p of peerNodeIds) st.run(p, contractId, version, nowMs);
+  }
+
+  /** Deliveries due at `nowMs`, oldest first, at most `limit`. */
+  dueDeliveries(nowMs: number, limit: number): OutboxRow[] {
+    const rows = this.sql(`SELECT peer_node_id, contract_id, version, attempts FROM contract_key_outbox WHERE next_ms <= ?
+        ORDER BY next_ms LIMIT ?`).all(nowMs, limit) as { peer_node_id: string; contract_id: Buffer; version: number; attempts: number }[];
+    return rows.map((r) => ({ peerNodeId: r.peer_node_id, contractId: u8(r.contract_id), version: r.version, attempts: r.attempts }));
+  }
+
+  /** The queued deliveries of one key, whenever due. */
+  deliveriesOf(contractId: Uint8Array, version: number): OutboxRow[] {
+    const rows = this.sql('SELECT peer_node_id, attempts FROM contract_key_outbox WHERE contract_id = ? AND version = ?').all(contractId, version) as
+      { peer_node_id: string; attempts: number }[];
+    return rows.map((r) => ({ peerNodeId: r.peer_node_id, contractId, version, attempts: r.attempts }));
+  }
+
+  /** Every queued delivery (operators and tests read it). */
+  pendingDeliveries(): (OutboxRow & { nextMs: number; lastError: string })[] {
+    const rows = this.sql('SELECT * FROM contract_key_outbox ORDER BY next_ms').all() as
+      { peer_node_id: string; contract_id: Buffer; version: number; attempts: number; next_ms: number; last_error: string }[];
+    return rows.map((r) => ({ peerNodeId: r.peer_node_id, contractId: u8(r.contract_id), version: r.version, attempts: r.attempts,
+      nextMs: r.next_ms, lastError: r.last_error }));
+  }
+
+  delivered(peerNodeId: string, contractId: Uint8Array, version: number): void {
+    this.sql('DELETE FROM contract_key_outbox WHERE peer_node_id = ? AND contract_id = ? AND version = ?').run(peerNodeId, contractId, version);
+  }
+
+  /** A failed attempt: the next one is due at `nextMs`; `error` is bounded by the caller. */
+  deliveryFailed(peerNodeId: string, contractId: Uint8Array, version: number, nextMs: number, error: string): void {
+    this.sql(`UPDATE contract_key_outbox SET attempts = attempts + 1, next_ms = ?, last_error = ?
+        WHERE peer_node_id = ? AND contract_id = ? AND version = ?`).run(nextMs, error, peerNodeId, contractId, version);
+  }
+
+  /** Every registered contract with its current version and newest certified key version (0: none). */
+  contractsForSync(): { contractId: Uint8Array; currentVersion: number; newestCertified: number }[] {
+    const rows = this.sql(`SELECT c.contract_id, c.current_version, COALESCE((SELECT MAX(k.version) FROM contract_keys k
+        WHERE k.contract_id = c.contract_id), 0) AS newest FROM contracts c WHERE c.alarm IS NULL`).all() as
+      { contract_id: Buffer; current_version: number; newest: number }[];
+    return rows.map((r) => ({ contractId: u8(r.contract_id), currentVersion: r.current_version, newestCertified: r.newest }));
   }
 }

@@ -285,4 +285,22 @@ export const MIGRATIONS: string[] = [
   CREATE TRIGGER hw_engine_votes_update AFTER UPDATE ON engine_votes BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
   CREATE TRIGGER hw_engine_votes_delete AFTER DELETE ON engine_votes BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
   `,
+  // 9: certified contract keys still to deliver to a member (issue 12, item 2): one row per (member,
+  // contract, version), written in the transaction that stores the key, deleted when the member
+  // acknowledged it; next_ms is when the next attempt is due (backoff). Triggers: the high-water mark.
+  `
+  CREATE TABLE contract_key_outbox (
+    peer_node_id TEXT NOT NULL,
+    contract_id BLOB NOT NULL,
+    version INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_ms INTEGER NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (peer_node_id, contract_id, version)
+  );
+  CREATE INDEX contract_key_outbox_next ON contract_key_outbox (next_ms);
+  CREATE TRIGGER hw_contract_key_outbox_insert AFTER INSERT ON contract_key_outbox BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_contract_key_outbox_update AFTER UPDATE ON contract_key_outbox BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  CREATE TRIGGER hw_contract_key_outbox_delete AFTER DELETE ON contract_key_outbox BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
+  `,
 ];

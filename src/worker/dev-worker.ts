@@ -11,6 +11,7 @@ import { generateTransportKeyPair } from '../crypto/hpke.js';
 import { generateIdentityKey } from '../crypto/identity.js';
 import { GatekeeperClient } from '../rpc/client.js';
 import { RpcError } from '../rpc/errors.js';
+import { TRANSIENT_STATUSES, withRetries } from '../sdk/failover.js';
 import { provisionContractKey, publishContractKey, type WorkerKeys } from '../sdk/worker.js';
 import type { WorkerConfig } from './config.js';
 import { DemoContract, type Log } from './demo-contract.js';
@@ -29,19 +30,33 @@ export interface DevWorker {
   close(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// A member that is still starting or between ceremonies answers UNAVAILABLE; worth a few retries.
-async function retrying<T>(what: string, log: Log, attempts: number, f: () => Promise<T>): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await f();
-    } catch (err) {
-      if (!(err instanceof RpcError) || err.code !== grpc.status.UNAVAILABLE || i >= attempts) throw err;
-      log(`${what}: committee unavailable (${err.message}); retry ${i}/${attempts - 1} in 1 s`);
-      await sleep(1000);
-    }
+/**
+ * Provisioning again while the committee answers a transient status (UNAVAILABLE, DEADLINE_EXCEEDED,
+ * RESOURCE_EXHAUSTED: a member starting, between ceremonies, too slow, or rate limiting), with the
+ * SDK's backoff (withRetries), for at most `timeoutMs`; `attempts` bounds the tries too (tests use 1).
+ */
+async function retrying<T>(what: string, log: Log, attempts: number, timeoutMs: number, f: (remainingMs: number) => Promise<T>): Promise<T> {
+  let tries = 0;
+  try {
+    return await withRetries(async (remainingMs) => {
+      tries++;
+      try {
+        return await f(remainingMs);
+      } catch (err) {
+        if (!(err instanceof RpcError) || !TRANSIENT_STATUSES.includes(err.code)) throw err;
+        if (tries >= attempts) throw new LastAttempt(err);
+        log(`${what}: committee answered ${grpc.status[err.code]} (${err.message.slice(0, 300)}); retry ${tries}/${attempts - 1}`);
+        throw err;
+      }
+    }, { timeoutMs, backoffBaseMs: 500, backoffMaxMs: 4000 });
+  } catch (err) {
+    throw err instanceof LastAttempt ? err.cause : err;
   }
+}
+
+/** The transient failure of the last allowed attempt, thrown past withRetries. */
+class LastAttempt extends Error {
+  constructor(override readonly cause: RpcError) { super(cause.message); }
 }
 
 function writeAtomic(file: string, text: string): void {
@@ -59,7 +74,7 @@ export function committeeCredentials(config: WorkerConfig): grpc.ChannelCredenti
 }
 
 /** Starts the development worker; rejects (nothing served) if any contract cannot be provisioned. */
-export async function startDevWorker(config: WorkerConfig, log: Log = () => {}, opts: { retries?: number } = {}): Promise<DevWorker> {
+export async function startDevWorker(config: WorkerConfig, log: Log = () => {}, opts: { retries?: number; retryTimeoutMs?: number } = {}): Promise<DevWorker> {
   log(`DEVELOPMENT worker: ${config.tee === 'SNP' ? 'SEV-SNP reports' : 'quotes'} are signed by a test PKI, not by a TEE; never use it for real secrets`);
   const pki = loadTestPki(config.testPki);
   log(`test PKI loaded from ${config.testPki}; ${config.tee === 'SNP' ? `attesting as an SEV-SNP ${pki.snp?.product ?? ''} guest` : `quoting as ${config.tee}`}`);
@@ -76,7 +91,7 @@ export async function startDevWorker(config: WorkerConfig, log: Log = () => {}, 
     for (const c of config.contracts) {
       const name = `contract ${JSON.stringify(c.idText)} v${c.version}`;
       log(`${name}: provisioning through ${config.gatekeeper}`);
-      const got = await retrying(name, log, opts.retries ?? 10, () => provisionContractKey({
+      const got = await retrying(name, log, opts.retries ?? 20, opts.retryTimeoutMs ?? 90_000, () => provisionContractKey({
         client, pinnedCommitteeKey: config.committeeKey, contractId: c.id, version: c.version, keys, makeQuote,
       }));
       log(`${name}: combined ${got.usedMembers.length} of ${got.committee.members.length} members' partials (epoch ${got.committee.epoch}, k=${got.committee.threshold}), generation ${got.generation}`);

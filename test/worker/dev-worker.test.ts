@@ -217,6 +217,26 @@ describe('gatekeeper worker (development)', () => {
     expect(fs.existsSync(path.join(dir, 'w-refused.ready.json'))).toBe(false);
   });
 
+  test('retries provisioning while the committee answers a transient status (DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED), then provisions', async () => {
+    attestingCommittee([MR_ENCLAVE]);
+    const verdict = sim.checkProvision;
+    const transient = [status.DEADLINE_EXCEEDED, status.RESOURCE_EXHAUSTED];
+    sim.checkProvision = async (req) => {
+      const code = transient.shift();
+      if (code !== undefined) throw new RpcError(code, 'only 2 of the 3 members needed released a partial');
+      return verdict(req);
+    };
+    const w = startWorker(writeConfig('w-retry'));
+    try {
+      await waitForFile(path.join(dir, 'w-retry.ready.json'));
+      expect(transient).toEqual([]);
+      expect(w.lines.some((l) => /committee answered DEADLINE_EXCEEDED .*retry 1\//.test(l))).toBe(true);
+      expect(w.lines.some((l) => /committee answered RESOURCE_EXHAUSTED .*retry 2\//.test(l))).toBe(true);
+    } finally {
+      expect(await w.stop()).toBe(0);
+    }
+  });
+
   test('does not start without a test PKI, and refuses a bad config', async () => {
     const noPki = writeConfig('no-pki');
     const cfg = JSON.parse(fs.readFileSync(noPki, 'utf8')) as Record<string, unknown>;
