@@ -30,6 +30,7 @@ import {
 } from '../rpc/errors.js';
 import type { NodeContext } from './context.js';
 import { gatherQuorum } from './quorum.js';
+import { exponentialBackoffMs } from '../rpc/backoff.js';
 
 /** Provisioning without a caller deadline: each member call may take this long (ms). */
 export const DEFAULT_PROVISION_BUDGET_MS = 10_000;
@@ -647,7 +648,7 @@ export class ContractKeys {
           this.ctx.log.warn({ member: r.peerNodeId, version: r.version, code: status[code], reason }, 'a member refused a certified contract key for good; not retried');
           this.store.delivered(r.peerNodeId, r.contractId, r.version);
         } else {
-          const backoff = Math.min(OUTBOX_MAX_BACKOFF_MS, 1000 * 2 ** Math.min(r.attempts, 20));
+          const backoff = exponentialBackoffMs(r.attempts, 1000, OUTBOX_MAX_BACKOFF_MS);
           this.store.deliveryFailed(r.peerNodeId, r.contractId, r.version, this.ctx.now() + backoff, `${status[code]}: ${reason}`);
         }
       } finally {

@@ -9,6 +9,7 @@ import { credentials as grpcCredentials, status, type ChannelCredentials } from 
 import { GatekeeperClient, type CallOptions } from '../rpc/client.js';
 import { signCall } from '../rpc/auth.js';
 import { RpcError } from '../rpc/errors.js';
+import { exponentialBackoffMs } from '../rpc/backoff.js';
 
 export interface PeerHealthOptions {
   /** First backoff after a failure (ms); doubles per consecutive failure up to maxBackoffMs. */
@@ -61,7 +62,7 @@ export class PeerHealth {
     const s = this.peers.get(endpoint) ?? { failures: 0, downUntil: 0, probing: false };
     s.failures++;
     s.probing = false;
-    s.downUntil = this.now() + Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** Math.min(s.failures - 1, 20));
+    s.downUntil = this.now() + exponentialBackoffMs(s.failures - 1, this.baseBackoffMs, this.maxBackoffMs);
     this.peers.set(endpoint, s);
   }
 

@@ -12,6 +12,7 @@ import { GatekeeperClient as EndpointClient, type CallOptions } from '../rpc/cli
 import { RpcError } from '../rpc/errors.js';
 import type { ServiceName } from '../rpc/proto.js';
 import { fetchCommittee, type Committee, type RpcCaller } from './client.js';
+import { exponentialBackoffMs } from '../rpc/backoff.js';
 
 /** Statuses after which the same idempotent call may be sent to another member. */
 export const TRANSIENT_STATUSES: readonly grpc.status[] = [grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED];
@@ -148,7 +149,7 @@ export class FailoverClient implements RpcCaller {
 
   private markFailed(m: Member, err: RpcError, now: number): void {
     m.failures += 1;
-    m.retryAtMs = now + Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** Math.min(m.failures - 1, 20));
+    m.retryAtMs = now + exponentialBackoffMs(m.failures - 1, this.opts.backoffBaseMs, this.opts.backoffMaxMs);
     m.lastError = `${statusName(err.code)}: ${bounded(err.message)}`;
   }
 
@@ -267,7 +268,7 @@ export async function withRetries<T>(operation: (remainingMs: number) => Promise
       return await operation(Math.max(0, deadline - now()));
     } catch (err) {
       if (!(err instanceof RpcError) || !TRANSIENT_STATUSES.includes(err.code)) throw err;
-      const wait = Math.min(max, base * 2 ** Math.min(attempt, 20));
+      const wait = exponentialBackoffMs(attempt, base, max);
       if (now() + wait >= deadline) throw err;
       await sleep(wait);
     }
