@@ -27,6 +27,13 @@ function versionAnswer(c: { currentVersion: number; alarm: string | undefined })
 }
 
 export function operatorService(rt: NodeRuntime, guards: Guards) {
+  const submitSnapshot = async (req: GenesisReq, ctx: CallContext) => {
+    const node = guards.unsealed();
+    const actor = guards.operator(req, ctx);
+    if (!req.snapshot || req.snapshot.snapshot.length === 0) throw invalidArgument('snapshot is required');
+    const r = await node.genesis.accept(req.snapshot, actor, req.forward);
+    return { epoch: r.epoch, snapshotHash: r.snapshotHash, elected: r.elected, roster: r.roster, forwardErrors: r.forwardErrors };
+  };
   return {
     async Status() {
       const pub = rt.public;
@@ -109,11 +116,12 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
     },
 
     async SubmitGenesis(req: GenesisReq, ctx: CallContext) {
-      const node = guards.unsealed();
-      const actor = guards.operator(req, ctx);
-      if (!req.snapshot || req.snapshot.snapshot.length === 0) throw invalidArgument('snapshot is required');
-      const r = await node.genesis.accept(req.snapshot, actor, req.forward);
-      return { epoch: r.epoch, snapshotHash: r.snapshotHash, elected: r.elected, roster: r.roster, forwardErrors: r.forwardErrors };
+      return submitSnapshot(req, ctx);
+    },
+
+    // One intake for the genesis snapshot and later election rounds (src/node/genesis.ts accept()).
+    async SubmitElection(req: GenesisReq, ctx: CallContext) {
+      return submitSnapshot(req, ctx);
     },
 
     async AbortCeremony(req: AbortReq, ctx: CallContext) {
