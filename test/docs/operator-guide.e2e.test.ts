@@ -93,7 +93,8 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
     await Promise.all(nodes.map(async (n) => {
       for (let t = 0; ; t++) {
         const r = await gk('status', '--endpoint', n.endpoint, '--json', ...tlsArgs);
-        if (r.code === 0) { expect(JSON.parse(r.out).sealed).toBe(true); return; }
+        // Exit 2: up and sealed (as `vault status`); 1 while it cannot be reached yet.
+        if (r.code === 2) { expect(JSON.parse(r.out).sealed).toBe(true); return; }
         if (t > 150) throw new Error(`${n.endpoint} did not start: ${r.err}`);
         await sleep(200);
       }
