@@ -107,12 +107,18 @@ export async function submitSnapshot(command: string, method: 'SubmitGenesis' | 
   if (doc.signatures.length === 0) throw new UsageError('the snapshot has no governance signatures yet: gatekeeper governance sign --in FILE --governance-key KEY');
   if (endpoints.length === 0) throw new UsageError('--endpoint HOST:PORT is required');
   const forward = endpoints.length === 1;
-  const results = await fanOut<SubmitRes>(endpoints, method, { snapshot: { snapshot: doc.payload, signatures: wireSignatures(doc) }, forward }, values);
+  // The node elects, then forwards with its own per-peer deadline (20 s): wait longer than that.
+  const results = await fanOut<SubmitRes>(endpoints, method, { snapshot: { snapshot: doc.payload, signatures: wireSignatures(doc) }, forward }, values,
+    { timeoutMs: 60_000 });
   const code = reportFanOut(command, results, !!values.json, (r) => ({
     epoch: r.epoch, elected: r.elected, snapshotHash: bytesToHex(r.snapshotHash).slice(0, 16),
     ...(r.forwardErrors.length ? { forwardErrors: r.forwardErrors.join('; ').slice(0, 500) } : {}),
   }));
-  const forwardFailed = results.some((r) => r.ok && r.answer!.forwardErrors.length > 0);
-  if (forwardFailed && !values.json) process.stderr.write(`gatekeeper ${command}: some nodes were not reached by forwarding; submit again to them with --endpoint\n`);
+  const missed = [...new Set(results.flatMap((r) => (r.ok ? r.answer!.forwardErrors : []).map((e) => e.split(': ')[0]!.slice(0, 300))))];
+  const forwardFailed = missed.length > 0;
+  if (forwardFailed && !values.json) {
+    process.stderr.write(`gatekeeper ${command}: forwarding did not reach ${missed.join(', ')}; once fixed, submit the same snapshot to them`
+      + ` (a node that has it does not forward it again): ${missed.map((e) => `--endpoint ${e}`).join(' ')}\n`);
+  }
   return code === 0 && forwardFailed ? 1 : code;
 }
