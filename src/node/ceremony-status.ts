@@ -86,7 +86,7 @@ function fromEngine(deps: CeremonyStatusDeps, c: EngineRecord, genesis: Ceremony
   return {
     epoch: c.epoch, kind: c.kind, state: c.status, phase: running ? c.phase : '',
     deadlineMs: String(running ? c.phaseDeadlineMs : 0), nowMs: String(deps.now()),
-    answered: answered.map(nodeId), awaited: awaited.map(nodeId),
+    answered: answered.map(nodeId).sort(), awaited: awaited.map(nodeId).sort(),
     error: c.culprit && !c.error.includes(c.culprit) ? `${c.error} (culprit ${nodeId(c.culprit)})` : c.error,
     threshold: genesis?.threshold ?? 0, members: c.members.map((m) => nodeId(m.id)),
   };

@@ -153,6 +153,24 @@ describe('election submit, ceremony status, status and refresh on a 3-node devne
     ids = done.members[0]!.members!;
     expect(ids).toContain(node3);
 
+    // On a terminal the rows are redrawn in place; a member that cannot be reached keeps the watch
+    // going until --timeout, then exit 1.
+    const tty = Object.getOwnPropertyDescriptor(process.stdout, 'isTTY');
+    Object.defineProperty(process.stdout, 'isTTY', { value: true, configurable: true });
+    let live: Awaited<ReturnType<typeof runCli>>;
+    try {
+      live = await runCli('ceremony', ['status', '--watch', '--interval-ms', '300', '--timeout', '1', '--endpoint', ep[0]!, '--endpoint', dead, ...op]);
+    } finally {
+      if (tty) Object.defineProperty(process.stdout, 'isTTY', tty); else delete (process.stdout as { isTTY?: boolean }).isTTY;
+    }
+    expect([live.code, live.err]).toEqual([1, expect.stringMatching(/not every node is COMPLETE or ABORTED after 1 s/)]);
+    const frames = live.out.split('\x1b[2A');
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    for (const frame of frames) {
+      expect(frame).toMatch(/\x1b\[2K\S+\s+genesis epoch 1  COMPLETE/);
+      expect(frame).toMatch(/\x1b\[2K\S+\s+FAILED UNAVAILABLE/);
+    }
+
     // Repeating once more after completion changes nothing (exit 0); an unknown epoch is NOT_FOUND.
     expect((await runCli('election', submitArgs)).code).toBe(0);
     const unknown = await runCli('ceremony', ['status', '--epoch', '7', '--endpoint', ep[1]!, ...op]);
