@@ -5,7 +5,6 @@
 // to COMPLETE, NOT_FOUND for an unknown epoch, refuses unsigned and non-operator calls; `status` exits
 // 0/2/1 (unsealed, sealed, unreachable); `refresh` usage, fan-out and per-member errors.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -13,17 +12,7 @@ import { Devnet } from '../../src/devnet/devnet.js';
 import { generateIdentityKey } from '../../src/crypto/identity.js';
 import { RpcError } from '../../src/rpc/errors.js';
 import { tempDir } from '../helpers/node.js';
-import { runBuiltCli, runCli } from '../helpers/cli.js';
-
-async function deadEndpoint(): Promise<string> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(`127.0.0.1:${port}`));
-    });
-  });
-}
+import { deadEndpoint, runBuiltCli, runCli } from '../helpers/cli.js';
 
 interface Row { endpoint: string; ok: boolean; code?: string; error?: string; state?: string; phase?: string; kind?: string; epoch?: number;
   answered?: string[]; awaited?: string[]; secondsLeft?: number | null; threshold?: number; members?: string[] }
