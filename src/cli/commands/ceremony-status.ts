@@ -11,7 +11,8 @@ import { fanOut, type MemberResult } from '../fanout.js';
 export const CEREMONY_STATUS_USAGE = `usage: gatekeeper ceremony status --endpoint HOST:PORT [--endpoint ...] [--epoch N] [--watch]
                                   [--interval-ms MS] [--timeout SECONDS] [--operator-key FILE] [--json] ${TLS_USAGE}
 
-  --epoch     the ceremony's epoch (default 0: the newest each node knows)
+  --epoch     the ceremony's epoch (default 0: the newest each node knows; --watch then waits for a
+              node still on an older one)
   --watch     poll until every node asked reports COMPLETE or ABORTED (one line per node, redrawn on
               a terminal; a line per change otherwise; JSON lines with --json)
   --interval-ms  time between polls (default 1000); --timeout gives up after SECONDS (default: never)
@@ -119,7 +120,10 @@ export async function runCeremonyStatus(argv: string[]): Promise<number> {
       lines.forEach((l, i) => { if (keys[i] !== last[i]) process.stdout.write(`${l}\n`); });
       last = keys;
     }
-    const done = rows.every((r) => isTerminal(r) || (!r.ok && PERMANENT.has(r.code ?? '')));
+    // With --epoch 0 each node answers its newest: one still on an older, finished ceremony has not
+    // joined the newest yet, so it is waited for.
+    const newest = Math.max(0, ...rows.map((r) => (r.ok ? r.answer!.epoch : 0)));
+    const done = rows.every((r) => (isTerminal(r) && r.answer!.epoch === newest) || (!r.ok && PERMANENT.has(r.code ?? '')));
     if (done) {
       const complete = rows.every((r) => r.ok && r.answer!.state === 'COMPLETE');
       if (!complete && !values.json) {
