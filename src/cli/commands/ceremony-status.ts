@@ -47,7 +47,7 @@ export function describeRow(r: MemberResult<CeremonyStatusRes>, withDeadline = t
   if (a.phase && a.phase !== a.state) parts.push(`phase ${a.phase}`);
   if (a.phase) {
     const others = a.answered.length + a.awaited.length;
-    parts.push(`answered ${a.answered.length}/${others}`);
+    if (others > 0) parts.push(`answered ${a.answered.length}/${others}`);
     if (a.awaited.length) parts.push(`awaiting ${a.awaited.map((id) => id.slice(0, 8)).join(',')}`);
     const left = secondsLeft(a);
     if (left !== undefined && withDeadline) parts.push(left >= 0 ? `deadline in ${left}s` : `deadline passed ${-left}s ago`);
