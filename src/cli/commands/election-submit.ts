@@ -15,15 +15,15 @@ export const ELECTION_SUBMIT_USAGE = `usage: gatekeeper election submit --snapsh
                                   --governance-key KEY [--governance-key ...] --out FILE --endpoint HOST:PORT [--endpoint ...]
        common: [--operator-key FILE] [--json] ${TLS_USAGE}
 
-  --snapshot        a snapshot document (snapshot build; governance sign / combine); already signed
-                    by enough holders, or signed here with --governance-key
-  --governance-key  a governance key file; each adds its signature (repeat for m of the keys)
-  --endpoint        one node (it forwards the snapshot to every current member and candidate) or every one
+  --snapshot         a snapshot document (snapshot build; governance sign / combine); already signed
+                     by enough holders, or signed here with --governance-key
+  --governance-key   a governance key file; each adds its signature (repeat for m of the keys)
+  --endpoint         one node (it forwards the snapshot to every current member and candidate) or every one
 To build the snapshot here instead of --snapshot:
 ${SNAPSHOT_USAGE}
-  --candidate       fetch this node's candidacy now (operator-signed, with --self-stake S); repeat
-  --out             where the signed snapshot is kept; running the same command again resubmits
-                    that file (a member votes for one snapshot per epoch, and a rebuilt one differs)
+  --candidate        fetch this node's candidacy now (operator-signed, with --self-stake S); repeat
+  --out              where the signed snapshot is kept; running the same command again resubmits
+                     that file (a member votes for one snapshot per epoch, and a rebuilt one differs)
 
 Then watch the round with \`gatekeeper ceremony status --watch --endpoint ...\`.
 exit status: 0 every endpoint accepted it, 1 some refused or could not be reached, 2 bad usage`;
