@@ -54,6 +54,20 @@ export class EngineStore {
     return (this.sql(`SELECT * FROM engine_ceremonies WHERE status = 'RUNNING' ORDER BY epoch, id`).all() as Row[]).map(toRecord);
   }
 
+  /** Read-only, for status views: the newest ceremony of `epoch`, or of the newest epoch when `epoch` is 0. */
+  newest(epoch = 0): EngineRecord | undefined {
+    const r = (epoch === 0
+      ? this.sql('SELECT * FROM engine_ceremonies ORDER BY epoch DESC, updated_ms DESC, rowid DESC LIMIT 1').get()
+      : this.sql('SELECT * FROM engine_ceremonies WHERE epoch = ? ORDER BY updated_ms DESC, rowid DESC LIMIT 1').get(epoch)) as Row | undefined;
+    return r ? toRecord(r) : undefined;
+  }
+
+  /** Read-only: who sent a message of (ceremony, phase) that `recipient` holds (addressed to it, or a broadcast). */
+  senders(ceremony: string, phase: string, recipient: string): string[] {
+    return (this.sql(`SELECT DISTINCT sender FROM engine_messages WHERE ceremony = ? AND phase = ? AND recipient IN (?, '*') ORDER BY sender`)
+      .all(ceremony, phase, recipient) as { sender: string }[]).map((r) => r.sender);
+  }
+
   insert(c: EngineRecord): void {
     this.sql(`INSERT INTO engine_ceremonies (id, kind, epoch, status, phase, members_json, sealed_state, phase_deadline_ms,
         phase_timeout_ms, error, culprit, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)

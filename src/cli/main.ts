@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   invoke: async () => (await import('./commands/invoke.js')).default,
   keys: async () => (await import('./commands/keys.js')).default,
   policy: async () => (await import('./commands/policy.js')).default,
+  refresh: async () => (await import('./commands/refresh.js')).default,
   snapshot: async () => (await import('./commands/snapshot.js')).default,
   'test-pki': async () => (await import('./commands/test-pki.js')).default,
   devnet: async () => (await import('./commands/devnet.js')).default,

@@ -2,7 +2,6 @@
 // the per-member table and --json, exit codes 0/1/2, safe retries, governance documents signed by
 // separate holders, endpoint checks and one-sentence connection errors.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import policyCommand from '../../src/cli/commands/policy.js';
@@ -13,18 +12,8 @@ import statusCommand from '../../src/cli/commands/status.js';
 import { runRevoke } from '../../src/cli/commands/worker-revoke.js';
 import { cleanGrpcText } from '../../src/cli/client-options.js';
 import { startTestNode, type TestNode } from '../helpers/node.js';
-import { runCommand } from '../helpers/cli.js';
+import { deadEndpoint, runCommand } from '../helpers/cli.js';
 import type { Command } from '../../src/cli/main.js';
-
-async function deadEndpoint(): Promise<string> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(`127.0.0.1:${port}`));
-    });
-  });
-}
 
 describe('operator commands: fan-out, documents, exit codes', () => {
   let node: TestNode;

@@ -51,6 +51,7 @@ describe('operator CLI', () => {
     endpoint = `127.0.0.1:${await node.start()}`;
     const sealed = await run('status', ['--endpoint', endpoint, '--json']);
     expect(JSON.parse(sealed.out)).toMatchObject({ sealed: true, unsealProgress: '0/2', nextStep: expect.stringMatching(/unseal/) });
+    expect(sealed.code).toBe(2); // as `vault status`: 2 sealed, 0 unsealed, 1 error
     const one = await run('unseal', ['--endpoint', endpoint, '--share-file', path.join(sharesDir, 'unseal-share-3.txt')]);
     expect(one).toMatchObject({ code: 0, out: 'sealed: 1 of 2 shares given\n' });
     const typo = await run('unseal', ['--endpoint', endpoint, '--share', 'gk-unseal-1:00000000:00']);
@@ -58,7 +59,9 @@ describe('operator CLI', () => {
     expect(typo.err).toMatch(/gatekeeper unseal: /);
     const two = await run('unseal', ['--endpoint', endpoint, '--share-file', path.join(sharesDir, 'unseal-share-1.txt')]);
     expect(two).toMatchObject({ code: 0, out: 'unsealed\n' });
-    const status = JSON.parse((await run('status', ['--endpoint', endpoint, '--json'])).out);
+    const unsealed = await run('status', ['--endpoint', endpoint, '--json']);
+    expect(unsealed.code).toBe(0);
+    const status = JSON.parse(unsealed.out);
     expect(status).toMatchObject({ sealed: false, epoch: 0, ceremony: 'none', nextStep: expect.stringMatching(/snapshot/) });
   });
 

@@ -1,5 +1,6 @@
 // Runs a CLI command module in-process and captures what it prints.
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from '../../src/cli/main.js';
@@ -40,4 +41,15 @@ export async function runBuiltCli(...args: string[]): Promise<{ code: number; ou
     const err = e as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof err.code === 'number' ? err.code : -1, out: err.stdout ?? '', err: err.stderr ?? '' };
   }
+}
+
+/** A loopback HOST:PORT nothing listens on (a member that is down). */
+export async function deadEndpoint(): Promise<string> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(`127.0.0.1:${port}`));
+    });
+  });
 }

@@ -1,17 +1,23 @@
+// `gatekeeper ceremony status ...` (ceremony-status.ts): how each node sees a ceremony, once or live.
 // `gatekeeper ceremony abort --endpoint HOST:PORT --epoch N [--reason TEXT]`: an operator stops a ceremony.
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { clientFor, TLS_OPTIONS, TLS_USAGE, withNode } from '../client-options.js';
 import { loadOperatorKey } from '../operator-key.js';
+import { runCeremonyStatus } from './ceremony-status.js';
+
+const USAGE = `usage: gatekeeper ceremony status --endpoint HOST:PORT [--endpoint ...] [--epoch N] [--watch] [...]   (ceremony status --help)
+       gatekeeper ceremony abort --endpoint HOST:PORT --epoch N [--reason TEXT] [--operator-key FILE] [--json] ${TLS_USAGE}`;
 
 const command: Command = {
-  summary: 'abort a running ceremony on one node',
+  summary: 'show a ceremony\'s progress on the nodes (--watch to follow it), or abort one on a node',
   async run(argv) {
+    if (argv[0] === 'status') return runCeremonyStatus(argv);
     const { values, positionals } = parseCommandArgs(argv, {
       endpoint: { type: 'string' }, epoch: { type: 'string' }, reason: { type: 'string' }, 'operator-key': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' }, ...TLS_OPTIONS,
     });
     if (values.help || positionals[0] !== 'abort') {
-      process.stdout.write('usage: gatekeeper ceremony abort --endpoint HOST:PORT --epoch N [--reason TEXT] [--operator-key FILE] [--json]\n');
+      process.stdout.write(USAGE + '\n');
       return values.help ? 0 : 2;
     }
     const epoch = Number(requireOption(values, 'epoch'));

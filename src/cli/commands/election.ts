@@ -1,14 +1,17 @@
 // `gatekeeper election run --input FILE [--algorithm seq-phragmen|phragmms]
 //  [--balance ITERATIONS,TOLERANCE] [--json]`: runs the committee election over a snapshot in the
 // fixtures' input format and prints the winners, score and edge hash (`edges_sha256`).
+// `gatekeeper election submit ...`: an election round on the committee (election-submit.ts).
 import fs from 'node:fs';
 import type { Command } from '../main.js';
 import { parseCommandArgs, requireOption, UsageError } from '../args.js';
 import { ElectionInputError, validateElectionInput } from '../../election/validate.js';
 import { edgesSha256, runElection } from '../../election/run.js';
 import type { Algorithm, BalancingConfig } from '../../election/types.js';
+import { runElectionSubmit } from './election-submit.js';
 
-const USAGE = 'usage: gatekeeper election run --input FILE [--algorithm seq-phragmen|phragmms] [--balance ITERATIONS,TOLERANCE] [--json]\n';
+const USAGE = 'usage: gatekeeper election run --input FILE [--algorithm seq-phragmen|phragmms] [--balance ITERATIONS,TOLERANCE] [--json]\n'
+  + '       gatekeeper election submit ... (gatekeeper election submit --help)\n';
 
 /** `--balance 10,0`: iterations (0..1e6) and a u128 tolerance. */
 function parseBalance(s: string): BalancingConfig {
@@ -22,8 +25,9 @@ function parseBalance(s: string): BalancingConfig {
 }
 
 const command: Command = {
-  summary: 'run the stake-weighted committee election (sequential Phragmén or PhragMMS) over a snapshot',
+  summary: 'run the stake-weighted committee election over a snapshot, or submit an election round to the committee',
   async run(argv) {
+    if (argv[0] === 'submit') return runElectionSubmit(argv);
     const { values, positionals } = parseCommandArgs(argv, {
       input: { type: 'string' },
       algorithm: { type: 'string' },

@@ -9,6 +9,8 @@ import type { CallContext } from '../../rpc/handler.js';
 import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
 import type { Guards } from './guard.js';
 import type { NodeRuntime } from '../node.js';
+import { ceremonyStatus } from '../ceremony-status.js';
+import { EngineStore } from '../../ceremony/store.js';
 
 interface UnsealReq { share: string; reset: boolean }
 interface CandidacyReq { epoch: number; selfStake: string; endpoint: string }
@@ -122,6 +124,18 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
     // One intake for the genesis snapshot and later election rounds (src/node/genesis.ts accept()).
     async SubmitElection(req: GenesisReq, ctx: CallContext) {
       return submitSnapshot(req, ctx);
+    },
+
+    // Read-only view of one ceremony (src/node/ceremony-status.ts); 0 = the newest.
+    async CeremonyStatus(req: { epoch: number }, ctx: CallContext) {
+      const node = guards.unsealed();
+      guards.operator(req, ctx);
+      if (!Number.isInteger(req.epoch) || req.epoch < 0) throw invalidArgument('epoch must be 0 (the newest) or an epoch number');
+      return ceremonyStatus({
+        ceremonies: node.ceremonies, engine: new EngineStore(node.db), now: () => node.now(),
+        selfNodeId: bytesToHex(node.self.nodeId), selfIdentityKey: bytesToHex(node.self.identityKey),
+        engineMissing: (c) => node.genesis.engine.missing(c),
+      }, req.epoch);
     },
 
     async AbortCeremony(req: AbortReq, ctx: CallContext) {
