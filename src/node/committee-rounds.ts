@@ -8,6 +8,7 @@
 // epoch-e shares only once they hold it. The active committee stays the newest certified roster with
 // this node's shares, so the old committee keeps serving during a hand-off and after an aborted one.
 // A refresh (RefreshShares) is the same hand-off to the same roster. docs/ceremony.md.
+import protobuf from 'protobufjs';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { concatBytes, equalBytes, u32be, utf8 } from '../crypto/bytes.js';
@@ -48,13 +49,26 @@ export function handoffSession(epoch: number, snapshotHash: Uint8Array, rosterHa
   return sha256(concatBytes(utf8('gatekeeper/v1/handoff-session'), u32be(epoch), snapshotHash, rosterHash));
 }
 
-/** previous_certificate_hash of a signed snapshot: undefined for a genesis snapshot. */
+/**
+ * previous_certificate_hash (Snapshot field 7) of a signed snapshot, undefined for a genesis snapshot.
+ * A scan of the top-level wire fields: nothing of the candidacies is decoded on the main thread
+ * (snapshot-intake.md); the last occurrence wins, as in proto3.
+ */
 export function previousHashOf(signed: SignedSnapshotMsg): Uint8Array | undefined {
-  const s = decodeMessage<{ previousCertificateHash?: Uint8Array }>('Snapshot', signed.snapshot);
-  const h = s.previousCertificateHash;
-  if (!h || h.length === 0) return undefined;
-  if (h.length !== 32) throw invalidArgument('previous_certificate_hash must be 32 bytes');
-  return new Uint8Array(h);
+  let found: Uint8Array | undefined;
+  try {
+    const r = protobuf.Reader.create(signed.snapshot);
+    while (r.pos < r.len) {
+      const tag = r.uint32();
+      if (tag >>> 3 === 7 && (tag & 7) === 2) found = r.bytes();
+      else r.skipType(tag & 7);
+    }
+  } catch {
+    throw invalidArgument('the snapshot is not a Snapshot message');
+  }
+  if (!found || found.length === 0) return undefined;
+  if (found.length !== 32) throw invalidArgument('previous_certificate_hash must be 32 bytes');
+  return new Uint8Array(found);
 }
 
 const hex = bytesToHex;
