@@ -627,7 +627,9 @@ export class Devnet {
     this.log('collecting signed candidacies and building the governance-signed genesis snapshot');
     const snapshot = await this.genesisSnapshot(1, nodes, threshold);
     this.log('submitting the snapshot to node-1, which forwards it to every candidate');
-    const res = await this.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });
+    // Every candidate runs the election before the call returns: a long deadline on a loaded machine.
+    const res = await this.nodes[0]!.client.call<{ forwardErrors: string[] }>('OperatorService', 'SubmitGenesis', { snapshot, forward: true },
+      { sign: { role: 'operator', secretKey: this.operator.secretKey }, timeoutMs: 60_000 });
     if (res.forwardErrors.length) throw new Error(`forwarding failed: ${res.forwardErrors.join('; ')}`);
     this.log('election done; running the FROST DKG for both master secrets');
     await this.waitForCommittee(Math.max(60_000, (this.opts.phaseTimeoutMs ?? 60_000) * 3), (s) => this.log(`  phase: ${s}`));

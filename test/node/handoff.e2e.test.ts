@@ -29,7 +29,7 @@ describe('committee life cycle: 4 (k=3) → 5 (k=4) → 4 (k=3, a member removed
   let pkc: string;
 
   beforeAll(async () => {
-    devnet = new Devnet({ dir: tempDir('handoff-e2e'), nodes: 4, threshold: 3, phaseTimeoutMs: 10_000 });
+    devnet = new Devnet({ dir: tempDir('handoff-e2e'), nodes: 4, threshold: 3, phaseTimeoutMs: 20_000 });
     genesis = await devnet.genesis();
     await devnet.registerDemoContract();
     pkc = (await devnet.startWorker(genesis.committeeKey, 0)).publicKey;
@@ -131,7 +131,10 @@ describe('committee life cycle: 4 (k=3) → 5 (k=4) → 4 (k=3, a member removed
     const snapshot = await devnet.electionSnapshot(4, [0, 2, 3, 4], 4, 3);
     const res = await devnet.submitElection(0, snapshot);
     expect(res.forwardErrors).toEqual([]);
+    // The observer of epoch 3 is neither a member nor a candidate now: it refuses the round.
+    const notInRound = devnet.submitElection(5, snapshot, false).then(() => 'accepted', (err: Error) => err.message);
     await devnet.waitForRound(4, [0, 1, 2, 3, 4], 30_000);
+    expect(await notInRound).toMatch(/ErrNotInRound/);
     const view = await expectCommittee([0, 2, 3, 4], 4, 3);
     expect(view.members.map((m) => m.endpoint)).not.toContain(removed.endpoint);
     expect((await devnet.status(1)).member).toBe(false);
