@@ -299,6 +299,27 @@ export class CeremonyEngine {
     return next;
   }
 
+  /**
+   * Rewrites the sealed state of a finished (COMPLETE or ABORTED) ceremony, e.g. to erase key material
+   * once it is no longer needed (old shares after activation, DESIGN §3.5). Audited.
+   */
+  rewriteState<S>(id: string, f: (s: S) => S, why: string): void {
+    const c = this.store.get(id);
+    if (!c) throw new EngineError('ErrUnknownCeremony', `no ceremony ${id}`);
+    if (!isTerminal(c.status)) throw new EngineError('ErrInvalidStateChange', `ceremony ${id} is still running`);
+    const p = this.protocol(c.kind);
+    const next = { ...c, sealedState: this.sealState(c, p, f(this.openState(c, p) as S)), updatedMs: this.deps.now() };
+    this.store.transaction(() => {
+      this.store.update(next, c);
+      this.deps.audit.append('ceremony', `${c.kind}.state-rewritten`, { ceremony: id, epoch: c.epoch, why });
+    });
+  }
+
+  /** Every ceremony of a kind (for the driver that owns them), oldest epoch first. */
+  ofKind(kind: string): EngineRecord[] {
+    return this.store.ofKind(kind);
+  }
+
   /** The protocol state of a ceremony (opened; for the protocol's own result readers). */
   state<S>(id: string): S {
     const c = this.store.get(id);

@@ -20,8 +20,11 @@ import type { NodeContext } from '../node/context.js';
 /** Throws (an RpcError) when this member must not sign `message` for the purpose. */
 export type SigningCheck = (c: CeremonyRecord, message: Uint8Array, publication: Record<string, unknown> | null) => void;
 
-/** The purposes the committee signs for (DESIGN §8): roster certificates and contract-key certificates. */
-export type SigningPurposeName = 'roster' | 'contract-key';
+/**
+ * The purposes the committee signs for (DESIGN §8): genesis roster certificates, contract-key
+ * certificates, and the next roster's certificate signed by the outgoing committee (activation, §3.5).
+ */
+export type SigningPurposeName = 'roster' | 'contract-key' | 'activation';
 
 export interface SigningPurpose {
   name: SigningPurposeName;
@@ -64,7 +67,7 @@ export function checkWithoutWrites<T>(db: Db, what: string, check: () => T): T {
   })();
 }
 
-const isPurpose = (p: string): p is SigningPurposeName => p === 'roster' || p === 'contract-key';
+const isPurpose = (p: string): p is SigningPurposeName => p === 'roster' || p === 'contract-key' || p === 'activation';
 
 export class ThresholdSigner {
   private readonly purposes = new Map<SigningPurposeName, SigningPurpose>();

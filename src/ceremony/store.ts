@@ -68,6 +68,10 @@ export class EngineStore {
       .all(ceremony, phase, recipient) as { sender: string }[]).map((r) => r.sender);
   }
 
+  ofKind(kind: string): EngineRecord[] {
+    return (this.sql('SELECT * FROM engine_ceremonies WHERE kind = ? ORDER BY epoch, id').all(kind) as Row[]).map(toRecord);
+  }
+
   insert(c: EngineRecord): void {
     this.sql(`INSERT INTO engine_ceremonies (id, kind, epoch, status, phase, members_json, sealed_state, phase_deadline_ms,
         phase_timeout_ms, error, culprit, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)

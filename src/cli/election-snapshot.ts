@@ -2,9 +2,9 @@
 // candidacies (files, or fetched from the nodes) and a nominations file (docs/election-input.md), run
 // the election locally so the operator sees whom it elects, and hand a governance-signed snapshot to
 // the committee (SubmitGenesis or SubmitElection) with the per-member table.
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { requireOption, UsageError } from './args.js';
-import { checkEndpoint, describeRpcError } from './client-options.js';
+import { checkEndpoint, clientFor, describeRpcError } from './client-options.js';
 import { readCandidacy, readNominations, type CandidacyMsg, type NominationMsg } from './election-input.js';
 import { fetchCandidacy, parseEpoch, parseStake } from './commands/candidacy.js';
 import { fanOut, reportFanOut } from './fanout.js';
@@ -12,11 +12,15 @@ import { wireSignatures, type GovernanceDoc } from './governance-doc.js';
 import { decodeMessage, encodeMessage } from '../rpc/messages.js';
 import { electFromSnapshot, SnapshotError } from '../committee/snapshot.js';
 import { RpcError } from '../rpc/errors.js';
+import { hashOfCertificate, type RosterCertificate } from '../committee/roster.js';
+import { verifyRosterChain } from '../sdk/client.js';
+import { CommitteeVerificationError } from '../sdk/errors.js';
 
 /** parseArgs options of the snapshot's contents (the candidacies' source flag is the caller's). */
 export const SNAPSHOT_OPTIONS = {
   epoch: { type: 'string' }, seats: { type: 'string' }, threshold: { type: 'string' }, 'phase-timeout-ms': { type: 'string' },
   candidacy: { type: 'string', multiple: true }, 'self-stake': { type: 'string' }, nominations: { type: 'string' },
+  'previous-certificate': { type: 'string' },
 } as const;
 
 export const SNAPSHOT_USAGE = `  --epoch            the epoch the snapshot elects a committee for
@@ -24,10 +28,13 @@ export const SNAPSHOT_USAGE = `  --epoch            the epoch the snapshot elect
   --threshold        signing threshold k (default 0: floor(2n/3)+1 over the elected n)
   --phase-timeout-ms per-phase ceremony deadline (default 0: each node's configured phaseTimeoutMs)
   --candidacy        a candidacy file from \`gatekeeper candidacy get\` (repeat, one per node)
-  --nominations      nominators' votes (docs/election-input.md §2); without it only self stake counts`;
+  --nominations      nominators' votes (docs/election-input.md §2); without it only self stake counts
+  --previous-certificate  after genesis: SHA-256 (hex) of the certificate the round follows (default: the
+                     newest certificate the first node given serves)`;
 
 export interface SnapshotSummary {
   epoch: number; seats: number; threshold: number; phaseTimeoutMs: number; candidates: number; nominations: number; snapshotHash: string;
+  previousCertificateHash: string;
   elected: { nodeId: string; endpoint: string; backedStake: string }[];
 }
 
@@ -65,9 +72,52 @@ export async function buildSnapshot(values: Record<string, unknown>, fetchFrom: 
     if (c.epoch !== epoch) throw new UsageError(`candidacy ${i + 1} (${c.endpoint}) is signed for epoch ${c.epoch}, not ${epoch}: fetch it again with --epoch ${epoch}`);
   }
   const nominations: NominationMsg[] = values.nominations ? readNominations(values.nominations as string) : [];
-  const snapshot = encodeMessage('Snapshot', { epoch, seats, threshold, candidacies, nominations, phaseTimeoutMs: String(phaseTimeoutMs) });
+  let previousCertificateHash: Uint8Array = new Uint8Array(0);
+  if (epoch > 1) {
+    const given = values['previous-certificate'] as string | undefined;
+    if (given !== undefined) {
+      if (!/^[0-9a-f]{64}$/i.test(given)) throw new UsageError('--previous-certificate must be 64 hex digits (a SHA-256)');
+      previousCertificateHash = hexToBytes(given.toLowerCase());
+    } else {
+      const from = endpoints[0];
+      if (!from) throw new UsageError(`epoch ${epoch} follows a committee: give --previous-certificate HASH or ${fetchFlag} HOST:PORT of a member`);
+      try {
+        previousCertificateHash = await newestCertificateHash(from, values);
+      } catch (err) {
+        if (!(err instanceof RpcError)) throw err;
+        return { endpoint: from, error: describeRpcError(from, err) };
+      }
+    }
+  }
+  const snapshot = encodeMessage('Snapshot', {
+    epoch, seats, threshold, candidacies, nominations, phaseTimeoutMs: String(phaseTimeoutMs), previousCertificateHash,
+  });
   const summary = summarizeSnapshot(snapshot);
   return { doc: { kind: 'snapshot', payload: snapshot, summary: summary as unknown as Record<string, unknown>, signatures: [] }, summary };
+}
+
+/**
+ * The hash of the newest roster certificate a node serves (GetCommittee), after checking that its chain
+ * links and verifies under the committee key it names; an election round names it (DESIGN §3.5) and the
+ * governance signers vouch for it by signing the snapshot.
+ */
+async function newestCertificateHash(endpoint: string, values: Record<string, unknown>): Promise<Uint8Array> {
+  const client = clientFor(endpoint, values);
+  try {
+    const view = await client.call<{ committeeKey: Uint8Array; certificates: RosterCertificate[] }>('PublicService', 'GetCommittee', {});
+    const chain = view.certificates;
+    const last = chain[chain.length - 1];
+    if (!last) throw new UsageError(`${endpoint} serves no roster certificate yet: is the committee certified?`);
+    try {
+      verifyRosterChain(chain, view.committeeKey);
+    } catch (err) {
+      if (!(err instanceof CommitteeVerificationError)) throw err;
+      throw new UsageError(`${endpoint} serves a certificate chain that does not verify: ${err.message}`);
+    }
+    return hashOfCertificate(last);
+  } finally {
+    client.close();
+  }
 }
 
 /** Runs the election on a snapshot's bytes (as the nodes will) and says whom it elects; UsageError if invalid. */
@@ -76,7 +126,7 @@ export function summarizeSnapshot(snapshot: Uint8Array): SnapshotSummary {
   let snap;
   try {
     outcome = electFromSnapshot(snapshot);
-    snap = decodeMessage<{ seats: number; nominations: unknown[] }>('Snapshot', snapshot);
+    snap = decodeMessage<{ seats: number; nominations: unknown[]; previousCertificateHash?: Uint8Array }>('Snapshot', snapshot);
   } catch (err) {
     if (err instanceof SnapshotError) throw new UsageError(`the snapshot is not valid: ${err.message}`);
     throw err;
@@ -84,6 +134,7 @@ export function summarizeSnapshot(snapshot: Uint8Array): SnapshotSummary {
   return {
     epoch: outcome.epoch, seats: snap.seats, threshold: outcome.threshold, phaseTimeoutMs: outcome.phaseTimeoutMs,
     candidates: outcome.candidates.length, nominations: snap.nominations.length, snapshotHash: bytesToHex(outcome.snapshotHash),
+    previousCertificateHash: bytesToHex(snap.previousCertificateHash ?? new Uint8Array(0)),
     elected: outcome.members.map((m) => ({ nodeId: bytesToHex(m.nodeId), endpoint: m.endpoint, backedStake: m.stake.toString() })),
   };
 }

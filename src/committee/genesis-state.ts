@@ -16,6 +16,10 @@ export const CeremonyStates = {
   Confirmed: 'CONFIRMED',
   /** Not elected: waiting for the elected committee's roster certificate. */
   Observing: 'OBSERVING',
+  /** Election round / refresh (src/node/committee-rounds.ts): the engine runs the hand-off protocol. */
+  Handoff: 'HANDOFF',
+  /** Hand-off complete (new shares stored): the outgoing committee signs the new roster certificate. */
+  Activating: 'ACTIVATING',
   /** Roster certificate verified and persisted: the committee is active. */
   Complete: 'COMPLETE',
   /** A phase deadline passed or an operator aborted; the epoch's ceremony is over. */
@@ -30,6 +34,8 @@ const ALLOWED: Record<CeremonyState, CeremonyState[]> = {
   KEYED: ['CONFIRMED', 'ABORTED'],
   CONFIRMED: ['COMPLETE', 'ABORTED'],
   OBSERVING: ['COMPLETE', 'ABORTED'],
+  HANDOFF: ['ACTIVATING', 'ABORTED'],
+  ACTIVATING: ['COMPLETE', 'ABORTED'],
   COMPLETE: [],
   ABORTED: [],
 };
@@ -90,6 +96,8 @@ export function nextStepFor(state: CeremonyState | undefined, member: boolean): 
     case 'ROUND2': return 'wait: exchanging sealed DKG shares with the other members';
     case 'KEYED': return 'wait: collecting every member\'s confirmation of its key package';
     case 'CONFIRMED': return 'wait: the committee is signing its roster certificate';
+    case 'HANDOFF': return 'wait: the committee is handing its shares to the next roster (ceremony handoff-<epoch>)';
+    case 'ACTIVATING': return 'wait: the outgoing committee is signing the new roster certificate';
     case 'OBSERVING': return 'wait: this node was not elected; it is waiting for the committee certificate';
     case 'COMPLETE': return member ? 'none: this node serves as a committee member' : 'none: this node follows the committee (not a member)';
     case 'ABORTED': return 'the ceremony aborted: read the error, then submit a new snapshot with a higher epoch';

@@ -14,7 +14,7 @@ import { AuditLog } from '../audit/log.js';
 import { GatekeeperClient } from '../rpc/client.js';
 import { encodeMessage } from '../rpc/messages.js';
 import { protoDir } from '../rpc/proto.js';
-import { rosterCertificateMessage } from '../committee/roster.js';
+import { hashOfCertificate, rosterCertificateMessage } from '../committee/roster.js';
 import { nodeIdOf } from '../node/identity.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
 import { verifyGroupSignature } from '../crypto/frost.js';
@@ -114,7 +114,7 @@ export interface CommitteeView {
   certificates: { epoch: number; rosterBytes: Uint8Array; signature: Uint8Array }[];
 }
 
-export interface StatusView { nodeId: Uint8Array; sealed: boolean; ceremonyState: string; ceremonyError: string; epoch: number; nextStep: string }
+export interface StatusView { nodeId: Uint8Array; sealed: boolean; ceremonyState: string; ceremonyEpoch: number; ceremonyError: string; epoch: number; nextStep: string; committeeKey: Uint8Array; member: boolean }
 
 /** The built CLI that node processes run (tests and `npm start` need `npm run build` first). */
 export function builtCli(): string {
@@ -244,36 +244,42 @@ export class Devnet {
     // The same keys one per file, as `--operator-key` / `--governance-key` take them (named in devnet.json).
     fs.writeFileSync(this.operatorKeyFile, bytesToHex(this.operator.secretKey) + '\n', { mode: 0o600 });
     this.governance.forEach((g, i) => fs.writeFileSync(this.governanceKeyFiles[i]!, bytesToHex(g.secretKey) + '\n', { mode: 0o600 }));
-    for (let i = 0; i < this.opts.nodes; i++) {
-      const name = `node-${i + 1}`;
-      const nodeDir = path.join(dir, name);
-      const port = await freePort();
-      const listen = `127.0.0.1:${port}`;
-      const endpoint = this.opts.advertise?.(i, listen) ?? listen;
-      const metricsEndpoint = `127.0.0.1:${await freePort()}`;
-      const config = {
-        name, listen, advertise: endpoint, dataDir: '.', metricsListen: metricsEndpoint,
-        operatorKeys: [bytesToHex(this.operator.publicKey)],
-        governance: { keys: this.governance.map((g) => bytesToHex(g.publicKey)), threshold: this.governanceThreshold },
-        unseal: { shares: 3, threshold: 2 },
-        phaseTimeoutMs: this.opts.phaseTimeoutMs ?? 60_000,
-        logLevel: 'info',
-        attestation: { trustedRootFile: this.testRootFile, allowDevelopmentAttestationRoot: true, snpArkFiles: [this.snpArkFile] },
-        reflection: true,
-        ...(this.opts.tls ? { tls: { certFile: this.opts.tls.certFile, keyFile: this.opts.tls.keyFile, clientCaFile: '', peerCaFile: this.opts.tls.caFile } } : {}),
-        ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
-        ...this.opts.nodeConfig,
-      };
-      fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
-      const configFile = path.join(nodeDir, 'config.json');
-      fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-      const db = openDatabase(path.join(nodeDir, 'gatekeeper.sqlite'));
-      const { public: pub, unsealShares } = await initKeystore(db, config.unseal);
-      new AuditLog(db).append('devnet', 'initialized', { nodeId: bytesToHex(pub.nodeId) });
-      db.close();
-      fs.writeFileSync(path.join(nodeDir, 'unseal-shares.dev.json'), JSON.stringify(unsealShares), { mode: 0o600 });
-      this.nodes.push({ index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: this.clientFor(listen) });
-    }
+    for (let i = 0; i < this.opts.nodes; i++) await this.makeNode(i);
+  }
+
+  /** Writes node i's config and initializes its keys (development unseal shares kept in its folder). */
+  private async makeNode(i: number): Promise<DevnetNode> {
+    const { dir } = this.opts;
+    const name = `node-${i + 1}`;
+    const nodeDir = path.join(dir, name);
+    const port = await freePort();
+    const listen = `127.0.0.1:${port}`;
+    const endpoint = this.opts.advertise?.(i, listen) ?? listen;
+    const metricsEndpoint = `127.0.0.1:${await freePort()}`;
+    const config = {
+      name, listen, advertise: endpoint, dataDir: '.', metricsListen: metricsEndpoint,
+      operatorKeys: [bytesToHex(this.operator.publicKey)],
+      governance: { keys: this.governance.map((g) => bytesToHex(g.publicKey)), threshold: this.governanceThreshold },
+      unseal: { shares: 3, threshold: 2 },
+      phaseTimeoutMs: this.opts.phaseTimeoutMs ?? 60_000,
+      logLevel: 'info',
+      attestation: { trustedRootFile: this.testRootFile, allowDevelopmentAttestationRoot: true, snpArkFiles: [this.snpArkFile] },
+      reflection: true,
+      ...(this.opts.tls ? { tls: { certFile: this.opts.tls.certFile, keyFile: this.opts.tls.keyFile, clientCaFile: '', peerCaFile: this.opts.tls.caFile } } : {}),
+      ...(this.opts.challengeTtlMs ? { challengeTtlMs: this.opts.challengeTtlMs } : {}),
+      ...this.opts.nodeConfig,
+    };
+    fs.mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
+    const configFile = path.join(nodeDir, 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
+    const db = openDatabase(path.join(nodeDir, 'gatekeeper.sqlite'));
+    const { public: pub, unsealShares } = await initKeystore(db, config.unseal);
+    new AuditLog(db).append('devnet', 'initialized', { nodeId: bytesToHex(pub.nodeId) });
+    db.close();
+    fs.writeFileSync(path.join(nodeDir, 'unseal-shares.dev.json'), JSON.stringify(unsealShares), { mode: 0o600 });
+    const node: DevnetNode = { index: i, name, endpoint, listen, metricsEndpoint, configFile, dir: nodeDir, unsealShares, client: this.clientFor(listen) };
+    this.nodes.push(node);
+    return node;
   }
 
   /** Starts node i's process (logs to its folder) and waits until it answers; `nodeFlags` go to node itself (e.g. --cpu-prof). */
@@ -341,6 +347,72 @@ export class Devnet {
     });
     const signatures = this.governance.slice(0, this.governanceThreshold).map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'snapshot', snapshot) }));
     return { snapshot, signatures };
+  }
+
+  /** A new node (a fresh candidate for a later election round): created, started and unsealed. */
+  async addNode(): Promise<number> {
+    const n = await this.makeNode(this.nodes.length);
+    await this.startNode(n.index);
+    await this.unseal(n.index);
+    return n.index;
+  }
+
+  /**
+   * A governance-signed election snapshot for a round after genesis (issue 11): the candidacies of
+   * `candidates` (node indices, with optional self stakes; a node with stake 1 and no nominations is
+   * elected last), nominations among them, and previous_certificate_hash = the hash of the newest
+   * certificate `from` serves (the committee the round follows).
+   */
+  async electionSnapshot(epoch: number, candidates: number[], seats: number, threshold: number,
+    opts: { stakes?: Record<number, number>; from?: number; phaseTimeoutMs?: number } = {}): Promise<Record<string, unknown>> {
+    const candidacies: Record<string, unknown>[] = [];
+    for (const i of candidates) {
+      candidacies.push(await this.operatorCall(i, 'GetCandidacy', { epoch, selfStake: String(opts.stakes?.[i] ?? 1000 + 100 * i), endpoint: '' }));
+    }
+    const backed = candidates.filter((i) => (opts.stakes?.[i] ?? 1000) > 1);
+    const idOf = (i: number) => nodeIdOf(candidacies[candidates.indexOf(i)]!.identityKey as Uint8Array);
+    const nominations = backed.map((i, j) => ({
+      voter: `nominator-${epoch}-${j + 1}`, stake: String(500 + 50 * j), targets: [idOf(i), idOf(backed[(j + 1) % backed.length]!)],
+    }));
+    const view = await this.committee(opts.from ?? candidates[0]!);
+    const last = view.certificates[view.certificates.length - 1]!;
+    const snapshot = encodeMessage('Snapshot', {
+      epoch, seats, threshold, candidacies, nominations, phaseTimeoutMs: String(opts.phaseTimeoutMs ?? this.opts.phaseTimeoutMs ?? 60_000),
+      previousCertificateHash: hashOfCertificate(last),
+    });
+    const signatures = this.governance.slice(0, this.governanceThreshold).map((g) => ({ key: g.publicKey, signature: signTagged(g.secretKey, 'snapshot', snapshot) }));
+    return { snapshot, signatures };
+  }
+
+  /**
+   * OperatorService.SubmitElection to node i with forwarding; the call returns once every current
+   * member and candidate accepted or refused it (each runs the election), so it gets a long deadline.
+   */
+  submitElection(i: number, snapshot: Record<string, unknown>, forward = true): Promise<{ epoch: number; elected: boolean; forwardErrors: string[] }> {
+    return this.nodes[i]!.client.call('OperatorService', 'SubmitElection', { snapshot, forward },
+      { sign: { role: 'operator', secretKey: this.operator.secretKey }, timeoutMs: 60_000 });
+  }
+
+  /** OperatorService.RefreshShares{epoch} to every listed member (a hand-off to the same roster). */
+  async refresh(epoch: number, members: number[]): Promise<void> {
+    for (const i of members) await this.operatorCall(i, 'RefreshShares', { epoch });
+  }
+
+  /**
+   * Waits until each listed node's ceremony of `epoch` reached `state` (COMPLETE by default; its Status
+   * then names that epoch's certificate); throws on ABORTED (unless that is the state awaited) or timeout.
+   */
+  async waitForRound(epoch: number, nodes: number[], timeoutMs: number, state = 'COMPLETE'): Promise<StatusView[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = await Promise.all(nodes.map((i) => this.status(i).catch(() => undefined)));
+      const at = states.map((s) => s && s.ceremonyEpoch === epoch ? s.ceremonyState : `${s?.ceremonyState ?? 'DOWN'}@${s?.ceremonyEpoch ?? '?'}`);
+      const aborted = states.find((s) => s?.ceremonyEpoch === epoch && s.ceremonyState === 'ABORTED');
+      if (aborted && state !== 'ABORTED') throw new Error(`the round of epoch ${epoch} aborted: ${aborted.ceremonyError}`);
+      if (at.every((s) => s === state)) return states as StatusView[];
+      if (Date.now() > deadline) throw new Error(`the round of epoch ${epoch} did not reach ${state} in time (states: ${at.join(', ')})`);
+      await sleep(150);
+    }
   }
 
   /** Waits until every node's newest ceremony is COMPLETE; throws on ABORTED or timeout. */
@@ -555,7 +627,9 @@ export class Devnet {
     this.log('collecting signed candidacies and building the governance-signed genesis snapshot');
     const snapshot = await this.genesisSnapshot(1, nodes, threshold);
     this.log('submitting the snapshot to node-1, which forwards it to every candidate');
-    const res = await this.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });
+    // Every candidate runs the election before the call returns: a long deadline on a loaded machine.
+    const res = await this.nodes[0]!.client.call<{ forwardErrors: string[] }>('OperatorService', 'SubmitGenesis', { snapshot, forward: true },
+      { sign: { role: 'operator', secretKey: this.operator.secretKey }, timeoutMs: 60_000 });
     if (res.forwardErrors.length) throw new Error(`forwarding failed: ${res.forwardErrors.join('; ')}`);
     this.log('election done; running the FROST DKG for both master secrets');
     await this.waitForCommittee(Math.max(60_000, (this.opts.phaseTimeoutMs ?? 60_000) * 3), (s) => this.log(`  phase: ${s}`));

@@ -230,6 +230,14 @@ export class ContractKeys {
   }
 
   /**
+   * The master-secret generation of a committee (what contract-key certificates name): the epoch of the
+   * genesis that made MPK. A hand-off or refresh keeps it (issue 11 item 7; committee-rounds.ts).
+   */
+  private generationOf(c: CeremonyRecord): number {
+    return this.ctx.genesis.rounds.generation(c.epoch);
+  }
+
+  /**
    * The receiving member: its own partial and the other members', returned as soon as k have released
    * and then one more answered or a short grace passed (./quorum.ts); the calls still running are
    * cancelled. `budgetMs` is what is left of the worker's deadline: each member call gets that, less
@@ -276,7 +284,7 @@ export class ContractKeys {
       const code = codes.length && codes.every((x) => x === codes[0]) ? codes[0]! : status.UNAVAILABLE;
       throw new RpcError(code, `only ${partials.length} of the ${c.threshold} members needed released a partial: ${refusals.join('; ')}`);
     }
-    return { generation: c.epoch, partials, refusals };
+    return { generation: this.generationOf(c), partials, refusals };
   }
 
   private checkProvisionShape(req: ProvisionRequest): WorkerEvidence {
@@ -356,9 +364,9 @@ export class ContractKeys {
     try {
       this.ctx.db.transaction(() => {
         this.store.recordProvisioned({ contractId: req.contractId, version: req.version, workerSigningKey: req.workerSigningKey,
-          workerHpkeKey: req.workerHpkeKey, measurement, generation: c.epoch }, this.ctx.now());
+          workerHpkeKey: req.workerHpkeKey, measurement, generation: this.generationOf(c) }, this.ctx.now());
         this.ctx.audit.append('worker', 'contract-key.released', {
-          contractId: bytesToHex(req.contractId), version: req.version, generation: c.epoch, tee: verified.tee,
+          contractId: bytesToHex(req.contractId), version: req.version, generation: this.generationOf(c), tee: verified.tee,
           measurement: bytesToHex(measurement), status: verified.detail, worker: fingerprint(req.workerSigningKey),
         });
       })();
@@ -500,7 +508,7 @@ export class ContractKeys {
     if (!publication) throw invalidArgument('a contract-key signature needs the publication it certifies');
     const p = publication as unknown as PublishRequest;
     const contract = this.checkPublication(p);
-    if (!equalBytes(message, contractKeyCertificateMessage(p.contractId, p.version, c.epoch, p.publicKey))) {
+    if (!equalBytes(message, contractKeyCertificateMessage(p.contractId, p.version, this.generationOf(c), p.publicKey))) {
       throw permissionDenied('this member does not sign that message');
     }
     const quorum = this.installedPolicy(contract.policyId)?.publicationQuorum ?? 0;
@@ -542,26 +550,27 @@ export class ContractKeys {
       throw failedPrecondition(`only ${provisionedBy.length} member(s) provisioned this worker; the release policy's publicationQuorum is ${quorum}`);
     }
     p.provisionedBy = provisionedBy;
-    const message = contractKeyCertificateMessage(p.contractId, p.version, c.epoch, p.publicKey);
+    const generation = this.generationOf(c);
+    const message = contractKeyCertificateMessage(p.contractId, p.version, generation, p.publicKey);
     const refusals: string[] = [];
     const certificate = await this.ctx.genesis.coordinateSignature(c, message, 'contract-key',
       { publication: p as unknown as Record<string, unknown>, signers: quorum, refusals });
     if (!certificate) {
       throw unavailable(`the committee could not certify the key (need ${Math.max(c.threshold, quorum)} signers): ${refusals.join('; ').slice(0, 2000) || 'signing failed'}`);
     }
-    const record = { contractId: p.contractId, version: p.version, generation: c.epoch, publicKey: p.publicKey, certificate };
+    const record = { contractId: p.contractId, version: p.version, generation, publicKey: p.publicKey, certificate };
     // The key and one outbox row per other member in one transaction: every member gets it eventually.
     this.ctx.db.transaction(() => {
       this.putCertified(record);
       this.store.queueDelivery(peers.map((m) => m.nodeId), p.contractId, p.version, this.ctx.now());
-      this.ctx.audit.append('worker', 'contract-key.published', { contractId: bytesToHex(p.contractId), version: p.version, generation: c.epoch, publicKey: bytesToHex(p.publicKey) });
+      this.ctx.audit.append('worker', 'contract-key.published', { contractId: bytesToHex(p.contractId), version: p.version, generation, publicKey: bytesToHex(p.publicKey) });
     })();
     // The first delivery now, waited for briefly (members that are up store it in milliseconds); the
     // outbox retries the rest from the node tick until each member acknowledged.
     const first = this.deliverDue(p.contractId, p.version).catch((err: unknown) =>
       this.ctx.log.warn({ err: err instanceof Error ? err.message.slice(0, 200) : String(err) }, 'first delivery of a certified key failed; the outbox retries it'));
     await Promise.race([first, new Promise<void>((r) => setTimeout(r, PUSH_WAIT_MS).unref())]);
-    return { generation: c.epoch, certificate };
+    return { generation, certificate };
   }
 
   /** A certified key pushed by the member that coordinated its signature. */
@@ -632,8 +641,8 @@ export class ContractKeys {
       if (this.sending.has(id)) return;
       const member = c.roster.find((m) => m.nodeId === r.peerNodeId);
       const key = this.store.contractKey(r.contractId, r.version);
-      if (!member || !key || key.generation !== c.epoch) {
-        // Not a member of the active committee any more, or a key certified by an earlier committee.
+      if (!member || !key || key.generation !== this.generationOf(c)) {
+        // Not a member of the active committee any more, or a key of another master-secret generation.
         this.store.delivered(r.peerNodeId, r.contractId, r.version);
         return;
       }

@@ -33,6 +33,7 @@ import { Backoff, chooseCoordinator, PeerUnavailable, type WireMessage } from '.
 import { CeremonyEngine, type EngineDeps } from '../ceremony/engine.js';
 import { EngineError } from '../ceremony/state.js';
 import { handoffProtocol } from '../ceremony/handoff/protocol.js';
+import { CommitteeRounds } from './committee-rounds.js';
 
 const SUITES: Suite[] = ['derivation', 'signing'];
 const dec = new TextDecoder();
@@ -84,6 +85,8 @@ export class GenesisCeremony {
   readonly signer: ThresholdSigner;
   /** The ceremony engine (src/ceremony/engine.ts): votes, and the hand-off protocol's phases. */
   readonly engine: CeremonyEngine;
+  /** Election rounds after genesis, refresh and activation (src/node/committee-rounds.ts). */
+  readonly rounds: CommitteeRounds;
 
   constructor(private readonly ctx: NodeContext) {
     this.intake = new SnapshotIntake(ctx.config.governance);
@@ -112,6 +115,7 @@ export class GenesisCeremony {
       if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
       if (!equalBytes(message, rosterCertificateMessage(c.epoch, encodeRoster(roster)))) throw permissionDenied('this member does not sign that message');
     } });
+    this.rounds = new CommitteeRounds(ctx, this);
   }
 
   /** Lets another part of the node (contract keys) define what its signatures may cover. */
@@ -175,7 +179,7 @@ export class GenesisCeremony {
     const { ctx } = this;
     const scan = this.intake.screen(signed, caller && { caller, members: this.currentMembers() });
     const hash = snapshotHash(signed.snapshot);
-    const voted = this.votedFor(scan.epoch, hash);
+    const voted = this.votedFor(scan.epoch, hash, signed);
     if (voted) return voted;
     const started = Date.now();
     ctx.log.info({ epoch: scan.epoch, candidacies: scan.candidacies, nominations: scan.nominations, edges: scan.edges, seats: scan.seats },
@@ -183,12 +187,14 @@ export class GenesisCeremony {
     const outcome = await this.intake.elect(signed, scan);
     ctx.log.info({ epoch: outcome.epoch, ms: Date.now() - started, elected: outcome.members.length }, 'election finished');
     // The node's state may have moved while the worker ran: check again before recording the vote.
-    const votedMeanwhile = this.votedFor(outcome.epoch, hash);
+    const votedMeanwhile = this.votedFor(outcome.epoch, hash, signed);
     if (votedMeanwhile) return votedMeanwhile;
+    const signedBytes = encodeMessage('SignedSnapshot', { snapshot: signed.snapshot, signatures: signed.signatures });
+    // An election round after genesis (the snapshot names the certificate it follows): committee-rounds.ts.
+    if (this.rounds.isElection(signed)) return this.rounds.acceptElection(signed, signedBytes, outcome, source, forward);
     if (!outcome.candidates.some((c) => equalBytes(c.nodeId, this.selfId))) {
       throw failedPrecondition('this node is not a candidate of the snapshot');
     }
-    const signedBytes = encodeMessage('SignedSnapshot', { snapshot: signed.snapshot, signatures: signed.signatures });
     const elected = outcome.members.some((m) => equalBytes(m.nodeId, this.selfId));
 
     const now = ctx.now();
@@ -224,7 +230,7 @@ export class GenesisCeremony {
    * Where this node already stands for `epoch`: the result again if it accepted these very bytes
    * (idempotent), undefined if it may accept them, or the refusal.
    */
-  private votedFor(epoch: number, hash: Uint8Array): AcceptResult | undefined {
+  private votedFor(epoch: number, hash: Uint8Array, signed: SignedSnapshotMsg): AcceptResult | undefined {
     const existing = this.ctx.ceremonies.get(epoch);
     if (existing) {
       if (!equalBytes(existing.snapshotHash, hash)) {
@@ -232,7 +238,8 @@ export class GenesisCeremony {
       }
       return this.resultOf(existing);
     }
-    if (this.ctx.ceremonies.latestCertified()) throw failedPrecondition('ErrCommitteeActive: a committee is already active; genesis runs once');
+    // Once a committee is certified, only an election round naming its certificate may follow.
+    this.rounds.checkFollows(signed);
     const latest = this.ctx.ceremonies.latest();
     if (latest && !isTerminal(latest.state)) throw failedPrecondition(`ErrCeremonyRunning: the ceremony of epoch ${latest.epoch} is still running`);
     if (latest && epoch <= latest.epoch) throw failedPrecondition(`ErrEpochNotNext: epoch ${epoch} is not after the aborted epoch ${latest.epoch}`);
@@ -303,12 +310,15 @@ export class GenesisCeremony {
         }
       }
       await this.engine.tick();
+      await this.rounds.tick();
     } finally {
       this.ticking = false;
     }
   }
 
   private async step(c: CeremonyRecord): Promise<void> {
+    // Election rounds and refreshes are driven by committee-rounds.ts (but for OBSERVING, the same as genesis).
+    if (c.kind !== 'genesis' && c.state !== 'OBSERVING') return;
     if (deadlinePassed(c, this.ctx.now())) {
       this.abort(c, `the ${c.state} phase missed its deadline (${c.phaseTimeoutMs} ms)${await this.waitingFor(c)}`, 'deadline');
       return;
@@ -354,7 +364,7 @@ export class GenesisCeremony {
   }
 
   /** Wakes every long poll (they look again after the current transaction commits: promise continuations run later). */
-  private wake(): void {
+  wake(): void {
     for (const w of [...this.waiters]) w();
   }
 
@@ -840,7 +850,8 @@ export class GenesisCeremony {
   serveCertificate(epoch: number, callerKey: Uint8Array): Promise<CertificateWire> {
     const c = this.ctx.ceremonies.get(epoch);
     if (!c) throw notFound(`this node has no ceremony for epoch ${epoch}`);
-    const snapshotCandidate = c.roster.some((m) => m.identityKey === bytesToHex(callerKey)) || this.isCandidate(c, callerKey);
+    const snapshotCandidate = c.roster.some((m) => m.identityKey === bytesToHex(callerKey)) || this.isCandidate(c, callerKey)
+      || this.rounds.mayReadCertificate(epoch, bytesToHex(callerKey));
     if (!snapshotCandidate) throw permissionDenied('the caller is not a candidate or member of this ceremony');
     return this.longPoll(epoch, () => {
       const cert = this.ctx.ceremonies.certificate(epoch);
@@ -849,7 +860,7 @@ export class GenesisCeremony {
   }
 
   /** Whether `key` is a candidate of the ceremony's snapshot: read from the stored wire bytes, no election. */
-  private isCandidate(c: CeremonyRecord, key: Uint8Array): boolean {
+  isCandidate(c: CeremonyRecord, key: Uint8Array): boolean {
     let keys = this.candidateKeys.get(c.epoch);
     if (!keys) {
       try {

@@ -7,9 +7,12 @@ export interface RosterEntryJson {
   nodeId: string; identityKey: string; transportKey: string; endpoint: string; stake: string; shareIdentifier: string;
 }
 
+/** genesis (DKG), handoff (an election round after genesis), refresh (a hand-off to the same roster). */
+export type CeremonyKind = 'genesis' | 'handoff' | 'refresh';
+
 export interface CeremonyRecord {
   epoch: number;
-  kind: 'genesis';
+  kind: CeremonyKind;
   state: CeremonyState;
   snapshot: Uint8Array;        // SignedSnapshot bytes
   snapshotHash: Uint8Array;
@@ -27,7 +30,7 @@ interface CeremonyRow {
 }
 
 const toRecord = (r: CeremonyRow): CeremonyRecord => ({
-  epoch: r.epoch, kind: r.kind as 'genesis', state: r.state as CeremonyState, snapshot: new Uint8Array(r.snapshot),
+  epoch: r.epoch, kind: r.kind as CeremonyKind, state: r.state as CeremonyState, snapshot: new Uint8Array(r.snapshot),
   snapshotHash: new Uint8Array(r.snapshot_hash), roster: JSON.parse(r.roster_json) as RosterEntryJson[],
   threshold: r.threshold, phaseDeadlineMs: r.phase_deadline_ms, phaseTimeoutMs: r.phase_timeout_ms, error: r.error,
   updatedMs: r.updated_ms,

@@ -6,7 +6,7 @@
 // outgoing committee (§3.5) follows outside the engine. Not yet reachable from an operator RPC.
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { equalBytes, utf8 } from '../../crypto/bytes.js';
-import { decodeKeyPackage, encodeKeyPackage, type Suite } from '../../crypto/frost.js';
+import { decodeKeyPackage, encodeKeyPackage, type PublicKeyPackage, type Suite } from '../../crypto/frost.js';
 import { decodeRoster, encodeRoster, type Roster } from '../../committee/roster.js';
 import type { Outgoing, PhaseContext, PhaseResult, Protocol } from '../engine.js';
 import { acknowledge, decodeHeldSubShares, encodeHeldSubShares } from './acknowledge.js';
@@ -133,6 +133,17 @@ export function handoffProtocol(keys: HandoffNodeKeys): Protocol<HandoffState> {
     encodeState: (s) => utf8(JSON.stringify(s)),
     decodeState: (b) => JSON.parse(dec.decode(b)) as HandoffState,
   };
+}
+
+/**
+ * What a completed hand-off produced, as every party (old or new member) computes it from its state:
+ * the setup, the qualified dealers and the new public packages (MPK and CPK unchanged, or it throws).
+ */
+export function handoffOutcome(s: HandoffState): { setup: HandoffSetup; publics: Record<Suite, PublicKeyPackage> } {
+  if (!s.proposal) throw new HandoffError('the hand-off has no checked proposal yet');
+  const setup = setupOf(s);
+  const qualified = checkProposal(setup, hexToBytes(s.proposal)).qualified;
+  return { setup, publics: newPublicPackages(setup, qualified, s.dealings.map(hexToBytes)) };
 }
 
 /** A new member's combined key packages from a completed hand-off's state. */

@@ -1,6 +1,6 @@
 // Per-call guards shared by the services: sealed state, operator and peer authentication, rate limits.
 import { createHash } from 'node:crypto';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { scanSnapshot, snapshotRpcError } from '../../committee/snapshot-intake.js';
 import { verifyCall, type NonceRegistry } from '../../rpc/auth.js';
 import { failedPrecondition, permissionDenied, resourceExhausted } from '../../rpc/errors.js';
@@ -135,6 +135,13 @@ export function makeGuards(config: NodeConfig, nonces: () => NonceRegistry, cont
     if (!node) return false;
     for (const c of [node.ceremonies.latest(), node.genesis.activeCommittee()]) {
       if (c && rosterKeys(c.epoch, c.roster).has(hex)) return true;
+    }
+    // A member of a recent hand-off that is in neither roster here (an outgoing member, seen by a new one).
+    if (node.genesis.rounds.knownPeer(hex)) return true;
+    // A candidate that was not elected fetches the certificate of the newest ceremony (OBSERVING).
+    if (method.endsWith('/GetRosterCertificate')) {
+      const latest = node.ceremonies.latest();
+      if (latest && node.genesis.isCandidate(latest, hexToBytes(hex))) return true;
     }
     if (method.endsWith('/OfferSnapshot')) {
       const signed = (req as { snapshot?: SignedSnapshotMsg | null }).snapshot;

@@ -138,6 +138,14 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
       }, req.epoch);
     },
 
+    // Proactive refresh (issue 11 item 6): a hand-off to the same roster at `epoch`; send to every member. Idempotent.
+    async RefreshShares(req: { epoch: number }, ctx: CallContext) {
+      const node = guards.unsealed();
+      const actor = guards.operator(req, ctx);
+      const r = node.genesis.rounds.refresh(req.epoch, actor);
+      return { epoch: r.epoch, snapshotHash: r.snapshotHash, elected: r.elected, roster: r.roster, forwardErrors: r.forwardErrors };
+    },
+
     async AbortCeremony(req: AbortReq, ctx: CallContext) {
       const node = guards.unsealed();
       const actor = guards.operator(req, ctx);
