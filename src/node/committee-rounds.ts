@@ -215,7 +215,8 @@ export class CommitteeRounds {
     }
     const latest = ctx.ceremonies.latest();
     if (latest && latest.state !== 'COMPLETE' && latest.state !== 'ABORTED') throw failedPrecondition(`ErrCeremonyRunning: the ceremony of epoch ${latest.epoch} is still running`);
-    if (latest && epoch <= latest.epoch) throw failedPrecondition(`ErrEpochNotNext: epoch ${epoch} is not after epoch ${latest.epoch}`);
+    // An operator's refresh takes exactly the next epoch: a typo must not start a round no other member joins.
+    if (latest && epoch !== latest.epoch + 1) throw failedPrecondition(`ErrEpochNotNext: a refresh takes epoch ${latest.epoch + 1} (the newest ceremony is epoch ${latest.epoch}), not ${epoch}`);
     const now = ctx.now();
     const timeout = ctx.config.phaseTimeoutMs;
     const roster = decodeRoster(cert.rosterBytes).members.map((m) => ({

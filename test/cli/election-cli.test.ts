@@ -11,6 +11,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { Devnet } from '../../src/devnet/devnet.js';
 import { generateIdentityKey } from '../../src/crypto/identity.js';
 import { RpcError } from '../../src/rpc/errors.js';
+import { hashOfCertificate } from '../../src/committee/roster.js';
 import { tempDir } from '../helpers/node.js';
 import { deadEndpoint, runBuiltCli, runCli } from '../helpers/cli.js';
 
@@ -202,4 +203,43 @@ describe('election submit, ceremony status, status and refresh on a 3-node devne
     for (const r of rows.slice(0, 3)) expect(['UNIMPLEMENTED', 'FAILED_PRECONDITION', 'INVALID_ARGUMENT']).toContain(r.code);
     expect(rows[3]).toMatchObject({ endpoint: dead, ok: false, code: 'UNAVAILABLE' });
   });
+
+  test('a later round: election submit names the previous certificate, ceremony status --watch follows the hand-off, refresh runs the next epoch; the keys stay', async () => {
+    const before = await devnet.committee(0);
+    const all = ep.flatMap((e) => ['--endpoint', e]);
+    // The same three members, now 3-of-3: a hand-off (k 2 → 3) without a new committee key.
+    const sub = await runCli('election', ['submit', '--epoch', '2', '--seats', '3', '--threshold', '3', '--phase-timeout-ms', '30000',
+      ...ep.flatMap((e) => ['--candidate', e]), '--self-stake', '1000',
+      '--governance-key', devnet.governanceKeyFiles[0]!, '--governance-key', devnet.governanceKeyFiles[1]!,
+      '--out', f('election-2.json'), '--endpoint', ep[0]!, ...op]);
+    if (sub.code !== 0) throw new Error(`election submit exited ${sub.code}: ${sub.out}${sub.err}`);
+    const doc = JSON.parse(fs.readFileSync(f('election-2.json'), 'utf8')) as { summary: { previousCertificateHash: string } };
+    expect(doc.summary.previousCertificateHash).toBe(bytesToHex(hashOfCertificate(before.certificates[before.certificates.length - 1]!)));
+    const watch2 = await runCli('ceremony', ['status', '--epoch', '2', '--watch', '--interval-ms', '300', '--timeout', '90', ...all, ...op]);
+    if (watch2.code !== 0) throw new Error(`watch exited ${watch2.code}: ${watch2.out}${watch2.err}`);
+    for (const e of ep) expect(watch2.out.split('\n').filter((l) => l.startsWith(e)).pop()).toMatch(/handoff epoch 2  COMPLETE  k=3 of 3$/);
+    // Every member serves epoch 2 only once it is certified; the committee key and MPK are those of genesis.
+    for (const i of [0, 1, 2]) {
+      const v = await devnet.committee(i);
+      expect([v.epoch, v.threshold, v.certificates.length]).toEqual([2, 3, 2]);
+      expect(bytesToHex(v.committeeKey)).toBe(bytesToHex(before.committeeKey));
+      expect(bytesToHex(v.masterPublicKey)).toBe(bytesToHex(before.masterPublicKey));
+    }
+
+    // refresh: the epoch defaults to the active one + 1 and every member applies it.
+    const ref = await runCli('refresh', [...all, ...op]);
+    if (ref.code !== 0) throw new Error(`refresh exited ${ref.code}: ${ref.out}${ref.err}`);
+    expect(ref.out).toMatch(/active committee: epoch 2; refreshing as epoch 3/);
+    expect((await runCli('refresh', [...all, '--epoch', '3', ...op])).code).toBe(0); // the same request again changes nothing
+    const watch3 = await runCli('ceremony', ['status', '--epoch', '3', '--watch', '--interval-ms', '300', '--timeout', '90', ...all, ...op]);
+    if (watch3.code !== 0) throw new Error(`watch exited ${watch3.code}: ${watch3.out}${watch3.err}`);
+    const refreshed = await devnet.committee(1);
+    expect([refreshed.epoch, refreshed.threshold]).toEqual([3, 3]);
+    expect(bytesToHex(refreshed.committeeKey)).toBe(bytesToHex(before.committeeKey));
+    // New shares: every verifying share changed, the group keys did not.
+    for (const m of refreshed.members) {
+      const old = before.members.find((x) => bytesToHex(x.nodeId) === bytesToHex(m.nodeId))!;
+      expect(bytesToHex(m.signingVerifyingShare)).not.toBe(bytesToHex(old.signingVerifyingShare));
+    }
+  }, 240_000);
 });
