@@ -393,6 +393,18 @@ export class Devnet {
       { sign: { role: 'operator', secretKey: this.operator.secretKey }, timeoutMs: 60_000 });
   }
 
+  /**
+   * One election round end to end: the snapshot of `candidates` for `epoch`, submitted to node
+   * `candidates[0]` (which forwards it), then every candidate's status followed to COMPLETE; returns the
+   * committee the first candidate then serves.
+   */
+  async electionRound(epoch: number, candidates: number[], seats: number, threshold: number, timeoutMs = 90_000): Promise<CommitteeView> {
+    const snapshot = await this.electionSnapshot(epoch, candidates, seats, threshold);
+    await this.submitElection(candidates[0]!, snapshot);
+    await this.waitForRound(epoch, candidates, timeoutMs);
+    return this.committee(candidates[0]!);
+  }
+
   /** OperatorService.RefreshShares{epoch} to every listed member (a hand-off to the same roster). */
   async refresh(epoch: number, members: number[]): Promise<void> {
     for (const i of members) await this.operatorCall(i, 'RefreshShares', { epoch });

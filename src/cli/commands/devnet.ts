@@ -3,7 +3,22 @@ import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, UsageError } from '../args.js';
-import { Devnet, DevnetDirError, DEMO_CONTRACT, DEMO_SNP_CONTRACT } from '../../devnet/devnet.js';
+import { Devnet, DevnetDirError, DEMO_CONTRACT, DEMO_SNP_CONTRACT, sleep } from '../../devnet/devnet.js';
+import { equalBytes, utf8 } from '../../crypto/bytes.js';
+import { getContractKey, verifyRosterChain } from '../../sdk/client.js';
+
+/** The certified key of the demo contract's `version` as node i serves it (a new member may need a moment to fetch it). */
+async function waitForContractKey(devnet: Devnet, i: number, committeeKey: Uint8Array, version: number): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      return bytesToHex((await getContractKey(devnet.nodes[i]!.client, committeeKey, utf8(DEMO_CONTRACT), version)).publicKey);
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(250);
+    }
+  }
+}
 
 const command: Command = {
   summary: 'run a local committee on loopback (N node processes, genesis election and DKG)',
@@ -18,8 +33,10 @@ const command: Command = {
         '',
         'Starts N node processes (default 4, k = floor(2N/3)+1) with databases under DIR (default .devnet;',
         'a folder an earlier devnet made is cleared first, any other non-empty folder is refused), unseals',
-        'them with development shares, runs the genesis election and DKG, prints the',
-        'committee, writes DIR/devnet.json and keeps serving until Ctrl-C. --once exits after the checks:',
+        'them with development shares, runs the genesis election and DKG, prints the committee, provisions',
+        'the demo workers, rotates a contract key, then adds a candidate and runs an election round with',
+        'hand-off (same keys, a worker provisioned by the new committee), writes DIR/devnet.json and keeps',
+        'serving until Ctrl-C. --once exits after the checks:',
         '0 only if every step succeeded.',
         '',
       ].join('\n'));
@@ -70,10 +87,37 @@ const command: Command = {
       const ok2 = Buffer.compare(res2.digest, res2.expected) === 0;
       say(`  the worker opened an envelope to v2: sha256 ${bytesToHex(res2.digest)} (${ok2 ? 'matches' : 'DOES NOT MATCH'})`);
       if (!ok2) throw new Error("the worker's digest for v2 does not match the plaintext");
-      manifest = devnet.writeManifest(view, { worker: { endpoint: rotated.endpoint }, demoContract: DEMO_CONTRACT, demoVersion: 2,
+
+      // The committee life cycle (issue 11): a fifth candidate, an election round with hand-off (no
+      // machine rebuilds the secrets), the same keys, and a worker provisioned by the new committee.
+      say('a fifth candidate joins; the new node installs the policy and the contract state like the others');
+      const fifth = await devnet.addNode();
+      await devnet.registerDemoContract();
+      await devnet.governContract('rotate', utf8(DEMO_CONTRACT), 2);
+      const k2 = Math.floor((2 * devnet.nodes.length) / 3) + 1;
+      say(`election round for epoch 2 (${devnet.nodes.length} candidates, k = ${k2}): the old members deal sub-shares of their shares to the new roster`);
+      const next = await devnet.electionRound(2, devnet.nodes.map((_, i) => i), devnet.nodes.length, k2);
+      const sameKeys = equalBytes(next.committeeKey, view.committeeKey) && equalBytes(next.masterPublicKey, view.masterPublicKey);
+      say(`  epoch ${next.epoch}: ${next.members.length} members, k = ${next.threshold}; committee key and master public key ${sameKeys ? 'unchanged' : 'CHANGED'}`);
+      if (!sameKeys || next.epoch !== 2 || next.members.length !== devnet.nodes.length) throw new Error('the hand-off did not keep the committee keys');
+      verifyRosterChain(next.certificates, view.committeeKey);
+      say(`  the roster chain (${next.certificates.length} certificates) verifies from the pinned committee key; epoch 2 is signed by the outgoing committee`);
+      const served = await waitForContractKey(devnet, fifth, view.committeeKey, 2);
+      say(`  the new member ${devnet.nodes[fifth]!.name} serves '${DEMO_CONTRACT}' v2 ${served} (${served === rotated.publicKey ? 'the same certified key' : 'A DIFFERENT KEY'})`);
+      if (served !== rotated.publicKey) throw new Error('the certified contract key changed across the hand-off');
+      say('a second worker provisions from the new committee (through the new member)');
+      await devnet.stopWorker();
+      const second = await devnet.startWorker(view.committeeKey, fifth, [1, 2]);
+      if (second.publicKey !== rotated.publicKey) throw new Error('the worker provisioned from the new committee derived another key');
+      const res3 = await devnet.invokeDemo(view.committeeKey, message, fifth, 2);
+      const ok3 = Buffer.compare(res3.digest, res3.expected) === 0;
+      say(`  it derived the same key and opened a client's envelope: sha256 ${bytesToHex(res3.digest)} (${ok3 ? 'matches' : 'DOES NOT MATCH'})`);
+      if (!ok3) throw new Error("the second worker's digest does not match the plaintext");
+
+      manifest = devnet.writeManifest(next, { worker: { endpoint: second.endpoint }, demoContract: DEMO_CONTRACT, demoVersion: 2,
         snpWorker: { endpoint: snpWorker.endpoint, contract: DEMO_SNP_CONTRACT } });
       for (const n of devnet.nodes) say(`  node ${n.name} at ${n.endpoint}`);
-      say(`  worker at ${rotated.endpoint}; SNP worker at ${snpWorker.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
+      say(`  worker at ${second.endpoint}; SNP worker at ${snpWorker.endpoint}; committee key ${bytesToHex(view.committeeKey)}`);
       say(`wrote ${manifest}`);
       if (values.once) return 0;
       say('serving; press Ctrl-C to stop');
