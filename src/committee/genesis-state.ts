@@ -77,7 +77,10 @@ export function transition<T extends CeremonyClock>(c: T, to: CeremonyState, now
   if (!isValidStateChange(c.state, to)) {
     throw new CeremonyError('ErrInvalidStateChange', `the ceremony cannot move from ${c.state} to ${to}`);
   }
-  if (to !== 'ABORTED' && nowMs > c.phaseDeadlineMs) {
+  // A certified roster completes an ACTIVATING round whenever it arrives: the certificate proves itself,
+  // and a member that gave up on it would be a member of the new roster without its shares.
+  const certified = c.state === 'ACTIVATING' && to === 'COMPLETE';
+  if (to !== 'ABORTED' && !certified && nowMs > c.phaseDeadlineMs) {
     throw new CeremonyError('ErrTimeoutReached', `the ${c.state} phase missed its deadline`);
   }
   return { ...c, state: to, phaseDeadlineMs: nowMs + c.phaseTimeoutMs };
@@ -97,7 +100,7 @@ export function nextStepFor(state: CeremonyState | undefined, member: boolean): 
     case 'KEYED': return 'wait: collecting every member\'s confirmation of its key package';
     case 'CONFIRMED': return 'wait: the committee is signing its roster certificate';
     case 'HANDOFF': return 'wait: the committee is handing its shares to the next roster (ceremony handoff-<epoch>)';
-    case 'ACTIVATING': return 'wait: the outgoing committee is signing the new roster certificate';
+    case 'ACTIVATING': return 'wait: the outgoing committee is signing the new roster certificate (past its deadline the node keeps its new shares and keeps asking; `gatekeeper ceremony abort` gives them up)';
     case 'OBSERVING': return 'wait: this node was not elected; it is waiting for the committee certificate';
     case 'COMPLETE': return member ? 'none: this node serves as a committee member' : 'none: this node follows the committee (not a member)';
     case 'ABORTED': return 'the ceremony aborted: read the error, then submit a new snapshot with a higher epoch';

@@ -80,6 +80,7 @@ export class CommitteeRounds {
   /** Certificate fetches and chain look-ups: a member that fails is asked again after 0.2 s doubling to 1 s. */
   private readonly pulls: Backoff;
   private lastSigning = Number.NEGATIVE_INFINITY;
+  private lateWarned = Number.NEGATIVE_INFINITY;
   private ticking = false;
 
   constructor(private readonly ctx: NodeContext, private readonly g: GenesisCeremony) {
@@ -428,9 +429,12 @@ export class CommitteeRounds {
       this.finish(r, next, c.signature, 'stored');
       return;
     }
-    if (this.ctx.now() > r.phaseDeadlineMs) {
-      this.abortRound(r, `ErrTimeoutReached: the outgoing committee did not sign the epoch ${r.epoch} roster certificate within ${r.phaseTimeoutMs} ms`);
-      return;
+    // Past the deadline the round is not given up on its own: the other members may certify the roster
+    // later, and a member that had erased its new shares would then be listed without them. It keeps
+    // asking (an operator's AbortCeremony gives the new shares up); the old committee serves meanwhile.
+    if (this.ctx.now() > r.phaseDeadlineMs && this.ctx.now() - this.lateWarned > 60_000) {
+      this.lateWarned = this.ctx.now();
+      this.ctx.log.warn({ epoch: r.epoch, deadlineMs: r.phaseDeadlineMs }, 'the epoch roster certificate is late; keeping the new shares and asking again');
     }
     const message = rosterCertificateMessage(r.epoch, next.rosterBytes);
     const cpk = next.roster.committeeKey;

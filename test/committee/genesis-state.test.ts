@@ -24,6 +24,9 @@ describe('genesis ceremony state machine', () => {
     expect(() => transition(at('ROUND1'), 'ROUND2', 1001)).toThrow(CeremonyError);
     expect(() => transition(at('ROUND1'), 'ROUND2', 1001)).toThrow(/missed its deadline/);
     expect(transition(at('ROUND1'), 'ABORTED', 5000).state).toBe('ABORTED');
+    // A certificate completes an ACTIVATING round whenever it arrives; nothing else moves past the deadline.
+    expect(transition(at('ACTIVATING'), 'COMPLETE', 5000).state).toBe('COMPLETE');
+    expect(() => transition(at('HANDOFF'), 'ACTIVATING', 5000)).toThrow(/missed its deadline/);
     expect(deadlinePassed(at('ROUND2'), 1001)).toBe(true);
     expect(deadlinePassed(at('ROUND2'), 1000)).toBe(false);
     expect(deadlinePassed(at('COMPLETE'), 99999)).toBe(false);
