@@ -59,7 +59,7 @@ function harness(n: number, k: number, behaviour: Record<number, Behaviour> = {}
     nonces.delete(session);
     const list = (req.commitments as Uint8Array[]).map((w) => decodeSigningCommitments(dec(w)));
     const share = signShare(keys[i]!, mine, list, req.message as Uint8Array);
-    if (b === 'bad-share') share.share[31] ^= 1;
+    if (b === 'bad-share') share.share[31] = share.share[31]! ^ 1;
     return { signatureShare: enc(encodeSignatureShare(share)) };
   };
   const down = new Set((opts.down ?? []).map((i) => roster[i]!.endpoint));
