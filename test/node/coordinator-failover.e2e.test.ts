@@ -83,8 +83,10 @@ describe('coordinator failover and signing at k with a stopped member (n = 4, k 
     const started = Date.now();
     const others = order.filter((i) => i !== first);
     await until('the other members COMPLETE', 45_000, async () => (await Promise.all(others.map(state))).every((s) => s === 'COMPLETE'));
-    // Before: the members waited on the stopped coordinator until the phase deadline (60 s here) and aborted.
-    expect(Date.now() - started).toBeLessThan(30_000);
+    const failoverMs = Date.now() - started;
+    process.stderr.write(`failover took ${failoverMs} ms\n`);
+    // Before: only UNAVAILABLE counted, so a stopped coordinator's timeouts cleared the evidence again.
+    expect(failoverMs).toBeLessThan(30_000);
 
     const views = await Promise.all(others.map((i) => devnet.committee(i)));
     const cert = (v: CommitteeView) => v.certificates[v.certificates.length - 1]!;
