@@ -84,9 +84,10 @@ describe('coordinator failover and signing at k with a stopped member (n = 4, k 
     const others = order.filter((i) => i !== first);
     await until('the other members COMPLETE', 45_000, async () => (await Promise.all(others.map(state))).every((s) => s === 'COMPLETE'));
     const failoverMs = Date.now() - started;
-    process.stderr.write(`failover took ${failoverMs} ms\n`);
-    // Before: only UNAVAILABLE counted, so a stopped coordinator's timeouts cleared the evidence again.
-    expect(failoverMs).toBeLessThan(30_000);
+    // ~4 s here on a loaded 2-core machine. Before, when only UNAVAILABLE counted, each timeout of the
+    // stopped coordinator cleared the evidence again and failover waited on peer health's growing
+    // backoff (26.5 s in the same run conditions; without peer health, until the phase deadline).
+    expect(failoverMs).toBeLessThan(12_000);
 
     const views = await Promise.all(others.map((i) => devnet.committee(i)));
     const cert = (v: CommitteeView) => v.certificates[v.certificates.length - 1]!;
