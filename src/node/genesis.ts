@@ -739,13 +739,14 @@ export class GenesisCeremony {
     if (!roster) throw new Error(`KEYED without key shares for epoch ${c.epoch}`);
     const rosterBytes = encodeRoster(roster);
     const message = rosterCertificateMessage(c.epoch, rosterBytes);
-    const fetchFrom = async (ask: RosterEntryJson[]): Promise<void> => {
+    const fetchFrom = async (ask: RosterEntryJson[]): Promise<boolean> => {
       for (const { res } of await this.fetchAll<CertificateWire>(ask, 'GetRosterCertificate', c.epoch)) {
         if (equalBytes(res.rosterBytes, rosterBytes) && verifyGroupSignature(roster.committeeKey, message, res.signature)) {
           this.completeWith(c, rosterBytes, res.signature, 'fetched');
-          return;
+          return true;
         }
       }
+      return false;
     };
     const leader = this.coordinator(c);
     if (leader.nodeId !== bytesToHex(this.selfId)) {
@@ -756,6 +757,8 @@ export class GenesisCeremony {
     const now = this.ctx.now();
     if (now - this.lastSigningAttempt < 1000) return;
     this.lastSigningAttempt = now;
+    // A backup coordinator asks every member first (a long poll): the one before it may have been slow, not down.
+    if (c.roster[0]!.nodeId !== bytesToHex(this.selfId) && await fetchFrom(this.others(c))) return;
     const refusals: string[] = [];
     const signature = await this.coordinateSignature(c, message, 'roster', { refusals });
     if (signature) {

@@ -48,6 +48,11 @@ describe('coordinator failover and signing at k with a stopped member (n = 4, k 
       db.close();
     }
   };
+  async function submitGenesis(): Promise<void> {
+    const snapshot = await devnet.genesisSnapshot(1, 4, 3);
+    const res = await devnet.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });
+    expect(res.forwardErrors).toEqual([]);
+  }
   const state = (i: number) => devnet.status(i).then((s) => s.ceremonyState, () => 'DOWN');
 
   beforeAll(async () => {
@@ -73,9 +78,7 @@ describe('coordinator failover and signing at k with a stopped member (n = 4, k 
 
   test('the first coordinator stopped after every member confirmed: the next member certifies, and the first takes that certificate back', async () => {
     const [first, second] = [order[0]!, order[1]!];
-    const snapshot = await devnet.genesisSnapshot(1, 4, 3);
-    const res = await devnet.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });
-    expect(res.forwardErrors).toEqual([]);
+    await submitGenesis();
     await until('every member CONFIRMED', 90_000, async () => (await Promise.all(devnet.nodes.map((_, i) => state(i)))).every((s) => s === 'CONFIRMED'));
 
     devnet.pauseNode(first);
@@ -107,6 +110,12 @@ describe('coordinator failover and signing at k with a stopped member (n = 4, k 
   });
 
   test('with one member stopped, provisioning and publication finish without waiting for it', async () => {
+    if ((await Promise.all(devnet.nodes.map((_, i) => state(i)))).some((s) => s !== 'COMPLETE')) {
+      // Run on its own: form the committee plainly.
+      holdCommits = false;
+      await submitGenesis();
+      await devnet.waitForCommittee(90_000);
+    }
     const view = await devnet.checkCommittee();
     await devnet.registerDemoContract();
     const demo = utf8(DEMO_CONTRACT);
@@ -130,14 +139,15 @@ describe('coordinator failover and signing at k with a stopped member (n = 4, k 
     };
     // Version 1 with every member up (warms the members' caches), version 2 with one member stopped.
     await devnet.governContract('rotate', demo, 2);
-    await once(1);
+    const base = await once(1);
     const stopped = order.find((i) => i !== 0)!;
     devnet.pauseNode(stopped);
     try {
       const { provisionMs, publishMs } = await once(2);
       // Was >= 3 s (FrostCommit waited for the stopped member's deadline) plus the delivery push; provisioning was 10 s.
-      expect(publishMs).toBeLessThan(2000);
-      expect(provisionMs).toBeLessThan(2500);
+      // Bounded by twice the all-up figures too, for a heavily loaded machine.
+      expect({ publishMs, ok: publishMs < Math.max(2000, 2 * base.publishMs) }).toEqual({ publishMs, ok: true });
+      expect({ provisionMs, ok: provisionMs < Math.max(2500, 2 * base.provisionMs) }).toEqual({ provisionMs, ok: true });
     } finally {
       devnet.resumeNode(stopped);
     }
