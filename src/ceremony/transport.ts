@@ -2,6 +2,9 @@
 // failed is asked again after a growing pause), evidence-based failure detection (only a refused
 // connection marks a member down), coordinator choice with failover, and long polls on the serving side.
 
+import { status } from '@grpc/grpc-js';
+import { RpcError } from '../rpc/errors.js';
+
 /** A peer refused the connection: evidence that it is down (a slow answer is not). */
 export class PeerUnavailable extends Error {
   override name = 'PeerUnavailable';
@@ -55,6 +58,14 @@ export class Backoff {
     const since = this.downSince.get(peer);
     return since !== undefined && this.now() - since >= FAILOVER_MS;
   }
+}
+
+/**
+ * Genesis's roster-certificate failover counts any failed pull as no answer (a timeout included: a
+ * stopped member gives DEADLINE_EXCEEDED) except the member's own "not yet" (FAILED_PRECONDITION).
+ */
+export function noAnswer(err: unknown): boolean {
+  return !(err instanceof RpcError && err.code === status.FAILED_PRECONDITION);
 }
 
 /**

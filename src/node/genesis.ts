@@ -29,7 +29,7 @@ import type { CeremonyRecord, Round1Row, Round2Row, RosterEntryJson } from '../s
 import type { NodeContext } from './context.js';
 import { alreadyExists, failedPrecondition, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
-import { Backoff, chooseCoordinator, PeerUnavailable, type WireMessage } from '../ceremony/transport.js';
+import { Backoff, chooseCoordinator, noAnswer, PeerUnavailable, type WireMessage } from '../ceremony/transport.js';
 import { CeremonyEngine, type EngineDeps } from '../ceremony/engine.js';
 import { EngineError } from '../ceremony/state.js';
 import { handoffProtocol } from '../ceremony/handoff/protocol.js';
@@ -449,7 +449,7 @@ export class GenesisCeremony {
         this.pulls.succeeded(key, m.endpoint);
         out.push({ m, res });
       } catch (err) {
-        this.pulls.failed(key, m.endpoint, !(err instanceof RpcError && err.code === status.FAILED_PRECONDITION), sent);
+        this.pulls.failed(key, m.endpoint, noAnswer(err), sent);
       }
     }));
     return out;
