@@ -1,7 +1,8 @@
 // Publication benchmark (issue 12, item 1): a loopback devnet (n = 4, k = 3, publicationQuorum = k);
 // each sample provisions a fresh worker for a new key version and publishes its key (receipts, FROST
 // commit and sign rounds, first delivery). The same in one process, first with every member up, then
-// with one member stopped (SIGSTOP): p50 / p99 of each and the ratio. Target: p50 stopped <= 2x all up.
+// with one member stopped (SIGSTOP): p50 / p99 of each, the first one after the stop (before the
+// member is known down), and the ratios. Target: p50 stopped <= 2x all up.
 //   npm run build && node dist/bench/publish/main.js [--runs 20] [--keep]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -50,27 +51,31 @@ async function main(): Promise<void> {
       return { provisionMs: t1 - t0, publishMs: nowMs() - t1 };
     };
     const phase = async (): Promise<Sample[]> => {
-      for (let i = 0; i < WARMUPS; i++) await once();
       const out: Sample[] = [];
       for (let i = 0; i < RUNS; i++) out.push(await once());
       return out;
     };
+    for (let i = 0; i < WARMUPS; i++) await once();
     const up = await phase();
+    // No warm-up here: the first publications after the stop are the ones that used to wait for it.
     devnet.pauseNode(STOPPED);
     const stopped = await phase();
     devnet.resumeNode(STOPPED);
 
     const p = (xs: number[], q: number) => percentile(xs, q);
     const line = (label: string, a: number[], b: number[]) =>
-      `  ${label.padEnd(14)} ${f1(p(a, 50)).padStart(8)} ${f1(p(a, 99)).padStart(8)}   ${f1(p(b, 50)).padStart(8)} ${f1(p(b, 99)).padStart(8)}   ${f2(p(b, 50) / p(a, 50)).padStart(6)}`;
+      `  ${label.padEnd(14)} ${f1(p(a, 50)).padStart(8)} ${f1(p(a, 99)).padStart(8)}   ${f1(p(b, 50)).padStart(8)} ${f1(p(b, 99)).padStart(8)} ${f1(b[0]!).padStart(8)}   `
+      + `${f2(p(b, 50) / p(a, 50)).padStart(6)} ${f2(p(b, 99) / p(a, 99)).padStart(6)}`;
     log('');
-    log(`  ${''.padEnd(14)} ${'all up (ms)'.padStart(17)}   ${`node-${STOPPED + 1} stopped`.padStart(17)}   p50`);
-    log(`  ${'phase'.padEnd(14)} ${'p50'.padStart(8)} ${'p99'.padStart(8)}   ${'p50'.padStart(8)} ${'p99'.padStart(8)}   ratio`);
+    log(`  ${''.padEnd(14)} ${'all up (ms)'.padStart(17)}   ${`node-${STOPPED + 1} stopped (ms)`.padStart(26)}   ratios`);
+    log(`  ${'phase'.padEnd(14)} ${'p50'.padStart(8)} ${'p99'.padStart(8)}   ${'p50'.padStart(8)} ${'p99'.padStart(8)} ${'first'.padStart(8)}   ${'p50'.padStart(6)} ${'p99'.padStart(6)}`);
     log(line('publication', up.map((s) => s.publishMs), stopped.map((s) => s.publishMs)));
     log(line('provisioning', up.map((s) => s.provisionMs), stopped.map((s) => s.provisionMs)));
     const ratio = p(stopped.map((s) => s.publishMs), 50) / p(up.map((s) => s.publishMs), 50);
     log('');
-    log(`publication p50 with one member stopped / all up: ${f2(ratio)} (target <= 2; before issue 12 it waited ~3 s in FrostCommit)`);
+    log(`publication p50 with one member stopped / all up: ${f2(ratio)} (target <= 2)`);
+    log('Before this change the first publication after the stop waited ~3 s in FrostCommit for the stopped member, and so');
+    log('did each later one whose call to it was peer health\'s probe (p99); now the signer ends each round at k.');
   } finally {
     await devnet.stop();
     if (!KEEP) fs.rmSync(dir, { recursive: true, force: true });
