@@ -6,16 +6,20 @@
 // migration 6). The one exception is a purpose registered with `writes: true` (contract-key, whose
 // check still stores the publication it certifies; see docs/ceremony.md).
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
+import { status } from '@grpc/grpc-js';
 import {
   aggregateSignature, decodeSignatureShare, decodeSigningCommitments, decodeSigningNonces, encodeSignatureShare,
-  encodeSigningCommitments, encodeSigningNonces, signShare, signingCommit, type KeyPackage, type PublicKeyPackage,
+  encodeSigningCommitments, encodeSigningNonces, signShare, signingCommit, SignatureAggregationError,
+  type KeyPackage, type PublicKeyPackage, type SignatureShare, type SigningCommitments,
 } from '../crypto/frost.js';
-import { alreadyExists, failedPrecondition, invalidArgument, permissionDenied } from '../rpc/errors.js';
+import { alreadyExists, failedPrecondition, invalidArgument, permissionDenied, RpcError } from '../rpc/errors.js';
 import type { CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js';
 import type { Db } from '../store/database.js';
 import type { NodeContext } from '../node/context.js';
+import { gatherQuorum } from '../node/quorum.js';
 
 /** Throws (an RpcError) when this member must not sign `message` for the purpose. */
 export type SigningCheck = (c: CeremonyRecord, message: Uint8Array, publication: Record<string, unknown> | null) => void;
@@ -46,6 +50,64 @@ export const FROST_SESSION_TTL_MS = 10 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
 const PRUNE_BATCH = 500;
 const PRUNE_BATCHES_PER_RUN = 10;
+
+/** A coordinator's whole signing round trip gets this long when its caller gives no budget (ms). */
+export const DEFAULT_SIGNING_BUDGET_MS = 6000;
+/** No member call is sent with less than this left (ms). */
+const MIN_CALL_MS = 100;
+/** One round trip, and one more with fresh commitments if a signer failed or cheated. */
+const MAX_ATTEMPTS = 2;
+/** Bounds on what a failed signing reports (entries, characters per entry). */
+const MAX_REFUSALS = 24;
+const MAX_REFUSAL_CHARS = 200;
+
+export interface CoordinateOptions {
+  /** The publication a contract-key signature certifies (each signer checks it). */
+  publication?: Record<string, unknown>;
+  /** Signers wanted (at least the threshold, at most the roster). */
+  signers?: number;
+  /** Receives one line per member that refused or did not answer, and why (bounded). */
+  refusals?: string[];
+  /** What is left of the caller's deadline (ms); every member call's deadline comes out of it. */
+  budgetMs?: number;
+  /** Node ids (hex) not to ask. */
+  exclude?: string[];
+}
+
+interface Committed {
+  sessionId: Uint8Array;
+  signers: { m: RosterEntryJson; wire: Uint8Array; commitments: SigningCommitments }[];
+}
+
+/** A member answered, but with something unusable (its fault, not the network's). */
+class BadAnswer extends Error {
+  override name = 'BadAnswer';
+}
+
+/** Why a member call failed, in a few words. */
+function describe(err: unknown, timeoutMs: number): string {
+  if (err instanceof BadAnswer) return `bad answer: ${err.message}`;
+  if (err instanceof RpcError) {
+    if (err.code === status.DEADLINE_EXCEEDED) return `no answer within ${timeoutMs} ms`;
+    return `${status[err.code] ?? err.code}: ${err.message}`;
+  }
+  return 'internal error';
+}
+
+/** The refusals of one signing, bounded in number and length, passed on to the caller's list. */
+class Refusals {
+  private count = 0;
+  constructor(private readonly out: string[] | undefined) {}
+  add(m: RosterEntryJson, round: string, reason: string): void {
+    this.note(`node ${m.nodeId}: ${round}: ${reason}`);
+  }
+  note(line: string): void {
+    if (!this.out) return;
+    this.count++;
+    if (this.count < MAX_REFUSALS) this.out.push(line.slice(0, MAX_REFUSAL_CHARS));
+    else if (this.count === MAX_REFUSALS) this.out.push('(further refusals left out)');
+  }
+}
 
 const dec = new TextDecoder();
 const json = (v: unknown) => utf8(JSON.stringify(v));
@@ -131,38 +193,138 @@ export class ThresholdSigner {
     }
   }
 
-  /** FROST signing round trip as coordinator (RFC 9591 §5): commitments from k members, then shares. */
-  async coordinate(c: CeremonyRecord, message: Uint8Array, purpose: string,
-    opts: { publication?: Record<string, unknown>; signers?: number; refusals?: string[] } = {}): Promise<Uint8Array | undefined> {
-    const pub = this.publicKeys(c.epoch)!.signing;
-    const sessionId = new Uint8Array(randomBytes(16));
-    const extra = opts.publication ? { publication: opts.publication } : {};
-    const wanted = Math.min(c.roster.length, Math.max(c.threshold, opts.signers ?? 0));
-    const committed: { m: RosterEntryJson; commitments: Uint8Array }[] = [];
-    // Every member gets the same request, so one signed call serves them all (context.ts fanOut).
-    const commitCalls = this.ctx.peerFanOut<{ commitments: Uint8Array }>(c.roster.map((m) => m.endpoint), 'FrostCommit',
-      { epoch: c.epoch, sessionId, message, purpose, ...extra }, 3000);
-    await Promise.allSettled(c.roster.map(async (m, i) => {
-      try {
-        const res = await commitCalls[i]!;
-        committed.push({ m, commitments: res.commitments });
-      } catch (err) {
-        opts.refusals?.push(`node ${m.nodeId}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }));
-    if (committed.length < wanted) return undefined;
-    const signers = committed.sort((a, b) => a.m.shareIdentifier.localeCompare(b.m.shareIdentifier)).slice(0, wanted);
-    const commitments = signers.map((s) => decodeSigningCommitments(parse(s.commitments)));
-    const wire = signers.map((s) => s.commitments);
-    const signCalls = this.ctx.peerFanOut<{ signatureShare: Uint8Array }>(signers.map((s) => s.m.endpoint), 'FrostSign',
-      { epoch: c.epoch, sessionId, message, commitments: wire, purpose, ...extra }, 3000);
-    const shares = await Promise.all(signCalls.map(async (call) => decodeSignatureShare(parse((await call).signatureShare)))).catch(() => undefined);
-    if (!shares) return undefined;
-    try {
-      return aggregateSignature(pub, commitments, message, shares);
-    } catch (err) {
-      this.ctx.log.warn({ epoch: c.epoch, err: err instanceof Error ? err.message : String(err) }, 'signature aggregation failed');
+  /**
+   * FROST signing round trip as coordinator (RFC 9591 §5; docs/ceremony.md "The signer"). The commit
+   * round goes to every member not known to be down (per-peer health) in parallel, each call with a
+   * deadline from the caller's remaining budget, and ends as soon as `wanted` valid commitments are in
+   * (./node/quorum.ts; this member's own counts like any other): the calls still running are
+   * cancelled. The sign round goes to exactly that set. A signer that fails there or returns a share
+   * that does not verify is excluded and the round trip runs once more with fresh commitments from the
+   * others, within the same budget. Every refusal is reported in `opts.refusals`, bounded.
+   */
+  async coordinate(c: CeremonyRecord, message: Uint8Array, purpose: string, opts: CoordinateOptions = {}): Promise<Uint8Array | undefined> {
+    const pub = this.publicKeys(c.epoch)?.signing;
+    if (!pub) {
+      opts.refusals?.push('this member has no public key package for that epoch');
       return undefined;
+    }
+    const deadline = this.ctx.now() + Math.max(MIN_CALL_MS, opts.budgetMs ?? DEFAULT_SIGNING_BUDGET_MS);
+    const wanted = Math.min(c.roster.length, Math.max(c.threshold, opts.signers ?? 0));
+    const excluded = new Set(opts.exclude ?? []);
+    const report = new Refusals(opts.refusals);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const last = attempt === MAX_ATTEMPTS - 1;
+      const candidates = c.roster.filter((m) => !excluded.has(m.nodeId));
+      if (candidates.length < wanted) {
+        report.note(`only ${candidates.length} member(s) left to ask after excluding ${excluded.size}; ${wanted} signers needed`);
+        return undefined;
+      }
+      const committed = await this.commitRound(c, message, purpose, opts.publication, candidates, wanted, deadline, report);
+      if (!committed) return undefined;
+      const outcome = await this.signRound(c, pub, message, purpose, opts.publication, committed, deadline, last, report);
+      if (outcome.signature) return outcome.signature;
+      if (!outcome.culprits.length) return undefined;
+      for (const id of outcome.culprits) excluded.add(id);
+    }
+    return undefined;
+  }
+
+  /** Commitments from the first `wanted` members to answer validly, or undefined (refusals noted). */
+  private async commitRound(c: CeremonyRecord, message: Uint8Array, purpose: string, publication: Record<string, unknown> | undefined,
+    candidates: RosterEntryJson[], wanted: number, deadline: number, report: Refusals): Promise<Committed | undefined> {
+    const left = deadline - this.ctx.now();
+    if (left < MIN_CALL_MS) {
+      report.note(`the signing budget was spent before the commit round (${Math.max(0, left)} ms left)`);
+      return undefined;
+    }
+    // Members known down are not asked while enough others are (their calls would fail at once anyway).
+    const up = candidates.filter((m) => !this.ctx.peerHealth.isDown(m.endpoint));
+    const ask = up.length >= wanted ? up : candidates;
+    for (const m of candidates) if (!ask.includes(m)) report.add(m, 'FrostCommit', 'not asked: marked down by peer health');
+    const sessionId = new Uint8Array(randomBytes(16));
+    const timeoutMs = Math.max(MIN_CALL_MS, Math.floor(left / 2));
+    const cancel = new AbortController();
+    setMaxListeners(ask.length + 1, cancel.signal);
+    // Every member gets the same request, so one signed call serves them all (context.ts fanOut).
+    const calls = this.ctx.peerFanOut<{ commitments: Uint8Array }>(ask.map((m) => m.endpoint), 'FrostCommit',
+      { epoch: c.epoch, sessionId, message, purpose, ...(publication ? { publication } : {}) }, timeoutMs, { signal: cancel.signal });
+    const attempts = ask.map((m, i) => ({
+      member: m,
+      p: calls[i]!.then((res) => {
+        let commitments: SigningCommitments;
+        try {
+          commitments = decodeSigningCommitments(parse(res.commitments));
+        } catch (err) {
+          throw new BadAnswer(`unreadable commitments: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        if (commitments.identifier !== m.shareIdentifier) throw new BadAnswer('commitments under another member\'s identifier');
+        return { wire: res.commitments, commitments };
+      }),
+    }));
+    const got = await gatherQuorum(attempts, { need: wanted, minGraceMs: 0, maxGraceMs: 0, now: () => this.ctx.now() });
+    cancel.abort();
+    for (const f of got.failed) report.add(f.member, 'FrostCommit', describe(f.error, timeoutMs));
+    if (got.ok.length < wanted) {
+      for (const m of got.pending) report.add(m, 'FrostCommit', 'no answer yet (not waited for: too few members committed)');
+      report.note(`only ${got.ok.length} of the ${wanted} commitments needed`);
+      return undefined;
+    }
+    // The first `wanted` to answer (fastest first); any extra answered in the same instant is dropped.
+    const signers = got.ok.slice(0, wanted).sort((a, b) => a.member.shareIdentifier.localeCompare(b.member.shareIdentifier));
+    return { sessionId, signers: signers.map((s) => ({ m: s.member, ...s.value })) };
+  }
+
+  /** Shares from exactly the committed set and their aggregate; on failure, the members at fault. */
+  private async signRound(c: CeremonyRecord, pub: PublicKeyPackage, message: Uint8Array, purpose: string,
+    publication: Record<string, unknown> | undefined, committed: Committed, deadline: number, last: boolean, report: Refusals):
+    Promise<{ signature?: Uint8Array; culprits: string[] }> {
+    const left = deadline - this.ctx.now();
+    if (left < MIN_CALL_MS) {
+      report.note(`the signing budget was spent before the sign round (${Math.max(0, left)} ms left)`);
+      return { culprits: [] };
+    }
+    const { signers, sessionId } = committed;
+    const timeoutMs = last ? left : Math.max(MIN_CALL_MS, Math.floor(left / 2));
+    const cancel = new AbortController();
+    const calls = this.ctx.peerFanOut<{ signatureShare: Uint8Array }>(signers.map((s) => s.m.endpoint), 'FrostSign',
+      { epoch: c.epoch, sessionId, message, commitments: signers.map((s) => s.wire), purpose, ...(publication ? { publication } : {}) },
+      timeoutMs, { signal: cancel.signal });
+    // The first failure ends the round: the other shares are of no use without that signer's.
+    let firstFailure: { m: RosterEntryJson; error: unknown } | undefined;
+    const shares = await new Promise<SignatureShare[] | undefined>((resolve) => {
+      const out: SignatureShare[] = new Array(signers.length);
+      let open = signers.length;
+      signers.forEach((s, i) => {
+        calls[i]!.then((res) => {
+          const share = decodeSignatureShare(parse(res.signatureShare));
+          if (share.identifier !== s.m.shareIdentifier) throw new BadAnswer('a signature share under another member\'s identifier');
+          return share;
+        }).then((share) => {
+          out[i] = share;
+          if (--open === 0 && !firstFailure) resolve(out);
+        }, (error: unknown) => {
+          if (firstFailure) return;
+          firstFailure = { m: s.m, error: error instanceof RpcError || error instanceof BadAnswer ? error : new BadAnswer(`unreadable signature share: ${String(error)}`) };
+          resolve(undefined);
+        });
+      });
+    });
+    cancel.abort();
+    if (!shares) {
+      report.add(firstFailure!.m, 'FrostSign', describe(firstFailure!.error, timeoutMs));
+      return { culprits: [firstFailure!.m.nodeId] };
+    }
+    try {
+      return { signature: aggregateSignature(pub, signers.map((s) => s.commitments), message, shares), culprits: [] };
+    } catch (err) {
+      // RFC 9591 §5.4: the shares that do not verify name their signers.
+      const ids = err instanceof SignatureAggregationError ? err.culprits : [];
+      const culprits = signers.filter((s) => ids.includes(s.m.shareIdentifier));
+      for (const s of culprits) report.add(s.m, 'FrostSign', 'its signature share does not verify');
+      this.ctx.log.warn({ epoch: c.epoch, culprits: culprits.map((s) => s.m.nodeId), err: err instanceof Error ? err.message : String(err) },
+        'signature aggregation failed');
+      if (!culprits.length) report.note('signature aggregation failed');
+      return { culprits: culprits.map((s) => s.m.nodeId) };
     }
   }
 

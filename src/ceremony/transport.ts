@@ -2,6 +2,9 @@
 // failed is asked again after a growing pause), evidence-based failure detection (only a refused
 // connection marks a member down), coordinator choice with failover, and long polls on the serving side.
 
+import { status } from '@grpc/grpc-js';
+import { RpcError } from '../rpc/errors.js';
+
 /** A peer refused the connection: evidence that it is down (a slow answer is not). */
 export class PeerUnavailable extends Error {
   override name = 'PeerUnavailable';
@@ -37,23 +40,32 @@ export class Backoff {
     this.downSince.delete(peer);
   }
 
-  failed(key: string, peer: string, refused: boolean): number {
+  /** `refused`: the failure is evidence the peer is not answering, since `since` (when the call went out). */
+  failed(key: string, peer: string, refused: boolean, since = this.now()): number {
     const delay = Math.min(this.maxMs, Math.max(BACKOFF_MIN_MS, (this.next.get(key)?.delay ?? BACKOFF_MIN_MS / 2) * 2));
     this.next.set(key, { at: this.now() + delay, delay });
-    if (refused) { if (!this.downSince.has(peer)) this.downSince.set(peer, this.now()); } else this.downSince.delete(peer);
+    if (refused) { if (!this.downSince.has(peer)) this.downSince.set(peer, Math.min(since, this.now())); } else this.downSince.delete(peer);
     return delay;
   }
 
-  /** Refused the last connection (not yet long enough to count as down). */
+  /** Failed without answering lately (not yet long enough to count as down). */
   refused(peer: string): boolean {
     return this.downSince.has(peer);
   }
 
-  /** Down on evidence for at least FAILOVER_MS. */
+  /** Not answering, on evidence, for at least FAILOVER_MS. */
   isDown(peer: string): boolean {
     const since = this.downSince.get(peer);
     return since !== undefined && this.now() - since >= FAILOVER_MS;
   }
+}
+
+/**
+ * Genesis's roster-certificate failover counts any failed pull as no answer (a timeout included: a
+ * stopped member gives DEADLINE_EXCEEDED) except the member's own "not yet" (FAILED_PRECONDITION).
+ */
+export function noAnswer(err: unknown): boolean {
+  return !(err instanceof RpcError && err.code === status.FAILED_PRECONDITION);
 }
 
 /**

@@ -204,6 +204,8 @@ export class Devnet {
   /** The development SEV-SNP PKI whose ARK the nodes trust (after create()). */
   snpPki?: SnpTestPki;
   private readonly log: (line: string) => void;
+  /** Nodes stopped with SIGSTOP (pauseNode), resumed before they are stopped for good. */
+  private readonly paused = new Set<number>();
 
   get testPkiFile(): string { return path.join(this.opts.dir, 'test-pki.dev.json'); }
   get testRootFile(): string { return path.join(this.opts.dir, 'test-pki-root.der'); }
@@ -304,6 +306,7 @@ export class Devnet {
 
   /** Stops node i cleanly (SIGTERM, SIGKILL after 5 s) and waits until it has exited. */
   async stopNode(i: number): Promise<void> {
+    if (this.paused.has(i)) this.resumeNode(i);
     const n = this.nodes[i]!;
     const p = n.process;
     n.process = undefined;
@@ -315,6 +318,21 @@ export class Devnet {
     const n = this.nodes[i]!;
     n.process?.kill('SIGKILL');
     n.process = undefined;
+    this.paused.delete(i);
+  }
+
+  /** Stops node i's process where it is (SIGSTOP): it keeps its connections but answers nothing, like a hung member. */
+  pauseNode(i: number): void {
+    const n = this.nodes[i]!;
+    if (!n.process || n.process.exitCode !== null) throw new Error(`${n.name} is not running`);
+    n.process.kill('SIGSTOP');
+    this.paused.add(i);
+  }
+
+  /** Lets a paused node run again (SIGCONT). */
+  resumeNode(i: number): void {
+    this.nodes[i]!.process?.kill('SIGCONT');
+    this.paused.delete(i);
   }
 
   async unseal(i: number): Promise<void> {
@@ -488,6 +506,7 @@ export class Devnet {
 
   /** Stops every node process and the worker (SIGTERM) and closes clients. */
   async stop(): Promise<void> {
+    for (const i of [...this.paused]) this.resumeNode(i);
     const procs: { client: GatekeeperClient; process?: ChildProcess }[] = [...this.nodes];
     if (this.worker) procs.push(this.worker);
     if (this.snpWorker) procs.push(this.snpWorker);

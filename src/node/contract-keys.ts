@@ -519,7 +519,14 @@ export class ContractKeys {
     this.store.putPublication(p.contractId, p.version, p.publicKey, p.workerSigningKey, p.signature, this.ctx.now());
   }
 
-  async publish(req: PublishRequest): Promise<{ generation: number; certificate: Uint8Array }> {
+  /**
+   * A worker's publication: receipts from enough members that provisioned it, the committee's FROST
+   * signature (the signer finishes at k, ../ceremony/signer.ts), then the first delivery. Each member
+   * call's deadline comes out of `budgetMs`, what is left of the worker's deadline.
+   */
+  async publish(req: PublishRequest, budgetMs = DEFAULT_PROVISION_BUDGET_MS): Promise<{ generation: number; certificate: Uint8Array }> {
+    const deadline = this.ctx.now() + Math.min(budgetMs, DEFAULT_PROVISION_BUDGET_MS) - ANSWER_MARGIN_MS;
+    const left = () => Math.max(MIN_PEER_CALL_MS, deadline - this.ctx.now());
     const p: PublishRequest = { contractId: req.contractId, version: req.version, publicKey: req.publicKey, workerSigningKey: req.workerSigningKey, signature: req.signature };
     let contract: ContractState;
     try {
@@ -539,11 +546,12 @@ export class ContractKeys {
     const peers = c.roster.filter((m) => m.nodeId !== this.me);
     const cancel = new AbortController();
     const receipts = this.ctx.peerFanOut<ProvisionReceipt>(peers.map((m) => m.endpoint),
-      'GetProvisionReceipt', { contractId: p.contractId, version: p.version, workerSigningKey: p.workerSigningKey }, 5000, { signal: cancel.signal });
+      'GetProvisionReceipt', { contractId: p.contractId, version: p.version, workerSigningKey: p.workerSigningKey }, Math.min(5000, Math.floor(left() / 3)),
+      { signal: cancel.signal });
     const provisionedBy = [this.provisionReceipt(p)];
-    // Enough receipts for the quorum (and the threshold of signers), then a short grace for one more.
+    // Enough receipts for the quorum (and the threshold of signers): more would vouch for nothing more.
     const got = await gatherQuorum(peers.map((m, i) => ({ member: m, p: receipts[i]! })),
-      { need: Math.max(quorum, c.threshold) - 1, minGraceMs: 200, maxGraceMs: 2000 });
+      { need: Math.max(quorum, c.threshold) - 1, minGraceMs: 0, maxGraceMs: 0 });
     cancel.abort();
     for (const r of got.ok) provisionedBy.push(r.value);
     if (provisionedBy.length < quorum) {
@@ -554,7 +562,7 @@ export class ContractKeys {
     const message = contractKeyCertificateMessage(p.contractId, p.version, generation, p.publicKey);
     const refusals: string[] = [];
     const certificate = await this.ctx.genesis.coordinateSignature(c, message, 'contract-key',
-      { publication: p as unknown as Record<string, unknown>, signers: quorum, refusals });
+      { publication: p as unknown as Record<string, unknown>, signers: quorum, refusals, budgetMs: left() });
     if (!certificate) {
       throw unavailable(`the committee could not certify the key (need ${Math.max(c.threshold, quorum)} signers): ${refusals.join('; ').slice(0, 2000) || 'signing failed'}`);
     }
@@ -565,9 +573,11 @@ export class ContractKeys {
       this.store.queueDelivery(peers.map((m) => m.nodeId), p.contractId, p.version, this.ctx.now());
       this.ctx.audit.append('worker', 'contract-key.published', { contractId: bytesToHex(p.contractId), version: p.version, generation, publicKey: bytesToHex(p.publicKey) });
     })();
-    // The first delivery now, waited for briefly (members that are up store it in milliseconds); the
-    // outbox retries the rest from the node tick until each member acknowledged.
-    const first = this.deliverDue(p.contractId, p.version).catch((err: unknown) =>
+    // The first delivery now, waited for briefly and only to the members that just answered (those that
+    // are up store it in milliseconds); the outbox retries the rest from the node tick until each
+    // member acknowledged.
+    const answered = new Set(got.ok.map((r) => r.member.nodeId));
+    const first = this.deliverDue(p.contractId, p.version, answered).catch((err: unknown) =>
       this.ctx.log.warn({ err: err instanceof Error ? err.message.slice(0, 200) : String(err) }, 'first delivery of a certified key failed; the outbox retries it'));
     await Promise.race([first, new Promise<void>((r) => setTimeout(r, PUSH_WAIT_MS).unref())]);
     return { generation, certificate };
@@ -632,11 +642,11 @@ export class ContractKeys {
    * conflict: the alarm is then raised on both sides) is dropped with a warning; any other failure is
    * retried later with backoff.
    */
-  async deliverDue(contractId?: Uint8Array, version?: number): Promise<void> {
+  async deliverDue(contractId?: Uint8Array, version?: number, waitFor?: Set<string>): Promise<void> {
     const c = this.ctx.genesis.activeCommittee();
     if (!c) return;
     const rows = contractId ? this.store.deliveriesOf(contractId, version!) : this.store.dueDeliveries(this.ctx.now(), 64);
-    await Promise.all(rows.map(async (r) => {
+    const sends = rows.map(async (r) => {
       const id = `${r.peerNodeId}/${bytesToHex(r.contractId)}/${r.version}`;
       if (this.sending.has(id)) return;
       const member = c.roster.find((m) => m.nodeId === r.peerNodeId);
@@ -663,7 +673,9 @@ export class ContractKeys {
       } finally {
         this.sending.delete(id);
       }
-    }));
+    });
+    // With `waitFor`, only those members' deliveries are waited for; the others go on (they never reject).
+    await Promise.all(waitFor ? sends.filter((_, i) => waitFor.has(rows[i]!.peerNodeId)) : sends);
   }
 
   /**

@@ -29,7 +29,7 @@ import type { CeremonyRecord, Round1Row, Round2Row, RosterEntryJson } from '../s
 import type { NodeContext } from './context.js';
 import { alreadyExists, failedPrecondition, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
-import { Backoff, chooseCoordinator, PeerUnavailable, type WireMessage } from '../ceremony/transport.js';
+import { Backoff, chooseCoordinator, noAnswer, PeerUnavailable, type WireMessage } from '../ceremony/transport.js';
 import { CeremonyEngine, type EngineDeps } from '../ceremony/engine.js';
 import { EngineError } from '../ceremony/state.js';
 import { handoffProtocol } from '../ceremony/handoff/protocol.js';
@@ -47,7 +47,7 @@ const round2Context = genesisRound2Context;
 
 interface LocalDkg { derivation: DkgState; signing: DkgState }
 
-import { ThresholdSigner, type MemberKeys, type PublicKeys, type SigningCheck } from '../ceremony/signer.js';
+import { ThresholdSigner, type CoordinateOptions, type MemberKeys, type PublicKeys, type SigningCheck } from '../ceremony/signer.js';
 export type { SigningCheck } from '../ceremony/signer.js';
 
 interface Round1Wire { epoch: number; senderNodeId: Uint8Array; derivation: Uint8Array; signing: Uint8Array; signature: Uint8Array }
@@ -111,6 +111,8 @@ export class GenesisCeremony {
     // The roster purpose is read-only (the signer enforces it): it reads the ceremony and its DKG output.
     this.signer.register({ name: 'roster', check: (c, message) => {
       if (c.state !== 'CONFIRMED' && c.state !== 'COMPLETE') throw failedPrecondition('not every member has confirmed its key package for that epoch yet');
+      // One certificate per epoch: a coordinator that was down while another certified fetches that one.
+      if (this.ctx.ceremonies.certificate(c.epoch)) throw alreadyExists('this member already holds the roster certificate of that epoch; fetch it');
       const roster = this.localRoster(c);
       if (!roster) throw failedPrecondition('this member has no key shares for that epoch yet');
       if (!equalBytes(message, rosterCertificateMessage(c.epoch, encodeRoster(roster)))) throw permissionDenied('this member does not sign that message');
@@ -125,8 +127,7 @@ export class GenesisCeremony {
   }
 
   /** FROST signing round trip as coordinator (RFC 9591 §5), for a purpose the members check. */
-  coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string,
-    opts: { publication?: Record<string, unknown>; signers?: number; refusals?: string[] } = {}): Promise<Uint8Array | undefined> {
+  coordinateSignature(c: CeremonyRecord, message: Uint8Array, purpose: string, opts: CoordinateOptions = {}): Promise<Uint8Array | undefined> {
     return this.signer.coordinate(c, message, purpose, opts);
   }
 
@@ -441,12 +442,15 @@ export class GenesisCeremony {
   /**
    * Fetches from every listed member in parallel, with one signed request for all of them (the
    * request is the same read for each). A member that fails is asked again after a growing pause
-   * (0.2 s doubling to 1 s), so a waiting ceremony does not spend its CPU on requests.
+   * (0.2 s doubling to 1 s), so a waiting ceremony does not spend its CPU on requests. Any failure but
+   * a "not yet" (FAILED_PRECONDITION: the member answered) counts against the member from when the
+   * call went out, for coordinator failover (a stopped member gives DEADLINE_EXCEEDED, not UNAVAILABLE).
    */
   private async fetchAll<T>(members: RosterEntryJson[], method: string, epoch: number): Promise<{ m: RosterEntryJson; res: T }[]> {
     const out: { m: RosterEntryJson; res: T }[] = [];
     const due = members.filter((m) => this.pulls.due(`${method}/${m.endpoint}`));
     if (!due.length) return out;
+    const sent = this.ctx.now();
     const calls = this.ctx.peerFanOut<T>(due.map((m) => m.endpoint), method, { epoch }, 3000);
     await Promise.allSettled(due.map(async (m, i) => {
       const key = `${method}/${m.endpoint}`;
@@ -455,8 +459,7 @@ export class GenesisCeremony {
         this.pulls.succeeded(key, m.endpoint);
         out.push({ m, res });
       } catch (err) {
-        // Only a refused connection is evidence that a member is down; a slow answer is not.
-        this.pulls.failed(key, m.endpoint, err instanceof RpcError && err.code === status.UNAVAILABLE);
+        this.pulls.failed(key, m.endpoint, noAnswer(err), sent);
       }
     }));
     return out;
@@ -731,9 +734,10 @@ export class GenesisCeremony {
   }
 
   /**
-   * The coordinator of a signing: the first member in roster order that is not known to be down (it
-   * refused connections for over 3 s). Every member computes the same one unless members crash, so
-   * every member ends up with the same certificate bytes.
+   * The coordinator of a signing: the first member in roster order that is not known to be down (no
+   * answer, a timeout included, for FAILOVER_MS). Every member computes the same one unless members
+   * fail; then each moves on to the next, and a coordinator back from a failure takes the certificate
+   * another signed (members refuse to sign a second one), so every member ends up with the same bytes.
    */
   private coordinator(c: CeremonyRecord): RosterEntryJson {
     const members = c.roster.map((m) => ({ ...m, id: m.nodeId }));
@@ -745,23 +749,35 @@ export class GenesisCeremony {
     if (!roster) throw new Error(`KEYED without key shares for epoch ${c.epoch}`);
     const rosterBytes = encodeRoster(roster);
     const message = rosterCertificateMessage(c.epoch, rosterBytes);
-    const leader = this.coordinator(c);
-    if (leader.nodeId !== bytesToHex(this.selfId)) {
-      // Ask the coordinator (and, once it is known to be down, the others) for the certificate.
-      const ask = this.pulls.refused(leader.endpoint) ? this.others(c) : [leader];
+    const fetchFrom = async (ask: RosterEntryJson[]): Promise<boolean> => {
       for (const { res } of await this.fetchAll<CertificateWire>(ask, 'GetRosterCertificate', c.epoch)) {
         if (equalBytes(res.rosterBytes, rosterBytes) && verifyGroupSignature(roster.committeeKey, message, res.signature)) {
           this.completeWith(c, rosterBytes, res.signature, 'fetched');
-          return;
+          return true;
         }
       }
+      return false;
+    };
+    const leader = this.coordinator(c);
+    if (leader.nodeId !== bytesToHex(this.selfId)) {
+      // Ask the coordinator (and, once it failed to answer, the others) for the certificate.
+      await fetchFrom(this.pulls.refused(leader.endpoint) ? this.others(c) : [leader]);
       return;
     }
     const now = this.ctx.now();
     if (now - this.lastSigningAttempt < 1000) return;
     this.lastSigningAttempt = now;
-    const signature = await this.coordinateSignature(c, message, 'roster');
-    if (signature) this.completeWith(c, rosterBytes, signature, 'signed');
+    // A backup coordinator asks every member first (a long poll): the one before it may have been slow, not down.
+    if (c.roster[0]!.nodeId !== bytesToHex(this.selfId) && await fetchFrom(this.others(c))) return;
+    const refusals: string[] = [];
+    const signature = await this.coordinateSignature(c, message, 'roster', { refusals });
+    if (signature) {
+      this.completeWith(c, rosterBytes, signature, 'signed');
+      return;
+    }
+    this.ctx.log.warn({ epoch: c.epoch, refusals }, 'signing the roster certificate failed; will retry');
+    // Another member may have certified the epoch while this one did not answer: take that certificate.
+    await fetchFrom(this.others(c));
   }
 
   /**

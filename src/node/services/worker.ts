@@ -22,7 +22,7 @@ export function workerService(guards: Guards) {
     },
     async PublishContractKey(req: PublishRequest, ctx: CallContext) {
       guards.rateLimit(ctx);
-      return guards.unsealed().contractKeys.publish(req);
+      return guards.unsealed().contractKeys.publish(req, remainingBudgetMs(ctx));
     },
   };
 }
