@@ -3,7 +3,8 @@
 import { statementCache, type Db } from '../store/database.js';
 import type { EngineState } from './state.js';
 
-export interface MemberInfo { id: string; endpoint: string; transportKey: string }
+/** `name`, if given, is how errors and audit entries name the member (genesis: its node id); default the id. */
+export interface MemberInfo { id: string; endpoint: string; transportKey: string; name?: string }
 
 export interface EngineRecord {
   id: string;
