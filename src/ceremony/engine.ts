@@ -66,6 +66,11 @@ export interface Protocol<S> {
   scrub?(s: S): S;
 }
 
+export interface StartOptions { id: string; epoch: number; members: Member[]; phaseTimeoutMs: number; params?: Record<string, unknown> }
+
+/** A ceremony's first record and signed messages, made but not stored yet (CeremonyEngine.prepareStart). */
+export interface PreparedStart { record: EngineRecord; messages: StoredMessage[] }
+
 export interface EngineSelf { id: string; identitySecret: Uint8Array; transportSecret: Uint8Array; transportKey: Uint8Array }
 
 /** Seals protocol state at rest (the node's SecretBox). */
@@ -149,25 +154,40 @@ export class CeremonyEngine {
    * Starts a ceremony of a registered protocol: the record, the sealed state and the first phase's
    * signed messages in one transaction, before any of them can be fetched.
    */
-  async start(kind: string, o: { id: string; epoch: number; members: Member[]; phaseTimeoutMs: number; params?: Record<string, unknown> }): Promise<EngineRecord> {
+  async start(kind: string, o: StartOptions): Promise<EngineRecord> {
+    return this.commitStart(await this.prepareStart(kind, o));
+  }
+
+  /**
+   * The first half of start(): the protocol's first state and signed messages, nothing stored yet. The
+   * caller stores them with commitStart(), possibly inside its own transaction (genesis stores its
+   * committee record and its vote in the same one).
+   */
+  async prepareStart(kind: string, o: StartOptions): Promise<PreparedStart> {
     const p = this.protocol(kind);
     if (this.store.get(o.id)) throw new EngineError('ErrCeremonyExists', `ceremony ${o.id} already exists`);
     if (!o.members.some((m) => m.id === this.deps.self.id)) throw new EngineError('ErrNotAMember', `this node is not a member of ceremony ${o.id}`);
     const now = this.deps.now();
     const ctx: PhaseContext = { ceremony: o.id, epoch: o.epoch, self: this.deps.self.id, members: o.members };
     const { state, outgoing } = await p.start(ctx, o.params ?? {});
-    if (this.store.get(o.id)) throw new EngineError('ErrCeremonyExists', `ceremony ${o.id} already exists`);
     const record: EngineRecord = {
       id: o.id, kind, epoch: o.epoch, status: 'RUNNING', phase: p.first, members: o.members, sealedState: this.sealState(o, p, state),
       phaseDeadlineMs: now + o.phaseTimeoutMs, phaseTimeoutMs: o.phaseTimeoutMs, error: '', culprit: '', updatedMs: now,
     };
-    const messages = await this.signAll(record, p.first, outgoing);
+    return { record, messages: await this.signAll(record, p.first, outgoing) };
+  }
+
+  /** The second half of start(): stores the record, its messages and the audit entry in one transaction (synchronous). */
+  commitStart(prepared: PreparedStart): EngineRecord {
+    const { record, messages } = prepared;
+    const p = this.protocol(record.kind);
     this.store.transaction(() => {
+      if (this.store.get(record.id)) throw new EngineError('ErrCeremonyExists', `ceremony ${record.id} already exists`);
       this.store.insert(record);
       for (const m of messages) this.store.putMessage(m);
-      this.deps.audit.append('ceremony', `${p.audit ?? kind}.started`, { ceremony: o.id, epoch: o.epoch, phase: p.first, members: o.members.map((m) => m.id) });
+      this.deps.audit.append('ceremony', `${p.audit ?? record.kind}.started`, { ceremony: record.id, epoch: record.epoch, phase: record.phase, members: record.members.map((m) => m.id) });
     });
-    this.deps.onTransition?.({ kind, status: 'RUNNING', phase: p.first });
+    this.deps.onTransition?.({ kind: record.kind, status: 'RUNNING', phase: record.phase });
     this.waiters.wake();
     return record;
   }

@@ -58,8 +58,6 @@ export class GenesisCeremony {
   private stopping = false;
   /** Long polls waiting for the next state change. */
   private readonly waiters = new Set<() => void>();
-  /** Engine ceremonies this node is starting (accept() and a resuming tick must not start one twice). */
-  private readonly starting = new Set<string>();
   private readonly publicKeyCache = new Map<number, PublicKeys>();
   /** Snapshot intake: governance first, caps, caller, then the election in a worker thread. */
   readonly intake: SnapshotIntake;
@@ -190,10 +188,20 @@ export class GenesisCeremony {
       snapshotHash: outcome.snapshotHash, roster, threshold: outcome.threshold, phaseDeadlineMs: now + timeout,
       phaseTimeoutMs: timeout, error: '', updatedMs: now,
     };
+    // An elected member's round 1 (both suites' packages, signed), stored with the record and the vote.
+    const dkg = elected ? await this.engine.prepareStart(GENESIS_KIND, {
+      id: genesisCeremonyId(record.epoch), epoch: record.epoch, members: genesisMembers(roster), phaseTimeoutMs: timeout,
+      params: { threshold: record.threshold, roster } satisfies GenesisParams as unknown as Record<string, unknown>,
+    }) : undefined;
+    // Round 1 took a moment: check once more, synchronously with the transaction below.
+    const votedWhileDealing = this.votedFor(outcome.epoch, hash);
+    if (votedWhileDealing) return votedWhileDealing;
     ctx.db.transaction(() => {
       ctx.ceremonies.insert(record);
-      // This node's one vote for the epoch (DESIGN §3.3), persisted with the record, before anything is sent.
+      // This node's one vote for the epoch (DESIGN §3.3), persisted with the record and the round-1
+      // broadcast, before anything is sent.
       this.engine.vote(record.epoch, record.snapshotHash, sha256(json({ threshold: record.threshold, roster })));
+      if (dkg) this.engine.commitStart(dkg);
       ctx.audit.append(source, 'genesis.accepted', {
         epoch: record.epoch, snapshotHash: bytesToHex(record.snapshotHash), elected,
         roster: roster.map((m) => m.nodeId), threshold: record.threshold,
@@ -201,8 +209,6 @@ export class GenesisCeremony {
     })();
     ctx.metrics.ceremonyTransitions.inc({ state: record.state });
     ctx.log.info({ epoch: record.epoch, state: record.state, n: roster.length, k: record.threshold }, 'genesis snapshot accepted');
-    // Round 1 starts on the engine right away (and, should this node stop first, at its next tick).
-    if (elected) await this.startDkg(record);
 
     const res = this.resultOf(record);
     if (forward) res.forwardErrors = await this.forward(signed, outcome.candidates.map((c) => c.endpoint));
@@ -282,23 +288,6 @@ export class GenesisCeremony {
     if (c.state === 'OBSERVING') return this.observeCertificate(c);
   }
 
-  /** Starts the engine's genesis ceremony of an elected member: its round-1 broadcast, persisted before it can be served. */
-  private async startDkg(c: CeremonyRecord): Promise<void> {
-    const id = genesisCeremonyId(c.epoch);
-    if (this.engine.get(id) || this.starting.has(id)) return;
-    this.starting.add(id);
-    try {
-      const params: GenesisParams = { threshold: c.threshold, roster: c.roster };
-      await this.engine.start(GENESIS_KIND, {
-        id, epoch: c.epoch, members: genesisMembers(c.roster), phaseTimeoutMs: c.phaseTimeoutMs, params: params as unknown as Record<string, unknown>,
-      });
-    } catch (err) {
-      this.ctx.log.warn({ epoch: c.epoch, err: err instanceof Error ? err.message : String(err) }, 'genesis DKG did not start; will retry');
-    } finally {
-      this.starting.delete(id);
-    }
-  }
-
   /**
    * Mirrors the engine's genesis ceremony into the committee record: its phase (round1 → ROUND1,
    * round2 → ROUND2, outcome → KEYED), its completion (CONFIRMED: every member confirmed the same
@@ -307,7 +296,11 @@ export class GenesisCeremony {
    */
   private async followDkg(c: CeremonyRecord): Promise<void> {
     const e = this.engine.get(genesisCeremonyId(c.epoch));
-    if (!e) return this.startDkg(c);
+    if (!e) {
+      // Not started on this node's engine (a database from before the engine ran genesis): the record's deadline.
+      if (deadlinePassed(c, this.ctx.now())) this.abort(c, `ErrTimeoutReached: the ${c.state} phase missed its deadline (${c.phaseTimeoutMs} ms); this node has no DKG ceremony for it`, 'deadline');
+      return;
+    }
     if (e.status === 'ABORTED') {
       this.abort(c, e.error, 'ceremony');
       return;
