@@ -129,14 +129,19 @@ describe('genesis on the ceremony engine', () => {
     expect(net.list[0]!.engine.state<GenesisState>(ID).keys).toBeUndefined();
   });
 
-  test('one bad round-2 share: every member aborts with ErrDealerDisqualified naming the culprit', async () => {
+  test.each([
+    ['a share off its committed polynomial', 'wrong-share', 'the share does not match the sender\'s commitments'],
+    ['a ciphertext that does not open', 'garbage', 'the signed ciphertext does not open under the proven DH value'],
+  ])('one bad round-2 message (%s): every member aborts with ErrDealerDisqualified naming the culprit', async (_what, kind, reason) => {
     const net = new Net(fourNodes());
     const [victim, , , culprit] = net.list as [Peer, Peer, Peer, Peer];
     let rewritten = 0;
     net.rewrite = async (m, caller) => {
       if (m.phase !== 'round2' || m.sender !== culprit.id || caller !== victim.id) return m;
       const wrong = () => encodeDkgRound2({ sender: identifierForPosition(3), recipient: identifierForPosition(0), signingShare: secp256k1.utils.randomSecretKey() });
-      const body = await sealToPeer(victim.node.transportKey, sealContext(m), utf8(JSON.stringify({ derivation: wrong(), signing: wrong() })));
+      const body = kind === 'garbage'
+        ? await sealToPeer(net.list[1]!.node.transportKey, sealContext(m), utf8('not for the victim'))
+        : await sealToPeer(victim.node.transportKey, sealContext(m), utf8(JSON.stringify({ derivation: wrong(), signing: wrong() })));
       rewritten++;
       return resign(culprit, m, body);
     };
@@ -147,6 +152,7 @@ describe('genesis on the ceremony engine', () => {
       const c = p.engine.get(ID)!;
       expect(c.status).toBe('ABORTED');
       expect(c.error).toMatch(new RegExp(`^ErrDealerDisqualified: member ${net.nodeIdOf(culprit)} sent member ${net.nodeIdOf(victim)} a bad round-2 share`));
+      expect(c.error).toContain(reason);
       expect(c.culprit).toBe(culprit.id);
       // an aborted genesis keeps no DKG secret in its state
       const s = p.engine.state<GenesisState>(ID);

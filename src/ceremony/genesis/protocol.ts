@@ -137,7 +137,8 @@ export function genesisProtocol(keys: GenesisNodeKeys): Protocol<GenesisState> {
         // A share that does not open is proven bad by a complaint, like one that opens to a wrong value.
         keepUnopened: true,
         async run(s, inbox, ctx): Promise<PhaseResult<GenesisState>> {
-          const r1 = (suite: Suite) => inbox.map((r) => decodeRound1Body(hexToBytes(s.round1[r.sender]!.body))[suite]);
+          const round1 = inbox.map((r) => decodeRound1Body(hexToBytes(s.round1[r.sender]!.body)));
+          const r1 = (suite: Suite) => round1.map((p) => p[suite]);
           let result: Record<Suite, KeyPackage>;
           try {
             const shares: Record<Suite, DkgRound2Package[]> = { derivation: [], signing: [] };
