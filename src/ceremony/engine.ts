@@ -235,8 +235,8 @@ export class CeremonyEngine {
   /** Members whose message of the current phase this node still lacks. */
   missing(c: EngineRecord): string[] {
     const p = this.protocol(c.kind);
-    const self = this.deps.self.id;
-    return this.awaited(c, p, this.openState(c, p)).filter((s) => !this.store.message(c.id, c.phase, s, self));
+    const have = this.store.senders(c.id, c.phase, this.deps.self.id);
+    return this.awaited(c, p, this.openState(c, p)).filter((s) => !have.has(s));
   }
 
   private async step(c: EngineRecord): Promise<void> {
@@ -249,7 +249,14 @@ export class CeremonyEngine {
     }
     const state = this.openState(c, p);
     const awaited = this.awaited(c, p, state);
-    await this.pull(c, awaited.filter((s) => !this.store.message(c.id, c.phase, s, this.deps.self.id)));
+    // Which awaited messages are stored: one query (no bodies) per tick; bodies are read only once all are.
+    const have = this.store.senders(c.id, c.phase, this.deps.self.id);
+    const lacking = awaited.filter((s) => !have.has(s));
+    if (lacking.length) {
+      await this.pull(c, lacking);
+      const now = this.store.senders(c.id, c.phase, this.deps.self.id);
+      if (!awaited.every((s) => now.has(s))) return;
+    }
     const inbox: Received[] = [];
     const keepUnopened = !!p.phases[c.phase]!.keepUnopened;
     for (const s of awaited) {

@@ -83,6 +83,13 @@ export class EngineStore {
     return r && { ...r, body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) };
   }
 
+  /** Who has a message of `phase` for `recipient` (addressed to it, or a broadcast) stored: one query, no bodies. */
+  senders(ceremony: string, phase: string, recipient: string): Set<string> {
+    const rows = this.sql(`SELECT sender FROM engine_messages WHERE ceremony = ? AND phase = ? AND recipient IN (?, '*')`)
+      .all(ceremony, phase, recipient) as { sender: string }[];
+    return new Set(rows.map((r) => r.sender));
+  }
+
   vote(epoch: number): VoteRow | undefined {
     const r = this.sql('SELECT * FROM engine_votes WHERE epoch = ?').get(epoch) as
       { epoch: number; snapshot_hash: Buffer; roster_hash: Buffer; signature: Buffer } | undefined;

@@ -23,8 +23,9 @@ import type { CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js
 import type { NodeContext } from './context.js';
 import { alreadyExists, failedPrecondition, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
-import { chooseCoordinator, PeerUnavailable, type WireMessage } from '../ceremony/transport.js';
-import { CeremonyEngine, type EngineDeps } from '../ceremony/engine.js';
+import { chooseCoordinator, type WireMessage } from '../ceremony/transport.js';
+import { FanOutTransport } from '../ceremony/peer-transport.js';
+import { CeremonyEngine } from '../ceremony/engine.js';
 import { EngineError } from '../ceremony/state.js';
 import type { EngineRecord } from '../ceremony/store.js';
 import { handoffProtocol } from '../ceremony/handoff/protocol.js';
@@ -73,16 +74,8 @@ export class GenesisCeremony {
 
   constructor(private readonly ctx: NodeContext) {
     this.intake = new SnapshotIntake(ctx.config.governance);
-    const transport: EngineDeps['transport'] = {
-      fetch: async (peer, req) => {
-        try {
-          return await ctx.peerCall<WireMessage>(peer.endpoint, 'GetCeremonyMessage', req, 3000);
-        } catch (err) {
-          if (err instanceof RpcError && err.code === status.UNAVAILABLE) throw new PeerUnavailable(err.message);
-          throw err;
-        }
-      },
-    };
+    // One signed fan-out per (ceremony, phase) pull, through ctx.peerFanOut (which syncs the high-water file first).
+    const transport = new FanOutTransport((endpoints, method, request, timeoutMs) => ctx.peerFanOut<WireMessage>(endpoints, method, request, timeoutMs));
     this.engine = new CeremonyEngine({
       db: ctx.db, box: ctx.keys.box, now: () => ctx.now(), audit: ctx.audit, transport, log: ctx.log,
       self: { id: bytesToHex(ctx.self.identityKey), identitySecret: ctx.keys.identitySecret, transportSecret: ctx.keys.transportSecret, transportKey: ctx.self.transportKey },
