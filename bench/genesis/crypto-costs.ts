@@ -124,26 +124,26 @@ export async function measureCryptoCosts(n: number, k: number): Promise<{ baseMs
 
   const t = generateTransportKeyPair();
   const share = new Uint8Array(300);
-  const sealed = await sealToPeer(t.publicKey, 'dkg-round2/1/a/b', share);
-  add({ step: 'sealToPeer (HPKE)', ms: await cpuPerCall(() => sealToPeer(t.publicKey, 'dkg-round2/1/a/b', share), 20), perMember: others,
+  const sealed = await sealToPeer(t.publicKey, 'ceremony/genesis-1/round2/a/b', share);
+  add({ step: 'sealToPeer (HPKE)', ms: await cpuPerCall(() => sealToPeer(t.publicKey, 'ceremony/genesis-1/round2/a/b', share), 20), perMember: others,
     note: 'one round-2 share bundle per other member' });
-  add({ step: 'openFromPeer (HPKE)', ms: await cpuPerCall(() => openFromPeer(t.secretKey, 'dkg-round2/1/a/b', sealed), 20), perMember: others,
+  add({ step: 'openFromPeer (HPKE)', ms: await cpuPerCall(() => openFromPeer(t.secretKey, 'ceremony/genesis-1/round2/a/b', sealed), 20), perMember: others,
     note: 'one per received bundle' });
 
   const id = generateIdentityKey();
   const msg = new Uint8Array(600);
-  const sig = signTagged(id.secretKey, 'dkg-round2', msg);
-  add({ step: 'signTagged (BIP340)', ms: await cpuPerCall(() => signTagged(id.secretKey, 'dkg-round2', msg), 20), perMember: 1 + others,
-    note: 'round-1 broadcast + one per round-2 bundle' });
-  add({ step: 'verifyTagged (BIP340)', ms: await cpuPerCall(() => verifyTagged(id.publicKey, 'dkg-round2', msg, sig), 20), perMember: 2 * others,
-    note: 'each received round-1 and round-2 package' });
+  const sig = signTagged(id.secretKey, 'ceremony-message', msg);
+  add({ step: 'signTagged (BIP340)', ms: await cpuPerCall(() => signTagged(id.secretKey, 'ceremony-message', msg), 20), perMember: 2 + others,
+    note: 'round-1 broadcast, one per round-2 bundle, the outcome' });
+  add({ step: 'verifyTagged (BIP340)', ms: await cpuPerCall(() => verifyTagged(id.publicKey, 'ceremony-message', msg, sig), 20), perMember: 3 * others,
+    note: 'each received round-1, round-2 and outcome message' });
 
   // A signed call: what the caller spends per peer RPC, and what the server spends (signature check and
   // the in-memory replay registry).
   {
     const nonces = new NonceRegistry(60_000, Date.now() - 1000);
     const pub = identityPublicKey(id.secretKey);
-    const method = '/gatekeeper.v1.PeerService/GetDkgRound2';
+    const method = '/gatekeeper.v1.PeerService/GetCeremonyMessage';
     const req = new Uint8Array([8, 1]);
     add({ step: 'signCall (caller of one peer RPC)', ms: await cpuPerCall(() => signCall('peer', id.secretKey, method, req, Date.now(), pub), 20),
       note: 'BIP340 sign; one per fetch round or fan-out, whatever the number of members' });

@@ -58,10 +58,10 @@ function printRun(r: GenesisResult): void {
 }
 
 const INTERESTING = [
-  'tick', 'collectRound1', 'collectRound2', 'finishCertificate', 'observeCertificate', 'coordinateSignature', 'startRound1', 'accept',
+  'tick', 'step', 'followDkg', 'run', 'pull', 'serve', 'finishCertificate', 'observeCertificate', 'coordinateSignature', 'startRound1', 'accept',
   'fetchAll', 'signCall', 'identityPublicKey', 'verifyCall', 'claim', 'signTagged', 'verifyTagged',
-  'dkgRound1', 'dkgRound2', 'checkRound1', 'verifyProofsBatched', 'dkgRound3', 'verifySharesBatched', 'evaluateVss', 'loadLocal', 'saveLocal', 'decodeDkgState',
-  'decodeDkgRound1', 'sealToPeer', 'openFromPeer', 'serveRound1', 'serveRound2', 'serveCertificate', 'frostCommit', 'frostSign',
+  'dkgRound1', 'dkgRound2', 'checkRound1', 'verifyProofsBatched', 'dkgRound3', 'verifySharesBatched', 'evaluateVss', 'decodeDkgState', 'sealState', 'openState',
+  'decodeDkgRound1', 'sealToPeer', 'openFromPeer', 'serveCeremonyMessage', 'serveCertificate', 'frostCommit', 'frostSign',
   'localRoster', 'publicKeys', 'memberKeys', 'decodePublicKeyPackage', 'decodeKeyPackage', 'electFromSnapshot', 'verifyGovernance',
   'encodeMessage', 'multiply', 'multiplyUnsafe', 'mulAddUnsafe', 'sqrt', 'fromBytes', '(garbage collector)', '(program)',
 ];

@@ -81,13 +81,16 @@ export async function runGenesis(opts: { n: number; k: number; dir: string; prof
     const baseBefore = baseMultiplyMs();
     const before = await Promise.all(endpoints.map(scrape));
     const t0 = process.hrtime.bigint();
-    const res = await devnet.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });
+    // On a loaded machine the forwarding call itself can outlive the client's 10 s deadline (n elections
+    // in worker threads share the cores): then every node gets the snapshot directly, as below.
+    const res = await devnet.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true }, 60_000)
+      .catch((err: unknown) => ({ forwardErrors: [`SubmitGenesis: ${err instanceof Error ? err.message : String(err)}`] }));
     log(`  n=${n}: SubmitGenesis answered after ${nsToMs(process.hrtime.bigint() - t0).toFixed(0)} ms`);
     if (res.forwardErrors.length) {
       // On a loaded machine an OfferSnapshot can outlive its 5 s deadline; submitting the same snapshot
       // to every node again is idempotent and makes sure each one has it.
       log(`  n=${n}: ${res.forwardErrors.length} forwards failed (${res.forwardErrors[0]!.slice(0, 60)}...); submitting to every node directly`);
-      await Promise.all(devnet.nodes.map((_, i) => devnet.operatorCall(i, 'SubmitGenesis', { snapshot, forward: false })));
+      await Promise.all(devnet.nodes.map((_, i) => devnet.operatorCall(i, 'SubmitGenesis', { snapshot, forward: false }, 60_000)));
     }
 
     const done: (Scrape | undefined)[] = new Array(n).fill(undefined);

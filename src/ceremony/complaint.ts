@@ -10,15 +10,16 @@ import { secp256k1, secp256k1_hasher } from '@noble/curves/secp256k1.js';
 import { createOPRF } from '@noble/curves/abstract/oprf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
-import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
-import { concatBytes, equalBytes, lp, u32be, utf8 } from '../crypto/bytes.js';
+import { randomBytes } from '@noble/hashes/utils.js';
+import { concatBytes, equalBytes, u32be, utf8 } from '../crypto/bytes.js';
 import { hpkeOpenWithDisclosedDh, N_ENC, AEAD_TAG_LENGTH, peerInfo } from '../crypto/hpke.js';
 import { verifyTagged } from '../crypto/identity.js';
-import {
-  assertIdentifier, decodeDkgRound1, decodeDkgRound2, decodePoint, decodeScalar, identifierScalar,
-  type Identifier, type Rng, type Suite,
-} from '../crypto/frost.js';
+import { assertIdentifier, decodePoint, decodeScalar, identifierScalar, type Identifier, type Rng } from '../crypto/frost.js';
 import { evaluateVss } from '../crypto/vss.js';
+import { ceremonyMessageBytes, sealContext } from './engine.js';
+import { decodeRound1Body, decodeRound2Body, PHASE_ROUND1, PHASE_ROUND2, SUITES, type GenesisParty } from './genesis/messages.js';
+
+export type { GenesisParty } from './genesis/messages.js';
 
 /** Domain separation of the disclosure proofs (never valid as OPRF or contract-partial proofs). */
 export const COMPLAINT_DLEQ_CONTEXT = 'gatekeeper/v1/complaint-dleq';
@@ -172,65 +173,43 @@ export function splitSealed(sealed: Uint8Array): { enc: Uint8Array; ciphertext: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Genesis round 2 (DESIGN §3.4 "Complaints in genesis too"). The signed messages are those the
-// genesis ceremony sends today (src/node/genesis.ts): round 1 signs u32be(epoch) || lp(derivation
-// JSON) || lp(signing JSON) under 'dkg-round1'; round 2 signs u32be(epoch) || sender || recipient ||
-// sealed under 'dkg-round2', sealed = sealToPeer(pk_R, "dkg-round2/<epoch>/<sender hex>/<recipient
-// hex>", JSON {derivation, signing}). The builders are exported so genesis and this module agree.
+// Genesis round 2 on the ceremony engine (DESIGN §3.4 "Complaints in genesis too"). The evidence is the
+// sender's own engine messages: its round-1 broadcast and the round-2 message it addressed to the
+// accuser, each signed under 'ceremony-message' over (ceremony, phase, sender, recipient, SHA-256(body)),
+// the round-2 body sealed with the engine's context "ceremony/<id>/round2/<sender>/<recipient>"
+// (genesis/messages.ts has the bodies). The disclosed DH value opens that one ciphertext under that context.
 
-/** What genesis round-1 signatures cover. */
-export function genesisRound1Message(epoch: number, derivation: Uint8Array, signing: Uint8Array): Uint8Array {
-  return concatBytes(u32be(epoch), lp(derivation), lp(signing));
-}
-/** What genesis round-2 signatures cover. */
-export function genesisRound2Message(epoch: number, sender: Uint8Array, recipient: Uint8Array, sealed: Uint8Array): Uint8Array {
-  return concatBytes(u32be(epoch), sender, recipient, sealed);
-}
-/** The HPKE context string of a genesis round-2 share (info = "gatekeeper/v1/peer/" || it). */
-export function genesisRound2Context(epoch: number, sender: Uint8Array, recipient: Uint8Array): string {
-  return `dkg-round2/${epoch}/${bytesToHex(sender)}/${bytesToHex(recipient)}`;
-}
+/** One signed engine message as evidence: its body (sealed, if addressed) and the sender's signature. */
+export interface SignedBody { body: Uint8Array; signature: Uint8Array }
 
-/** A member of the genesis roster as a complaint needs it. */
-export interface GenesisParty {
-  nodeId: Uint8Array;
-  identityKey: Uint8Array;
-  transportKey: Uint8Array;
-  identifier: Identifier;
-}
-
-/** A genesis complaint: the sender's signed round-1 and round-2 messages and the accuser's disclosure. */
+/** A genesis complaint: the sender's signed round-1 and round-2 engine messages and the accuser's disclosure. */
 export interface GenesisComplaint {
-  epoch: number;
-  round1: { derivation: Uint8Array; signing: Uint8Array; signature: Uint8Array };
-  round2: { sealed: Uint8Array; signature: Uint8Array };
+  round1: SignedBody;
+  round2: SignedBody;
   disclosure: Disclosure;
 }
 
 /**
  * Judges a genesis round-2 complaint by `accuser` against `sender` (both from the roster being
- * generated). Evidence the sender did not sign makes the complaint false.
+ * generated) in engine ceremony `ceremony`. Evidence the sender did not sign for this ceremony, these
+ * phases and this accuser makes the complaint false.
  */
-export async function verifyGenesisComplaint(epoch: number, sender: GenesisParty, accuser: GenesisParty, c: GenesisComplaint): Promise<Verdict> {
-  if (c.epoch !== epoch) return falseComplaint('the complaint is for another epoch');
-  if (!verifyTagged(sender.identityKey, 'dkg-round1', genesisRound1Message(epoch, c.round1.derivation, c.round1.signing), c.round1.signature))
-    return falseComplaint('the round-1 evidence is not signed by the sender');
-  if (!verifyTagged(sender.identityKey, 'dkg-round2', genesisRound2Message(epoch, sender.nodeId, accuser.nodeId, c.round2.sealed), c.round2.signature))
-    return falseComplaint('the round-2 evidence is not signed by the sender');
-  const dec = new TextDecoder();
-  const commitments: Uint8Array[][] = [];
-  for (const raw of [c.round1.derivation, c.round1.signing]) {
-    try {
-      const pkg = decodeDkgRound1(JSON.parse(dec.decode(raw)));
-      if (pkg.identifier !== sender.identifier) return guilty('the signed round-1 package is for another identifier');
-      commitments.push(pkg.commitment);
-    } catch {
-      return guilty('the signed round-1 package is malformed');
-    }
+export async function verifyGenesisComplaint(ceremony: string, sender: GenesisParty, accuser: GenesisParty, c: GenesisComplaint): Promise<Verdict> {
+  const signed = (phase: string, recipient: string, m: SignedBody) =>
+    verifyTagged(sender.identityKey, 'ceremony-message', ceremonyMessageBytes({ ceremony, phase, sender: sender.id, recipient, body: m.body }), m.signature);
+  if (!signed(PHASE_ROUND1, '*', c.round1)) return falseComplaint('the round-1 evidence is not signed by the sender for this ceremony');
+  if (!signed(PHASE_ROUND2, accuser.id, c.round2)) return falseComplaint('the round-2 evidence is not signed by the sender for this ceremony and accuser');
+  let commitments: Uint8Array[][];
+  try {
+    const pkgs = decodeRound1Body(c.round1.body);
+    if (SUITES.some((suite) => pkgs[suite].identifier !== sender.identifier)) return guilty('the signed round-1 package is for another identifier');
+    commitments = SUITES.map((suite) => pkgs[suite].commitment);
+  } catch {
+    return guilty('the signed round-1 package is malformed');
   }
   let parts: { enc: Uint8Array; ciphertext: Uint8Array };
   try {
-    parts = splitSealed(c.round2.sealed);
+    parts = splitSealed(c.round2.body);
   } catch {
     return guilty('the signed round-2 message is too short to be sealed');
   }
@@ -238,14 +217,14 @@ export async function verifyGenesisComplaint(epoch: number, sender: GenesisParty
     recipientTransportKey: accuser.transportKey,
     recipientIdentifier: accuser.identifier,
     ...parts,
-    info: peerInfo(genesisRound2Context(epoch, sender.nodeId, accuser.nodeId)),
+    info: peerInfo(sealContext({ ceremony, phase: PHASE_ROUND2, sender: sender.id, recipient: accuser.id })),
     disclosure: c.disclosure,
     expected: commitments.map((cs) => ({ commitments: cs })),
     parse: (pt) => {
-      const o = JSON.parse(dec.decode(pt)) as { derivation: unknown; signing: unknown };
+      const o = decodeRound2Body(pt);
       const out: Uint8Array[] = [];
-      for (const suite of ['derivation', 'signing'] as Suite[]) {
-        const p = decodeDkgRound2(o[suite]);
+      for (const suite of SUITES) {
+        const p = o[suite];
         if (p.sender !== sender.identifier || p.recipient !== accuser.identifier) return null;
         out.push(p.signingShare);
       }

@@ -19,8 +19,11 @@ import type { Db } from '../store/database.js';
 /** A member of a ceremony: identity key (x-only, hex) as its id, endpoint, HPKE transport key (hex). */
 export type Member = MemberInfo;
 
-/** One received message: the opened body for the phase function, the signed wire bytes as evidence. */
-export interface Received { sender: string; body: Uint8Array; wire: StoredMessage }
+/**
+ * One received message: the opened body for the phase function, the signed wire bytes as evidence.
+ * `opened` is false only in a phase that asked for `keepUnopened` (its body is then empty).
+ */
+export interface Received { sender: string; body: Uint8Array; wire: StoredMessage; opened: boolean }
 
 export interface PhaseContext { ceremony: string; epoch: number; self: string; members: Member[] }
 
@@ -31,24 +34,42 @@ export type PhaseResult<S> =
   | { kind: 'wait' }
   | { kind: 'next'; state: S; phase: string; outgoing: Outgoing[] }
   | { kind: 'complete'; state: S; result: Record<string, unknown> }
-  | { kind: 'blame'; culprit: string; reason: string; evidence: Record<string, string> };
+  | {
+    kind: 'blame'; culprit: string; reason: string; evidence: Record<string, string>;
+    /** The error code the record names (default ErrBlamed), and the audit action (default <audit>.aborted). */
+    code?: string; action?: string;
+  };
 
 export interface Phase<S> {
   /** Whose messages of this phase are needed (default: every other member). */
   from?(state: S, ctx: PhaseContext): string[];
   /** Pure: no I/O, no clock. Called once every awaited message is in the inbox. */
   run(state: S, inbox: Received[], ctx: PhaseContext): PhaseResult<S> | Promise<PhaseResult<S>>;
+  /**
+   * An addressed message that does not open is handed to run() (opened: false) instead of aborting
+   * with the sender blamed: for a protocol whose complaint proves the bad ciphertext to the others.
+   */
+  keepUnopened?: boolean;
 }
 
 export interface Protocol<S> {
   kind: string;
+  /** Prefix of the engine's audit actions (default: kind). */
+  audit?: string;
   first: string;
   phases: Record<string, Phase<S>>;
   /** The state and first-phase messages of a new ceremony (pure but for fresh randomness). */
   start(ctx: PhaseContext, params: Record<string, unknown>): { state: S; outgoing: Outgoing[] } | Promise<{ state: S; outgoing: Outgoing[] }>;
   encodeState(s: S): Uint8Array;
   decodeState(b: Uint8Array): S;
+  /** The state kept once the ceremony is over, without the secrets it no longer needs (applied at abort and by scrubState). */
+  scrub?(s: S): S;
 }
+
+export interface StartOptions { id: string; epoch: number; members: Member[]; phaseTimeoutMs: number; params?: Record<string, unknown> }
+
+/** A ceremony's first record and signed messages, made but not stored yet (CeremonyEngine.prepareStart). */
+export interface PreparedStart { record: EngineRecord; messages: StoredMessage[] }
 
 export interface EngineSelf { id: string; identitySecret: Uint8Array; transportSecret: Uint8Array; transportKey: Uint8Array }
 
@@ -69,6 +90,9 @@ export interface EngineDeps {
   onTransition?(t: { kind: string; status: EngineState; phase: string }): void;
   log?: { warn(o: object, msg: string): void };
 }
+
+/** How errors name a member: its `name` (genesis: the node id) or its id. */
+const nameOf = (c: { members: Member[] }, id: string) => c.members.find((m) => m.id === id)?.name ?? id;
 
 /** What ceremony messages sign: lp(ceremony) || lp(phase) || lp(sender) || lp(recipient) || SHA-256(body). */
 export function ceremonyMessageBytes(m: Omit<WireMessage, 'signature'>): Uint8Array {
@@ -130,25 +154,40 @@ export class CeremonyEngine {
    * Starts a ceremony of a registered protocol: the record, the sealed state and the first phase's
    * signed messages in one transaction, before any of them can be fetched.
    */
-  async start(kind: string, o: { id: string; epoch: number; members: Member[]; phaseTimeoutMs: number; params?: Record<string, unknown> }): Promise<EngineRecord> {
+  async start(kind: string, o: StartOptions): Promise<EngineRecord> {
+    return this.commitStart(await this.prepareStart(kind, o));
+  }
+
+  /**
+   * The first half of start(): the protocol's first state and signed messages, nothing stored yet. The
+   * caller stores them with commitStart(), possibly inside its own transaction (genesis stores its
+   * committee record and its vote in the same one).
+   */
+  async prepareStart(kind: string, o: StartOptions): Promise<PreparedStart> {
     const p = this.protocol(kind);
     if (this.store.get(o.id)) throw new EngineError('ErrCeremonyExists', `ceremony ${o.id} already exists`);
     if (!o.members.some((m) => m.id === this.deps.self.id)) throw new EngineError('ErrNotAMember', `this node is not a member of ceremony ${o.id}`);
     const now = this.deps.now();
     const ctx: PhaseContext = { ceremony: o.id, epoch: o.epoch, self: this.deps.self.id, members: o.members };
     const { state, outgoing } = await p.start(ctx, o.params ?? {});
-    if (this.store.get(o.id)) throw new EngineError('ErrCeremonyExists', `ceremony ${o.id} already exists`);
     const record: EngineRecord = {
       id: o.id, kind, epoch: o.epoch, status: 'RUNNING', phase: p.first, members: o.members, sealedState: this.sealState(o, p, state),
       phaseDeadlineMs: now + o.phaseTimeoutMs, phaseTimeoutMs: o.phaseTimeoutMs, error: '', culprit: '', updatedMs: now,
     };
-    const messages = await this.signAll(record, p.first, outgoing);
+    return { record, messages: await this.signAll(record, p.first, outgoing) };
+  }
+
+  /** The second half of start(): stores the record, its messages and the audit entry in one transaction (synchronous). */
+  commitStart(prepared: PreparedStart): EngineRecord {
+    const { record, messages } = prepared;
+    const p = this.protocol(record.kind);
     this.store.transaction(() => {
+      if (this.store.get(record.id)) throw new EngineError('ErrCeremonyExists', `ceremony ${record.id} already exists`);
       this.store.insert(record);
       for (const m of messages) this.store.putMessage(m);
-      this.deps.audit.append('ceremony', `${kind}.started`, { ceremony: o.id, epoch: o.epoch, phase: p.first, members: o.members.map((m) => m.id) });
+      this.deps.audit.append('ceremony', `${p.audit ?? record.kind}.started`, { ceremony: record.id, epoch: record.epoch, phase: record.phase, members: record.members.map((m) => m.id) });
     });
-    this.deps.onTransition?.({ kind, status: 'RUNNING', phase: p.first });
+    this.deps.onTransition?.({ kind: record.kind, status: 'RUNNING', phase: record.phase });
     this.waiters.wake();
     return record;
   }
@@ -196,32 +235,44 @@ export class CeremonyEngine {
   /** Members whose message of the current phase this node still lacks. */
   missing(c: EngineRecord): string[] {
     const p = this.protocol(c.kind);
-    const self = this.deps.self.id;
-    return this.awaited(c, p, this.openState(c, p)).filter((s) => !this.store.message(c.id, c.phase, s, self));
+    const have = this.store.senders(c.id, c.phase, this.deps.self.id);
+    return this.awaited(c, p, this.openState(c, p)).filter((s) => !have.has(s));
   }
 
   private async step(c: EngineRecord): Promise<void> {
     const p = this.protocol(c.kind);
     if (deadlinePassed(c, this.deps.now())) {
-      const missing = this.missing(c);
+      const missing = this.missing(c).map((id) => nameOf(c, id));
       this.abort(c.id, `ErrTimeoutReached: the ${c.phase} phase missed its deadline (${c.phaseTimeoutMs} ms)`
         + (missing.length ? `; still waiting for ${missing.join(', ')}` : ''), 'deadline');
       return;
     }
     const state = this.openState(c, p);
     const awaited = this.awaited(c, p, state);
-    await this.pull(c, awaited.filter((s) => !this.store.message(c.id, c.phase, s, this.deps.self.id)));
+    // Which awaited messages are stored: one query (no bodies) per tick; bodies are read only once all are.
+    const have = this.store.senders(c.id, c.phase, this.deps.self.id);
+    const lacking = awaited.filter((s) => !have.has(s));
+    if (lacking.length) {
+      await this.pull(c, lacking);
+      const now = this.store.senders(c.id, c.phase, this.deps.self.id);
+      if (!awaited.every((s) => now.has(s))) return;
+    }
     const inbox: Received[] = [];
+    const keepUnopened = !!p.phases[c.phase]!.keepUnopened;
     for (const s of awaited) {
       const wire = this.store.message(c.id, c.phase, s, this.deps.self.id);
       if (!wire) return;
       const body = wire.recipient === '*' ? wire.body
         : await openFromPeer(this.deps.self.transportSecret, sealContext(wire), wire.body, this.deps.self.transportKey).catch(() => undefined);
+      if (!body && keepUnopened) {
+        inbox.push({ sender: s, body: new Uint8Array(0), wire, opened: false });
+        continue;
+      }
       if (!body) {
-        this.abort(c.id, `ErrBlamed: the ${c.phase} message of ${s} does not open`, 'ceremony', s, { sealed: bytesToHex(wire.body), signature: bytesToHex(wire.signature) });
+        this.abort(c.id, `ErrBlamed: the ${c.phase} message of ${nameOf(c, s)} does not open`, 'ceremony', s, { sealed: bytesToHex(wire.body), signature: bytesToHex(wire.signature) });
         return;
       }
-      inbox.push({ sender: s, body, wire });
+      inbox.push({ sender: s, body, wire, opened: true });
     }
     const result = await p.phases[c.phase]!.run(state, inbox, this.ctxOf(c));
     await this.apply(c, p, result);
@@ -256,7 +307,7 @@ export class CeremonyEngine {
   private async apply(c: EngineRecord, p: Protocol<unknown>, r: PhaseResult<unknown>): Promise<void> {
     if (r.kind === 'wait') return;
     if (r.kind === 'blame') {
-      this.abort(c.id, `ErrBlamed: ${r.reason}`, 'ceremony', r.culprit, r.evidence);
+      this.abort(c.id, `${r.code ?? 'ErrBlamed'}: ${r.reason}`, 'ceremony', r.culprit, r.evidence, r.action);
       return;
     }
     const now = this.deps.now();
@@ -266,7 +317,7 @@ export class CeremonyEngine {
       this.store.transaction(() => {
         this.store.update(next, c);
         for (const m of messages) this.store.putMessage(m);
-        this.deps.audit.append('ceremony', `${c.kind}.phase`, { ceremony: c.id, epoch: c.epoch, from: c.phase, to: r.phase, messages: messages.length });
+        this.deps.audit.append('ceremony', `${p.audit ?? c.kind}.phase`, { ceremony: c.id, epoch: c.epoch, from: c.phase, to: r.phase, messages: messages.length });
       });
       this.moved(c.kind, 'RUNNING', r.phase);
       return;
@@ -274,7 +325,7 @@ export class CeremonyEngine {
     const done = { ...transition(c, 'COMPLETE', c.phase, now), sealedState: this.sealState(c, p, r.state), updatedMs: now };
     this.store.transaction(() => {
       this.store.update(done, c);
-      this.deps.audit.append('ceremony', `${c.kind}.complete`, { ceremony: c.id, epoch: c.epoch, ...r.result });
+      this.deps.audit.append('ceremony', `${p.audit ?? c.kind}.complete`, { ceremony: c.id, epoch: c.epoch, ...r.result });
     });
     this.moved(c.kind, 'COMPLETE', c.phase);
   }
@@ -285,15 +336,18 @@ export class CeremonyEngine {
   }
 
   /** Aborts a running ceremony (deadline, a blamed culprit with its evidence, or an operator). */
-  abort(id: string, reason: string, by: string, culprit = '', evidence: Record<string, string> = {}): EngineRecord {
+  abort(id: string, reason: string, by: string, culprit = '', evidence: Record<string, string> = {}, action?: string): EngineRecord {
     const c = this.store.get(id);
     if (!c) throw new EngineError('ErrUnknownCeremony', `no ceremony ${id}`);
     if (isTerminal(c.status)) throw new EngineError('ErrInvalidStateChange', `ceremony ${id} is already ${c.status}`);
     const now = this.deps.now();
-    const next = { ...transition(c, 'ABORTED', c.phase, now), error: reason, culprit, updatedMs: now };
+    const p = this.protocols.get(c.kind);
+    // What an aborted ceremony keeps of its state: no secret it will never use (Protocol.scrub).
+    const sealedState = p?.scrub ? this.sealState(c, p, p.scrub(this.openState(c, p))) : c.sealedState;
+    const next = { ...transition(c, 'ABORTED', c.phase, now), sealedState, error: reason, culprit, updatedMs: now };
     this.store.transaction(() => {
       this.store.update(next, c);
-      this.deps.audit.append('ceremony', `${c.kind}.aborted`, { ceremony: id, epoch: c.epoch, phase: c.phase, by, error: reason, ...(culprit ? { culprit, evidence } : {}) });
+      this.deps.audit.append('ceremony', action ?? `${p?.audit ?? c.kind}.aborted`, { ceremony: id, epoch: c.epoch, phase: c.phase, by, error: reason, ...(culprit ? { culprit, evidence } : {}) });
     });
     this.moved(c.kind, 'ABORTED', c.phase);
     return next;
@@ -304,9 +358,7 @@ export class CeremonyEngine {
    * once it is no longer needed (old shares after activation, DESIGN §3.5). Audited.
    */
   rewriteState<S>(id: string, f: (s: S) => S, why: string): void {
-    const c = this.store.get(id);
-    if (!c) throw new EngineError('ErrUnknownCeremony', `no ceremony ${id}`);
-    if (!isTerminal(c.status)) throw new EngineError('ErrInvalidStateChange', `ceremony ${id} is still running`);
+    const c = this.finished(id);
     const p = this.protocol(c.kind);
     const next = { ...c, sealedState: this.sealState(c, p, f(this.openState(c, p) as S)), updatedMs: this.deps.now() };
     this.store.transaction(() => {
@@ -318,6 +370,26 @@ export class CeremonyEngine {
   /** Every ceremony of a kind (for the driver that owns them), oldest epoch first. */
   ofKind(kind: string): EngineRecord[] {
     return this.store.ofKind(kind);
+  }
+
+  /**
+   * Replaces a finished ceremony's state with Protocol.scrub(state), once the caller stored what it
+   * needed elsewhere (genesis: the key packages, sealed in key_shares). Synchronous, so it can share
+   * the caller's transaction.
+   */
+  scrubState(id: string): void {
+    const c = this.finished(id);
+    const p = this.protocol(c.kind);
+    if (!p.scrub) return;
+    this.store.update({ ...c, sealedState: this.sealState(c, p, p.scrub(this.openState(c, p))) }, c);
+  }
+
+  /** A ceremony that has finished (COMPLETE or ABORTED). */
+  private finished(id: string): EngineRecord {
+    const c = this.store.get(id);
+    if (!c) throw new EngineError('ErrUnknownCeremony', `no ceremony ${id}`);
+    if (!isTerminal(c.status)) throw new EngineError('ErrInvalidStateChange', `ceremony ${id} is still running`);
+    return c;
   }
 
   /** The protocol state of a ceremony (opened; for the protocol's own result readers). */

@@ -3,7 +3,8 @@
 import { statementCache, type Db } from '../store/database.js';
 import type { EngineState } from './state.js';
 
-export interface MemberInfo { id: string; endpoint: string; transportKey: string }
+/** `name`, if given, is how errors and audit entries name the member (genesis: its node id); default the id. */
+export interface MemberInfo { id: string; endpoint: string; transportKey: string; name?: string }
 
 export interface EngineRecord {
   id: string;
@@ -62,12 +63,6 @@ export class EngineStore {
     return r ? toRecord(r) : undefined;
   }
 
-  /** Read-only: who sent a message of (ceremony, phase) that `recipient` holds (addressed to it, or a broadcast). */
-  senders(ceremony: string, phase: string, recipient: string): string[] {
-    return (this.sql(`SELECT DISTINCT sender FROM engine_messages WHERE ceremony = ? AND phase = ? AND recipient IN (?, '*') ORDER BY sender`)
-      .all(ceremony, phase, recipient) as { sender: string }[]).map((r) => r.sender);
-  }
-
   ofKind(kind: string): EngineRecord[] {
     return (this.sql('SELECT * FROM engine_ceremonies WHERE kind = ? ORDER BY epoch, id').all(kind) as Row[]).map(toRecord);
   }
@@ -98,6 +93,13 @@ export class EngineStore {
         ORDER BY recipient = '*' LIMIT 1`).get(ceremony, phase, sender, recipient) as
       { ceremony: string; phase: string; sender: string; recipient: string; body: Buffer; signature: Buffer } | undefined;
     return r && { ...r, body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) };
+  }
+
+  /** Who has a message of `phase` for `recipient` (addressed to it, or a broadcast) stored: one query, no bodies. */
+  senders(ceremony: string, phase: string, recipient: string): Set<string> {
+    const rows = this.sql(`SELECT sender FROM engine_messages WHERE ceremony = ? AND phase = ? AND recipient IN (?, '*')`)
+      .all(ceremony, phase, recipient) as { sender: string }[];
+    return new Set(rows.map((r) => r.sender));
   }
 
   vote(epoch: number): VoteRow | undefined {

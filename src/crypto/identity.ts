@@ -23,8 +23,6 @@ export const SIGNATURE_TAGS = [
   'challenge',
   'worker-publication',
   'policy',
-  'dkg-round1',
-  'dkg-round2',
   'reshare',
   'contract-governance',
   'provisioned',
@@ -32,8 +30,6 @@ export const SIGNATURE_TAGS = [
   'handoff-ack',
   'handoff-complaint',
   'handoff-proposal',
-  'dkg-complaint',
-  'dkg-outcome',
   'ceremony-message',
 ] as const;
 

@@ -346,8 +346,8 @@ export class Devnet {
     return this.nodes[i]!.client.call<StatusView>('OperatorService', 'Status', {}, { timeoutMs: 2000 });
   }
 
-  operatorCall<Res>(i: number, method: string, req: Record<string, unknown>): Promise<Res> {
-    return this.nodes[i]!.client.call<Res>('OperatorService', method, req, { sign: { role: 'operator', secretKey: this.operator.secretKey } });
+  operatorCall<Res>(i: number, method: string, req: Record<string, unknown>, timeoutMs?: number): Promise<Res> {
+    return this.nodes[i]!.client.call<Res>('OperatorService', method, req, { sign: { role: 'operator', secretKey: this.operator.secretKey }, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   /** A genesis snapshot: each node's signed candidacy, a few nominations, signed by 2 of 3 governance keys. */

@@ -53,20 +53,13 @@ export function ceremonyStatus(deps: CeremonyStatusDeps, epoch: number): Ceremon
 }
 
 function fromGenesis(deps: CeremonyStatusDeps, c: CeremonyRecord): CeremonyStatusView {
+  // Without a running engine ceremony (certification, observing, or finished) there are no per-member
+  // messages to count: the DKG and hand-off phases are the engine's (fromEngine).
   const terminal = TERMINAL.has(c.state);
-  const others = c.roster.map((m) => m.nodeId).filter((id) => id !== deps.selfNodeId);
-  // The messages of the current round this node holds (as src/node/genesis.ts waitingFor() reads them).
-  let senders: Uint8Array[] | undefined;
-  if (c.state === 'ROUND1') senders = deps.ceremonies.round1(c.epoch).map((r) => r.sender);
-  else if (c.state === 'ROUND2') senders = deps.ceremonies.round2(c.epoch, { recipient: hexToBytes(deps.selfNodeId) }).map((r) => r.sender);
-  else if (c.state === 'KEYED') senders = deps.ceremonies.outcomes(c.epoch).map((r) => r.sender);
-  const have = new Set((senders ?? []).map((s) => bytesToHex(s)));
   return {
     epoch: c.epoch, kind: c.kind, state: c.state, phase: terminal ? '' : c.state,
     deadlineMs: String(terminal ? 0 : c.phaseDeadlineMs), nowMs: String(deps.now()),
-    answered: senders ? others.filter((id) => have.has(id)) : [],
-    awaited: senders ? others.filter((id) => !have.has(id)) : [],
-    error: c.error, threshold: c.threshold, members: c.roster.map((m) => m.nodeId),
+    answered: [], awaited: [], error: c.error, threshold: c.threshold, members: c.roster.map((m) => m.nodeId),
   };
 }
 
@@ -78,13 +71,16 @@ function fromEngine(deps: CeremonyStatusDeps, c: EngineRecord, genesis: Ceremony
   let answered: string[] = [];
   let awaited: string[] = [];
   if (running) {
-    answered = deps.engine.senders(c.id, c.phase, self).filter((s) => s !== self && c.members.some((m) => m.id === s));
+    const have = deps.engine.senders(c.id, c.phase, self);
+    answered = c.members.map((m) => m.id).filter((id) => id !== self && have.has(id));
     let missing: string[] | undefined;
     try { missing = deps.engineMissing?.(c); } catch { missing = undefined; }
     awaited = missing ?? c.members.map((m) => m.id).filter((id) => id !== self && !answered.includes(id));
   }
   return {
-    epoch: c.epoch, kind: c.kind, state: c.status, phase: running ? c.phase : '',
+    // The committee record of the same epoch names the round (genesis, handoff, refresh) and its state
+    // (ROUND1, HANDOFF, ...); the engine tells the phase and who answered.
+    epoch: c.epoch, kind: genesis?.kind ?? c.kind, state: genesis?.state ?? c.status, phase: running ? c.phase : '',
     deadlineMs: String(running ? c.phaseDeadlineMs : 0), nowMs: String(deps.now()),
     answered: answered.map(nodeId).sort(), awaited: awaited.map(nodeId).sort(),
     error: c.culprit && !c.error.includes(c.culprit) ? `${c.error} (culprit ${nodeId(c.culprit)})` : c.error,

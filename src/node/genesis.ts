@@ -1,20 +1,14 @@
 // The genesis ceremony of one node (DESIGN §3): accept a governance-signed snapshot, elect, run the
-// FROST DKG for both master secrets with the other winners over PeerService, and sign the genesis roster
-// certificate. Messages are pulled: each member serves what it has persisted and fetches what it lacks,
-// so a member that restarts resumes from SQLite and the others simply keep asking until the deadline.
+// FROST DKG for both master secrets with the other winners as a protocol of the ceremony engine
+// (src/ceremony/genesis/protocol.ts: round1 → round2 → outcome), and sign the genesis roster
+// certificate. The committee-level record (`ceremonies`: epoch, snapshot, roster, k, state) mirrors the
+// engine's phase (ROUND1, ROUND2, KEYED, then CONFIRMED once the DKG is complete); certification and
+// observers (candidates not elected) stay here. docs/ceremony.md.
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { equalBytes, utf8 } from '../crypto/bytes.js';
-import { genesisRound1Message, genesisRound2Context, genesisRound2Message, type GenesisParty } from '../ceremony/complaint.js';
 import {
-  complaintEvidence, complaintsAgainst, judgeOutcome, signOutcome, type DkgComplaintWire, type DkgOutcomeWire, type Evidence,
-} from '../ceremony/genesis/outcome.js';
-import { signTagged, verifyTagged } from '../crypto/identity.js';
-import { openFromPeer, sealToPeer } from '../crypto/hpke.js';
-import {
-  decodeDkgRound1, decodeDkgState, encodeDkgState, decodeDkgRound2, decodeKeyPackage, decodePublicKeyPackage,
-  dkgRound1, dkgRound2, dkgRound3,
-  encodeDkgRound1, encodeDkgRound2, encodeKeyPackage, encodePublicKeyPackage, identifierForPosition, publicPackage, verifyGroupSignature, type DkgRound1Package, type DkgRound2Package, type DkgState, type Suite,
+  decodeKeyPackage, decodePublicKeyPackage, encodeKeyPackage, encodePublicKeyPackage, identifierForPosition, publicPackage, verifyGroupSignature,
 } from '../crypto/frost.js';
 import {
   snapshotHash, type SignedSnapshotMsg,
@@ -22,47 +16,42 @@ import {
 import { scanSnapshot, SnapshotIntake } from '../committee/snapshot-intake.js';
 import { decodeMessage, encodeMessage } from '../rpc/messages.js';
 import {
-  deadlinePassed, isTerminal, transition, type CeremonyState,
+  deadlinePassed, isTerminal, isValidStateChange, transition, type CeremonyState,
 } from '../committee/genesis-state.js';
 import { decodeRoster, encodeRoster, rosterCertificateMessage, type Roster } from '../committee/roster.js';
-import type { CeremonyRecord, Round1Row, Round2Row, RosterEntryJson } from '../store/ceremony-store.js';
+import type { CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js';
 import type { NodeContext } from './context.js';
 import { alreadyExists, failedPrecondition, notFound, permissionDenied, RpcError, unavailable } from '../rpc/errors.js';
 import { status } from '@grpc/grpc-js';
-import { Backoff, chooseCoordinator, noAnswer, PeerUnavailable, type WireMessage } from '../ceremony/transport.js';
-import { CeremonyEngine, type EngineDeps } from '../ceremony/engine.js';
+import { chooseCoordinator, noAnswer, type WireMessage } from '../ceremony/transport.js';
+import { FanOutTransport } from '../ceremony/peer-transport.js';
+import { CeremonyEngine } from '../ceremony/engine.js';
 import { EngineError } from '../ceremony/state.js';
+import type { EngineRecord } from '../ceremony/store.js';
 import { handoffProtocol } from '../ceremony/handoff/protocol.js';
 import { CommitteeRounds } from './committee-rounds.js';
+import { genesisKeys, genesisMembers, genesisProtocol, type GenesisParams, type GenesisState } from '../ceremony/genesis/protocol.js';
+import { GENESIS_KIND, genesisCeremonyId, genesisRoster, PHASE_OUTCOME, PHASE_ROUND1, PHASE_ROUND2 } from '../ceremony/genesis/messages.js';
 
-const SUITES: Suite[] = ['derivation', 'signing'];
 const dec = new TextDecoder();
 const json = (v: unknown) => utf8(JSON.stringify(v));
-const parse = (b: Uint8Array): unknown => JSON.parse(dec.decode(b));
-
-// One definition of genesis's signed round-1/round-2 messages, shared with the complaint check.
-const round1Message = genesisRound1Message;
-const round2Message = genesisRound2Message;
-const round2Context = genesisRound2Context;
-
-interface LocalDkg { derivation: DkgState; signing: DkgState }
 
 import { ThresholdSigner, type CoordinateOptions, type MemberKeys, type PublicKeys, type SigningCheck } from '../ceremony/signer.js';
 export type { SigningCheck } from '../ceremony/signer.js';
 
-interface Round1Wire { epoch: number; senderNodeId: Uint8Array; derivation: Uint8Array; signing: Uint8Array; signature: Uint8Array }
-interface Round2Wire { epoch: number; senderNodeId: Uint8Array; recipientNodeId: Uint8Array; sealed: Uint8Array; signature: Uint8Array }
 interface CertificateWire { epoch: number; rosterBytes: Uint8Array; signature: Uint8Array }
 
 export interface AcceptResult { epoch: number; snapshotHash: Uint8Array; elected: boolean; roster: Uint8Array[]; forwardErrors: string[] }
 
 /**
- * How long a member holds a GetDkgRound2 or GetRosterCertificate call whose answer is not ready yet
- * (a long poll): the answer goes out as soon as it exists, and a waiting member does not spend a
- * signed request, and the server a signature check, every few hundred milliseconds. Below the
- * callers' 3 s deadline.
+ * How long a member holds a GetRosterCertificate call whose answer is not ready yet (a long poll): the
+ * answer goes out as soon as it exists. Below the callers' 3 s deadline.
  */
 const LONG_POLL_MS = 2000;
+
+/** The committee record's state for each phase of the engine's genesis ceremony. */
+const STATE_OF_PHASE: Record<string, CeremonyState> = { [PHASE_ROUND1]: 'ROUND1', [PHASE_ROUND2]: 'ROUND2', [PHASE_OUTCOME]: 'KEYED' };
+const ORDER: CeremonyState[] = ['ROUND1', 'ROUND2', 'KEYED', 'CONFIRMED'];
 
 export { FROST_SESSION_TTL_MS } from '../ceremony/signer.js';
 
@@ -71,8 +60,6 @@ export class GenesisCeremony {
   private stopping = false;
   /** Long polls waiting for the next state change. */
   private readonly waiters = new Set<() => void>();
-  /** Pull with backoff and evidence-based failure detection: the ceremony engine's transport (src/ceremony/transport.ts). */
-  private readonly pulls: Backoff;
   private readonly publicKeyCache = new Map<number, PublicKeys>();
   /** Snapshot intake: governance first, caps, caller, then the election in a worker thread. */
   readonly intake: SnapshotIntake;
@@ -83,29 +70,21 @@ export class GenesisCeremony {
   private lastSigningAttempt = 0;
   /** The committee's FROST signer: typed purposes, sessions, coordination (src/ceremony/signer.ts). */
   readonly signer: ThresholdSigner;
-  /** The ceremony engine (src/ceremony/engine.ts): votes, and the hand-off protocol's phases. */
+  /** The ceremony engine (src/ceremony/engine.ts): votes, genesis's DKG and the hand-off protocol's phases. */
   readonly engine: CeremonyEngine;
   /** Election rounds after genesis, refresh and activation (src/node/committee-rounds.ts). */
   readonly rounds: CommitteeRounds;
 
   constructor(private readonly ctx: NodeContext) {
     this.intake = new SnapshotIntake(ctx.config.governance);
-    this.pulls = new Backoff(() => ctx.now(), 1000);
-    const transport: EngineDeps['transport'] = {
-      fetch: async (peer, req) => {
-        try {
-          return await ctx.peerCall<WireMessage>(peer.endpoint, 'GetCeremonyMessage', req, 3000);
-        } catch (err) {
-          if (err instanceof RpcError && err.code === status.UNAVAILABLE) throw new PeerUnavailable(err.message);
-          throw err;
-        }
-      },
-    };
+    // One signed fan-out per (ceremony, phase) pull, through ctx.peerFanOut (which syncs the high-water file first).
+    const transport = new FanOutTransport((endpoints, method, request, timeoutMs) => ctx.peerFanOut<WireMessage>(endpoints, method, request, timeoutMs));
     this.engine = new CeremonyEngine({
       db: ctx.db, box: ctx.keys.box, now: () => ctx.now(), audit: ctx.audit, transport, log: ctx.log,
       self: { id: bytesToHex(ctx.self.identityKey), identitySecret: ctx.keys.identitySecret, transportSecret: ctx.keys.transportSecret, transportKey: ctx.self.transportKey },
       onTransition: (t) => ctx.metrics.ceremonyTransitions.inc({ state: `${t.kind}:${t.status}` }),
     });
+    this.engine.register(genesisProtocol({ transportSecret: ctx.keys.transportSecret }));
     this.engine.register(handoffProtocol({ nodeId: ctx.self.nodeId, identitySecret: ctx.keys.identitySecret, transportSecret: ctx.keys.transportSecret }));
     this.signer = new ThresholdSigner(ctx, (epoch) => this.publicKeys(epoch), (epoch) => this.memberKeys(epoch));
     // The roster purpose is read-only (the signer enforces it): it reads the ceremony and its DKG output.
@@ -209,11 +188,20 @@ export class GenesisCeremony {
       snapshotHash: outcome.snapshotHash, roster, threshold: outcome.threshold, phaseDeadlineMs: now + timeout,
       phaseTimeoutMs: timeout, error: '', updatedMs: now,
     };
+    // An elected member's round 1 (both suites' packages, signed), stored with the record and the vote.
+    const dkg = elected ? await this.engine.prepareStart(GENESIS_KIND, {
+      id: genesisCeremonyId(record.epoch), epoch: record.epoch, members: genesisMembers(roster), phaseTimeoutMs: timeout,
+      params: { threshold: record.threshold, roster } satisfies GenesisParams as unknown as Record<string, unknown>,
+    }) : undefined;
+    // Round 1 took a moment: check once more, synchronously with the transaction below.
+    const votedWhileDealing = this.votedFor(outcome.epoch, hash, signed);
+    if (votedWhileDealing) return votedWhileDealing;
     ctx.db.transaction(() => {
       ctx.ceremonies.insert(record);
-      // This node's one vote for the epoch (DESIGN §3.3), persisted with the record, before anything is sent.
+      // This node's one vote for the epoch (DESIGN §3.3), persisted with the record and the round-1
+      // broadcast, before anything is sent.
       this.engine.vote(record.epoch, record.snapshotHash, sha256(json({ threshold: record.threshold, roster })));
-      if (elected) this.startRound1(record);
+      if (dkg) this.engine.commitStart(dkg);
       ctx.audit.append(source, 'genesis.accepted', {
         epoch: record.epoch, snapshotHash: bytesToHex(record.snapshotHash), elected,
         roster: roster.map((m) => m.nodeId), threshold: record.threshold,
@@ -269,32 +257,6 @@ export class GenesisCeremony {
     return results.flatMap((r) => r.status === 'rejected' ? [String((r.reason as Error).message)] : []);
   }
 
-  /** Round 1 for both secrets; state and broadcast persisted in the caller's transaction. */
-  private startRound1(c: CeremonyRecord): void {
-    const params = { threshold: c.threshold, participants: c.roster.length };
-    const id = this.identifierIn(c);
-    const d = dkgRound1('derivation', id, params);
-    const s = dkgRound1('signing', id, params);
-    this.saveLocal(c.epoch, { derivation: d.state, signing: s.state });
-    const derivation = json(encodeDkgRound1(d.round1));
-    const signing = json(encodeDkgRound1(s.round1));
-    const signature = signTagged(this.ctx.keys.identitySecret, 'dkg-round1', round1Message(c.epoch, derivation, signing));
-    this.ctx.ceremonies.putRound1(c.epoch, { sender: this.selfId, derivation, signing, signature });
-  }
-
-  private saveLocal(epoch: number, local: LocalDkg): void {
-    const sealed = this.ctx.keys.box.seal('dkg-state', `epoch/${epoch}`,
-      json({ derivation: encodeDkgState(local.derivation), signing: encodeDkgState(local.signing) }));
-    this.ctx.ceremonies.saveLocalDkg(epoch, sealed);
-  }
-
-  private loadLocal(epoch: number): LocalDkg {
-    const sealed = this.ctx.ceremonies.localDkg(epoch);
-    if (!sealed) throw new Error(`no local DKG state for epoch ${epoch}`);
-    const o = parse(this.ctx.keys.box.open('dkg-state', `epoch/${epoch}`, sealed)) as { derivation: unknown; signing: unknown };
-    return { derivation: decodeDkgState(o.derivation), signing: decodeDkgState(o.signing) };
-  }
-
   // ---- the driver ----
 
   /** One step of every running ceremony; called on a timer. Never throws. */
@@ -303,6 +265,7 @@ export class GenesisCeremony {
     this.ticking = true;
     try {
       this.pruneFrostSessions();
+      await this.engine.tick();
       for (const c of this.ctx.ceremonies.running()) {
         try {
           await this.step(c);
@@ -310,7 +273,6 @@ export class GenesisCeremony {
           this.ctx.log.warn({ epoch: c.epoch, state: c.state, err: err instanceof Error ? err.message : String(err) }, 'ceremony step failed; will retry');
         }
       }
-      await this.engine.tick();
       await this.rounds.tick();
     } finally {
       this.ticking = false;
@@ -320,46 +282,81 @@ export class GenesisCeremony {
   private async step(c: CeremonyRecord): Promise<void> {
     // Election rounds and refreshes are driven by committee-rounds.ts (but for OBSERVING, the same as genesis).
     if (c.kind !== 'genesis' && c.state !== 'OBSERVING') return;
+    if (c.state === 'ROUND1' || c.state === 'ROUND2' || c.state === 'KEYED') return this.followDkg(c);
+    // The DKG phases' deadlines are the engine's; certification and observing keep the record's.
     if (deadlinePassed(c, this.ctx.now())) {
-      this.abort(c, `the ${c.state} phase missed its deadline (${c.phaseTimeoutMs} ms)${await this.waitingFor(c)}`, 'deadline');
+      this.abort(c, `ErrTimeoutReached: the ${c.state} phase missed its deadline (${c.phaseTimeoutMs} ms)`, 'deadline');
       return;
     }
-    switch (c.state) {
-      case 'ROUND1': return this.collectRound1(c);
-      case 'ROUND2': return this.collectRound2(c);
-      case 'KEYED': return this.collectOutcomes(c);
-      case 'CONFIRMED': return this.finishCertificate(c);
-      case 'OBSERVING': return this.observeCertificate(c);
-      default: return;
+    if (c.state === 'CONFIRMED') return this.finishCertificate(c);
+    if (c.state === 'OBSERVING') return this.observeCertificate(c);
+  }
+
+  /**
+   * Mirrors the engine's genesis ceremony into the committee record: its phase (round1 → ROUND1,
+   * round2 → ROUND2, outcome → KEYED), its completion (CONFIRMED: every member confirmed the same
+   * roster; the key packages move to key_shares and out of the engine's state, in one transaction),
+   * or its abort (ABORTED with the engine's error, which names the culprit or who is missing).
+   */
+  private async followDkg(c: CeremonyRecord): Promise<void> {
+    const e = this.engine.get(genesisCeremonyId(c.epoch));
+    if (!e) {
+      // Not started on this node's engine (a database from before the engine ran genesis): the record's deadline.
+      if (deadlinePassed(c, this.ctx.now())) this.abort(c, `ErrTimeoutReached: the ${c.state} phase missed its deadline (${c.phaseTimeoutMs} ms); this node has no DKG ceremony for it`, 'deadline');
+      return;
+    }
+    if (e.status === 'ABORTED') {
+      this.abort(c, e.error, 'ceremony');
+      return;
+    }
+    const target = e.status === 'COMPLETE' ? 'CONFIRMED' : STATE_OF_PHASE[e.phase];
+    if (!target) throw new Error(`genesis ceremony in unknown phase ${e.phase}`);
+    let at = c;
+    for (const next of ORDER.slice(ORDER.indexOf(c.state) + 1, ORDER.indexOf(target) + 1)) {
+      at = next === 'CONFIRMED' ? this.confirm(at, e) : this.mirror(at, next, e.phaseDeadlineMs, {});
     }
   }
 
-  private async waitingFor(c: CeremonyRecord): Promise<string> {
-    const others = this.others(c);
-    let missing: string[] = [];
-    if (c.state === 'ROUND1') {
-      const have = new Set(this.ctx.ceremonies.round1(c.epoch).map((r) => bytesToHex(r.sender)));
-      missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
-    } else if (c.state === 'ROUND2') {
-      const have = new Set(this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId }).map((r) => bytesToHex(r.sender)));
-      missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
-    } else if (c.state === 'KEYED') {
-      const have = new Set(this.ctx.ceremonies.outcomes(c.epoch).map((r) => bytesToHex(r.sender)));
-      missing = others.filter((m) => !have.has(m.nodeId)).map((m) => m.nodeId);
-    }
-    return missing.length ? `; still waiting for ${missing.join(', ')}` : '';
+  /** The DKG is complete on this member: key shares stored (sealed), the engine state scrubbed, CONFIRMED. */
+  private confirm(c: CeremonyRecord, e: EngineRecord): CeremonyRecord {
+    const state = this.engine.state<GenesisState>(e.id);
+    const keys = genesisKeys(state);
+    if (!keys) throw new Error(`the genesis ceremony of epoch ${c.epoch} completed without key packages`);
+    const sealed = this.ctx.keys.box.seal('key-shares', `epoch/${c.epoch}`,
+      json({ derivation: encodeKeyPackage(keys.derivation), signing: encodeKeyPackage(keys.signing) }));
+    const pub = json({ derivation: encodePublicKeyPackage(publicPackage(keys.derivation)), signing: encodePublicKeyPackage(publicPackage(keys.signing)) });
+    keys.derivation.signingShare.fill(0);
+    keys.signing.signingShare.fill(0);
+    return this.ctx.db.transaction(() => {
+      this.ctx.ceremonies.saveKeyShares(c.epoch, hexToBytes(this.identifierIn(c)), sealed, dec.decode(pub));
+      this.engine.scrubState(e.id);
+      const roster = this.localRoster(c)!;
+      return this.mirror(c, 'CONFIRMED', this.ctx.now() + c.phaseTimeoutMs, {
+        rosterHash: state.rosterHash, masterPublicKey: bytesToHex(roster.masterPublicKey), committeeKey: bytesToHex(roster.committeeKey),
+      });
+    })();
   }
 
-  /** Moves a ceremony to `to` and records it; returns the new record. */
+  /** Moves the committee record to `to` as the engine did (its deadline is the engine's), audited as genesis.<state>. */
+  private mirror(c: CeremonyRecord, to: CeremonyState, phaseDeadlineMs: number, detail: Record<string, unknown>): CeremonyRecord {
+    if (!isValidStateChange(c.state, to)) throw new Error(`the ceremony cannot move from ${c.state} to ${to}`);
+    return this.record(c, { ...c, state: to, phaseDeadlineMs, updatedMs: this.ctx.now() }, detail);
+  }
+
+  /** Moves a ceremony to `to` (its own deadline: certification and observing) and records it; returns the new record. */
   private move(c: CeremonyRecord, to: CeremonyState, detail: Record<string, unknown> = {}, error = ''): CeremonyRecord {
     const now = this.ctx.now();
-    const next = { ...transition(c, to, now), error, updatedMs: now };
+    return this.record(c, { ...transition(c, to, now), error, updatedMs: now }, detail);
+  }
+
+  private record(c: CeremonyRecord, next: CeremonyRecord, detail: Record<string, unknown>): CeremonyRecord {
+    const to = next.state;
     this.ctx.db.transaction(() => {
       this.ctx.ceremonies.update(next, c.state);
-      this.ctx.audit.append('ceremony', `genesis.${to.toLowerCase()}`, { epoch: c.epoch, ...detail, ...(error ? { error } : {}) });
+      this.ctx.audit.append('ceremony', `genesis.${to.toLowerCase()}`, { epoch: c.epoch, ...detail, ...(next.error ? { error: next.error } : {}) });
     })();
     this.ctx.metrics.ceremonyTransitions.inc({ state: to });
-    this.ctx.log.info({ epoch: c.epoch, from: c.state, to, error: error || undefined }, 'ceremony transition');
+    this.ctx.log.info({ epoch: c.epoch, from: c.state, to, error: next.error || undefined }, 'ceremony transition');
     this.wake();
     return next;
   }
@@ -416,13 +413,17 @@ export class GenesisCeremony {
     void this.intake.close();
   }
 
-  /** Aborts a running ceremony (deadline, misbehaving peer, or an operator). */
+  /**
+   * Aborts a running ceremony (deadline, misbehaving peer, or an operator): the engine's ceremony too,
+   * if it still runs (its DKG secrets are scrubbed), and any key shares this epoch produced.
+   */
   abort(c: CeremonyRecord, reason: string, by: string): CeremonyRecord {
     if (isTerminal(c.state)) return c;
     // Key shares of an aborted ceremony belong to no committee: erased with the DKG state.
     return this.ctx.db.transaction(() => {
+      const e = this.engine.get(genesisCeremonyId(c.epoch));
+      if (e?.status === 'RUNNING') this.engine.abort(e.id, reason, by);
       const next = this.move(c, 'ABORTED', { by }, reason);
-      this.ctx.ceremonies.eraseLocalDkg(c.epoch);
       this.ctx.ceremonies.eraseKeyShares(c.epoch);
       this.publicKeyCache.delete(c.epoch);
       return next;
@@ -434,11 +435,6 @@ export class GenesisCeremony {
     return c.roster.filter((m) => m.nodeId !== me);
   }
 
-  private member(c: CeremonyRecord, nodeId: Uint8Array): RosterEntryJson | undefined {
-    const id = bytesToHex(nodeId);
-    return c.roster.find((m) => m.nodeId === id);
-  }
-
   /**
    * Fetches from every listed member in parallel, with one signed request for all of them (the
    * request is the same read for each). A member that fails is asked again after a growing pause
@@ -448,226 +444,22 @@ export class GenesisCeremony {
    */
   private async fetchAll<T>(members: RosterEntryJson[], method: string, epoch: number): Promise<{ m: RosterEntryJson; res: T }[]> {
     const out: { m: RosterEntryJson; res: T }[] = [];
-    const due = members.filter((m) => this.pulls.due(`${method}/${m.endpoint}`));
+    const pulls = this.engine.backoff;
+    const due = members.filter((m) => pulls.due(`${method}/${m.identityKey}`));
     if (!due.length) return out;
     const sent = this.ctx.now();
     const calls = this.ctx.peerFanOut<T>(due.map((m) => m.endpoint), method, { epoch }, 3000);
     await Promise.allSettled(due.map(async (m, i) => {
-      const key = `${method}/${m.endpoint}`;
+      const key = `${method}/${m.identityKey}`;
       try {
         const res = await calls[i]!;
-        this.pulls.succeeded(key, m.endpoint);
+        pulls.succeeded(key, m.identityKey);
         out.push({ m, res });
       } catch (err) {
-        this.pulls.failed(key, m.endpoint, noAnswer(err), sent);
+        pulls.failed(key, m.identityKey, noAnswer(err), sent);
       }
     }));
     return out;
-  }
-
-  private async collectRound1(c: CeremonyRecord): Promise<void> {
-    const have = new Set(this.ctx.ceremonies.round1(c.epoch).map((r) => bytesToHex(r.sender)));
-    const missing = this.others(c).filter((m) => !have.has(m.nodeId));
-    const fetched: Round1Row[] = [];
-    for (const { m, res } of await this.fetchAll<Round1Wire>(missing, 'GetDkgRound1', c.epoch)) {
-      const sender = hexToBytes(m.nodeId);
-      if (res.epoch !== c.epoch || !equalBytes(res.senderNodeId, sender)) continue;
-      if (!verifyTagged(hexToBytes(m.identityKey), 'dkg-round1', round1Message(c.epoch, res.derivation, res.signing), res.signature)) {
-        this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId }, 'round-1 package with a bad signature refused');
-        continue;
-      }
-      fetched.push({ sender, derivation: res.derivation, signing: res.signing, signature: res.signature });
-    }
-    // One commit (one fsync) for everything a fetch round brought.
-    if (fetched.length) this.ctx.db.transaction(() => { for (const r of fetched) this.ctx.ceremonies.putRound1(c.epoch, r); })();
-    const rows = this.ctx.ceremonies.round1(c.epoch);
-    if (rows.length < c.roster.length) return;
-
-    // All round-1 packages: verify and make the round-2 shares for every other member.
-    const me = bytesToHex(this.selfId);
-    const others = rows.filter((r) => bytesToHex(r.sender) !== me);
-    const local = this.loadLocal(c.epoch);
-    const pkgs: Record<Suite, DkgRound1Package[]> = { derivation: [], signing: [] };
-    for (const r of others) {
-      const m = this.member(c, r.sender)!;
-      for (const suite of SUITES) {
-        const pkg = decodeDkgRound1(parse(suite === 'derivation' ? r.derivation : r.signing));
-        if (pkg.identifier !== m.shareIdentifier) {
-          this.abort(c, `member ${m.nodeId} sent a round-1 package for another identifier`, 'ceremony');
-          return;
-        }
-        pkgs[suite].push(pkg);
-      }
-    }
-    let out: Record<Suite, DkgRound2Package[]>;
-    try {
-      out = { derivation: dkgRound2(local.derivation, pkgs.derivation), signing: dkgRound2(local.signing, pkgs.signing) };
-    } catch (err) {
-      this.abort(c, `round 2 refused: ${err instanceof Error ? err.message : String(err)}`, 'ceremony');
-      return;
-    }
-    const sealedFor: { recipient: Uint8Array; sealed: Uint8Array; signature: Uint8Array }[] = [];
-    for (const m of this.others(c)) {
-      const recipient = hexToBytes(m.nodeId);
-      const d = out.derivation.find((p) => p.recipient === m.shareIdentifier);
-      const s = out.signing.find((p) => p.recipient === m.shareIdentifier);
-      if (!d || !s) throw new Error(`round 2 produced no share for ${m.nodeId}`);
-      const plaintext = json({ derivation: encodeDkgRound2(d), signing: encodeDkgRound2(s) });
-      const sealed = await sealToPeer(hexToBytes(m.transportKey), round2Context(c.epoch, this.selfId, recipient), plaintext);
-      plaintext.fill(0);
-      const signature = signTagged(this.ctx.keys.identitySecret, 'dkg-round2', round2Message(c.epoch, this.selfId, recipient, sealed));
-      sealedFor.push({ recipient, sealed, signature });
-    }
-    this.ctx.db.transaction(() => {
-      this.saveLocal(c.epoch, local);
-      for (const s of sealedFor) this.ctx.ceremonies.putRound2(c.epoch, { sender: this.selfId, ...s });
-      this.move(c, 'ROUND2', { round1From: rows.length });
-    })();
-  }
-
-  private async collectRound2(c: CeremonyRecord): Promise<void> {
-    const have = new Set(this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId }).map((r) => bytesToHex(r.sender)));
-    const missing = this.others(c).filter((m) => !have.has(m.nodeId));
-    const fetched: Round2Row[] = [];
-    for (const { m, res } of await this.fetchAll<Round2Wire>(missing, 'GetDkgRound2', c.epoch)) {
-      const sender = hexToBytes(m.nodeId);
-      if (res.epoch !== c.epoch || !equalBytes(res.senderNodeId, sender) || !equalBytes(res.recipientNodeId, this.selfId)) continue;
-      if (!verifyTagged(hexToBytes(m.identityKey), 'dkg-round2', round2Message(c.epoch, sender, this.selfId, res.sealed), res.signature)) {
-        this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId }, 'round-2 package with a bad signature refused');
-        continue;
-      }
-      fetched.push({ sender, recipient: this.selfId, sealed: res.sealed, signature: res.signature });
-    }
-    if (fetched.length) this.ctx.db.transaction(() => { for (const r of fetched) this.ctx.ceremonies.putRound2(c.epoch, r); })();
-    const received = this.ctx.ceremonies.round2(c.epoch, { recipient: this.selfId });
-    if (received.length < c.roster.length - 1) return;
-
-    const me = bytesToHex(this.selfId);
-    const r1 = this.ctx.ceremonies.round1(c.epoch).filter((r) => bytesToHex(r.sender) !== me);
-    const r1pkgs = (suite: Suite) => r1.map((r) => decodeDkgRound1(parse(suite === 'derivation' ? r.derivation : r.signing)));
-    let keys: MemberKeys;
-    try {
-      const shares: Record<Suite, DkgRound2Package[]> = { derivation: [], signing: [] };
-      for (const r of received) {
-        const opened = await openFromPeer(this.ctx.keys.transportSecret, round2Context(c.epoch, r.sender, this.selfId), r.sealed, this.ctx.self.transportKey);
-        try {
-          const o = parse(opened) as { derivation: unknown; signing: unknown };
-          shares.derivation.push(decodeDkgRound2(o.derivation));
-          shares.signing.push(decodeDkgRound2(o.signing));
-        } finally {
-          opened.fill(0);
-        }
-      }
-      const local = this.loadLocal(c.epoch);
-      keys = {
-        derivation: dkgRound3(local.derivation, r1pkgs('derivation'), shares.derivation),
-        signing: dkgRound3(local.signing, r1pkgs('signing'), shares.signing),
-      };
-    } catch (err) {
-      await this.complain(c, received, err instanceof Error ? err.message : String(err));
-      return;
-    }
-    const sealed = this.ctx.keys.box.seal('key-shares', `epoch/${c.epoch}`,
-      json({ derivation: encodeKeyPackage(keys.derivation), signing: encodeKeyPackage(keys.signing) }));
-    const pub = json({ derivation: encodePublicKeyPackage(publicPackage(keys.derivation)), signing: encodePublicKeyPackage(publicPackage(keys.signing)) });
-    keys.derivation.signingShare.fill(0);
-    keys.signing.signingShare.fill(0);
-    this.ctx.db.transaction(() => {
-      this.ctx.ceremonies.saveKeyShares(c.epoch, hexToBytes(this.identifierIn(c)), sealed, dec.decode(pub));
-      this.ctx.ceremonies.eraseLocalDkg(c.epoch);
-      // This member's confirmation of the roster it computed, persisted before anyone can fetch it.
-      const roster = this.localRoster(c)!;
-      const outcome = signOutcome(this.ctx.keys.identitySecret, {
-        epoch: c.epoch, senderNodeId: this.selfId, rosterHash: sha256(encodeRoster(roster)), complaint: null,
-      });
-      this.ctx.ceremonies.putOutcome(c.epoch, { sender: this.selfId, rosterHash: outcome.rosterHash, complaint: new Uint8Array(0), signature: outcome.signature });
-      this.move(c, 'KEYED', {
-        masterPublicKey: bytesToHex(roster.masterPublicKey), committeeKey: bytesToHex(roster.committeeKey),
-      });
-    })();
-  }
-
-  /** A member of the ceremony as the complaint check needs it. */
-  private party(m: RosterEntryJson): GenesisParty {
-    return { nodeId: hexToBytes(m.nodeId), identityKey: hexToBytes(m.identityKey), transportKey: hexToBytes(m.transportKey), identifier: m.shareIdentifier };
-  }
-
-  /**
-   * Round 3 failed: find the senders whose shares are proven bad and publish a verifiable complaint
-   * against the first (its signed sealed share with the disclosed DH value), persisted before it can be
-   * fetched; then abort, naming the culprit. Without a provable culprit, abort as before.
-   */
-  private async complain(c: CeremonyRecord, received: Round2Row[], failure: string): Promise<void> {
-    const me = this.member(c, this.selfId)!;
-    const r1 = this.ctx.ceremonies.round1(c.epoch);
-    const evidence: Evidence[] = [];
-    for (const r of received) {
-      const m = this.member(c, r.sender);
-      const round1 = r1.find((x) => equalBytes(x.sender, r.sender));
-      if (!m || !round1) continue;
-      evidence.push({ sender: this.party(m), round1: { derivation: round1.derivation, signing: round1.signing, signature: round1.signature },
-        round2: { sealed: r.sealed, signature: r.signature } });
-    }
-    const guilty = await complaintsAgainst(c.epoch, this.party(me), this.ctx.keys.transportSecret, evidence);
-    if (!guilty.length) {
-      this.abort(c, `round 3 refused: ${failure}`, 'ceremony');
-      return;
-    }
-    const { accused, complaint, reason } = guilty[0]!;
-    const outcome = signOutcome(this.ctx.keys.identitySecret, { epoch: c.epoch, senderNodeId: this.selfId, rosterHash: new Uint8Array(0), complaint });
-    const culprit = bytesToHex(accused.nodeId);
-    this.ctx.db.transaction(() => {
-      this.ctx.ceremonies.putOutcome(c.epoch, {
-        sender: this.selfId, rosterHash: new Uint8Array(0), complaint: encodeMessage('DkgComplaint', { ...complaint }), signature: outcome.signature,
-      });
-      this.ctx.audit.append('ceremony', 'genesis.complaint', { epoch: c.epoch, accuser: me.nodeId, reason, ...complaintEvidence(complaint) });
-      this.abort(c, `ErrDealerDisqualified: member ${culprit} sent member ${me.nodeId} a bad round-2 share (${reason}); `
-        + 'genesis aborts everywhere: rerun it at a higher epoch without that member', 'complaint');
-    })();
-  }
-
-  /**
-   * KEYED: fetch every other member's signed outcome. Certification waits until every listed member
-   * confirmed the same roster (no member is left without a key package); a complaint or a different
-   * roster aborts genesis on this member, naming the culprit, with the evidence audited.
-   */
-  private async collectOutcomes(c: CeremonyRecord): Promise<void> {
-    const have = new Set(this.ctx.ceremonies.outcomes(c.epoch).map((r) => bytesToHex(r.sender)));
-    const missing = this.others(c).filter((m) => !have.has(m.nodeId));
-    const roster = this.localRoster(c);
-    if (!roster) throw new Error(`KEYED without key shares for epoch ${c.epoch}`);
-    const myHash = sha256(encodeRoster(roster));
-    const parties = c.roster.map((m) => this.party(m));
-    const confirmed: DkgOutcomeWire[] = [];
-    for (const { m, res } of await this.fetchAll<DkgOutcomeWire>(missing, 'GetDkgOutcome', c.epoch)) {
-      const verdict = await judgeOutcome(c.epoch, this.party(m), parties, myHash, res);
-      if (verdict.kind === 'invalid') {
-        this.ctx.log.warn({ epoch: c.epoch, peer: m.nodeId, reason: verdict.reason }, 'DKG outcome refused');
-        continue;
-      }
-      if (verdict.kind === 'blame') {
-        this.ctx.db.transaction(() => {
-          this.ctx.ceremonies.putOutcome(c.epoch, {
-            sender: res.senderNodeId, rosterHash: res.rosterHash ?? new Uint8Array(0),
-            complaint: res.complaint?.accusedNodeId?.length ? encodeMessage('DkgComplaint', { ...res.complaint }) : new Uint8Array(0), signature: res.signature,
-          });
-          this.ctx.audit.append('ceremony', 'genesis.blame', {
-            epoch: c.epoch, code: verdict.code, culprit: verdict.culprit, reporter: m.nodeId, reason: verdict.reason,
-            ...(res.complaint?.accusedNodeId?.length ? complaintEvidence(res.complaint) : { rosterHash: bytesToHex(res.rosterHash) }),
-          });
-          this.abort(c, `${verdict.code}: ${verdict.reason}; genesis aborts everywhere: rerun it at a higher epoch without member ${verdict.culprit}`, 'complaint');
-        })();
-        return;
-      }
-      confirmed.push(res);
-    }
-    if (confirmed.length) {
-      this.ctx.db.transaction(() => {
-        for (const o of confirmed) this.ctx.ceremonies.putOutcome(c.epoch, { sender: o.senderNodeId, rosterHash: o.rosterHash, complaint: new Uint8Array(0), signature: o.signature });
-      })();
-    }
-    if (this.ctx.ceremonies.outcomes(c.epoch).length < c.roster.length) return;
-    this.move(c, 'CONFIRMED', { rosterHash: bytesToHex(myHash) });
   }
 
   // ---- keys and the roster certificate ----
@@ -711,19 +503,9 @@ export class GenesisCeremony {
   /** The roster this member computes itself from the ceremony and its DKG output. */
   localRoster(c: CeremonyRecord): Roster | undefined {
     const pub = this.publicKeys(c.epoch);
-    if (!pub) return undefined;
-    return {
-      epoch: c.epoch, threshold: c.threshold,
-      masterPublicKey: pub.derivation.groupPublicKey, committeeKey: pub.signing.groupPublicKey,
-      previousCertificateHash: new Uint8Array(32),
-      members: c.roster.map((m) => ({
-        nodeId: hexToBytes(m.nodeId), identityKey: hexToBytes(m.identityKey), transportKey: hexToBytes(m.transportKey),
-        endpoint: m.endpoint, stake: BigInt(m.stake), shareIdentifier: hexToBytes(m.shareIdentifier),
-        derivationVerifyingShare: pub.derivation.verifyingShares[m.shareIdentifier]!,
-        signingVerifyingShare: pub.signing.verifyingShares[m.shareIdentifier]!,
-      })),
-    };
+    return pub && genesisRoster(c.epoch, c.threshold, c.roster, pub);
   }
+
 
   private completeWith(c: CeremonyRecord, rosterBytes: Uint8Array, signature: Uint8Array, how: string): void {
     this.ctx.db.transaction(() => {
@@ -740,9 +522,12 @@ export class GenesisCeremony {
    * another signed (members refuse to sign a second one), so every member ends up with the same bytes.
    */
   private coordinator(c: CeremonyRecord): RosterEntryJson {
-    const members = c.roster.map((m) => ({ ...m, id: m.nodeId }));
-    return chooseCoordinator(members, bytesToHex(this.selfId), (id) => this.pulls.isDown(members.find((m) => m.id === id)!.endpoint));
+    const e = this.engine.get(genesisCeremonyId(c.epoch));
+    const chosen = e ? this.engine.coordinator(e.id).id
+      : chooseCoordinator(genesisMembers(c.roster), bytesToHex(this.ctx.self.identityKey), (id) => this.engine.backoff.isDown(id)).id;
+    return c.roster.find((m) => m.identityKey === chosen)!;
   }
+
 
   private async finishCertificate(c: CeremonyRecord): Promise<void> {
     const roster = this.localRoster(c);
@@ -761,7 +546,7 @@ export class GenesisCeremony {
     const leader = this.coordinator(c);
     if (leader.nodeId !== bytesToHex(this.selfId)) {
       // Ask the coordinator (and, once it failed to answer, the others) for the certificate.
-      await fetchFrom(this.pulls.refused(leader.endpoint) ? this.others(c) : [leader]);
+      await fetchFrom(this.engine.backoff.refused(leader.identityKey) ? this.others(c) : [leader]);
       return;
     }
     const now = this.ctx.now();
@@ -832,34 +617,6 @@ export class GenesisCeremony {
     const caller = c.roster.find((m) => m.identityKey === bytesToHex(callerKey));
     if (!caller) throw permissionDenied('the caller is not a member of this ceremony');
     return { c, caller };
-  }
-
-  serveRound1(epoch: number, callerKey: Uint8Array): Round1Wire {
-    this.ceremonyFor(epoch, callerKey);
-    const mine = this.ctx.ceremonies.round1(epoch).find((r) => equalBytes(r.sender, this.selfId));
-    if (!mine) throw failedPrecondition('this node has no round-1 package for that epoch');
-    return { epoch, senderNodeId: this.selfId, derivation: mine.derivation, signing: mine.signing, signature: mine.signature };
-  }
-
-  /** The caller's round-2 bundle; if this node is still in round 1, waits for it (a long poll). */
-  serveRound2(epoch: number, callerKey: Uint8Array): Promise<Round2Wire> {
-    const { caller } = this.ceremonyFor(epoch, callerKey);
-    const recipient = hexToBytes(caller.nodeId);
-    return this.longPoll(epoch, () => {
-      const row = this.ctx.ceremonies.round2(epoch, { sender: this.selfId, recipient })[0];
-      return row && { epoch, senderNodeId: this.selfId, recipientNodeId: recipient, sealed: row.sealed, signature: row.signature };
-    }, (c) => c.state === 'ROUND1', 'this node has not made its round-2 shares yet');
-  }
-
-  /** This member's signed DKG outcome; while it is still in round 1 or 2, waits for it (a long poll). */
-  serveOutcome(epoch: number, callerKey: Uint8Array): Promise<DkgOutcomeWire> {
-    this.ceremonyFor(epoch, callerKey);
-    return this.longPoll(epoch, () => {
-      const row = this.ctx.ceremonies.outcomes(epoch).find((r) => equalBytes(r.sender, this.selfId));
-      if (!row) return undefined;
-      const complaint = row.complaint.length ? decodeMessage<DkgComplaintWire>('DkgComplaint', row.complaint) : null;
-      return { epoch, senderNodeId: this.selfId, rosterHash: row.rosterHash, complaint, signature: row.signature };
-    }, (c) => c.state === 'ROUND1' || c.state === 'ROUND2', 'this node has no DKG outcome for that epoch yet');
   }
 
   /** The roster certificate; while the ceremony still runs, waits for it (a long poll). */

@@ -1,5 +1,6 @@
-// Persistence of ceremonies, the DKG transcript, key shares and roster certificates. Secret values go
-// through the SecretBox (sealed columns); everything else here is public protocol data.
+// Persistence of committee ceremonies (epoch, snapshot, roster, k, state), key shares and roster
+// certificates; the DKG's own messages and state live in the engine's tables (src/ceremony/store.ts).
+// Secret values go through the SecretBox (sealed columns); everything else here is public protocol data.
 import { statementCache, type Db } from './database.js';
 import type { CeremonyState } from '../committee/genesis-state.js';
 
@@ -35,11 +36,6 @@ const toRecord = (r: CeremonyRow): CeremonyRecord => ({
   threshold: r.threshold, phaseDeadlineMs: r.phase_deadline_ms, phaseTimeoutMs: r.phase_timeout_ms, error: r.error,
   updatedMs: r.updated_ms,
 });
-
-export interface Round1Row { sender: Uint8Array; derivation: Uint8Array; signing: Uint8Array; signature: Uint8Array }
-/** A signed DKG outcome: roster_hash (a confirmation) or complaint (DkgComplaint bytes), the other empty. */
-export interface OutcomeRow { sender: Uint8Array; rosterHash: Uint8Array; complaint: Uint8Array; signature: Uint8Array }
-export interface Round2Row { sender: Uint8Array; recipient: Uint8Array; sealed: Uint8Array; signature: Uint8Array }
 
 export class CeremonyStore {
   private readonly sql: ReturnType<typeof statementCache>;
@@ -95,43 +91,6 @@ export class CeremonyStore {
     if (r.changes !== 1) throw new Error(`ceremony ${c.epoch} changed state concurrently (expected ${expectedState})`);
   }
 
-  saveLocalDkg(epoch: number, sealedState: Uint8Array): void {
-    this.sql('INSERT OR REPLACE INTO dkg_local (epoch, sealed_state) VALUES (?, ?)').run(epoch, sealedState);
-  }
-
-  localDkg(epoch: number): Uint8Array | undefined {
-    const r = this.sql('SELECT sealed_state FROM dkg_local WHERE epoch = ?').get(epoch) as { sealed_state: Buffer } | undefined;
-    return r ? new Uint8Array(r.sealed_state) : undefined;
-  }
-
-  eraseLocalDkg(epoch: number): void {
-    this.sql('DELETE FROM dkg_local WHERE epoch = ?').run(epoch);
-  }
-
-  putRound1(epoch: number, row: Round1Row): void {
-    this.sql('INSERT OR IGNORE INTO dkg_round1 (epoch, sender, derivation, signing, signature) VALUES (?, ?, ?, ?, ?)')
-      .run(epoch, row.sender, row.derivation, row.signing, row.signature);
-  }
-
-  round1(epoch: number): Round1Row[] {
-    const rows = this.sql('SELECT sender, derivation, signing, signature FROM dkg_round1 WHERE epoch = ? ORDER BY sender').all(epoch) as
-      { sender: Buffer; derivation: Buffer; signing: Buffer; signature: Buffer }[];
-    return rows.map((r) => ({ sender: new Uint8Array(r.sender), derivation: new Uint8Array(r.derivation), signing: new Uint8Array(r.signing), signature: new Uint8Array(r.signature) }));
-  }
-
-  putRound2(epoch: number, row: Round2Row): void {
-    this.sql('INSERT OR IGNORE INTO dkg_round2 (epoch, sender, recipient, sealed, signature) VALUES (?, ?, ?, ?, ?)')
-      .run(epoch, row.sender, row.recipient, row.sealed, row.signature);
-  }
-
-  round2(epoch: number, where: { sender?: Uint8Array; recipient?: Uint8Array }): Round2Row[] {
-    const rows = this.sql(`SELECT sender, recipient, sealed, signature FROM dkg_round2 WHERE epoch = ?
-        AND (? IS NULL OR sender = ?) AND (? IS NULL OR recipient = ?) ORDER BY sender, recipient`)
-      .all(epoch, where.sender ?? null, where.sender ?? null, where.recipient ?? null, where.recipient ?? null) as
-      { sender: Buffer; recipient: Buffer; sealed: Buffer; signature: Buffer }[];
-    return rows.map((r) => ({ sender: new Uint8Array(r.sender), recipient: new Uint8Array(r.recipient), sealed: new Uint8Array(r.sealed), signature: new Uint8Array(r.signature) }));
-  }
-
   saveKeyShares(epoch: number, shareIdentifier: Uint8Array, sealedShares: Uint8Array, publicJson: string): void {
     this.sql('INSERT INTO key_shares (epoch, share_identifier, sealed_shares, public_json) VALUES (?, ?, ?, ?)')
       .run(epoch, shareIdentifier, sealedShares, publicJson);
@@ -146,18 +105,6 @@ export class CeremonyStore {
   /** Erases the key shares of an epoch whose ceremony aborted (they belong to no committee). */
   eraseKeyShares(epoch: number): void {
     this.sql('DELETE FROM key_shares WHERE epoch = ?').run(epoch);
-  }
-
-  /** Stores a member's signed DKG outcome (its own, or one fetched and verified); first write wins. */
-  putOutcome(epoch: number, row: OutcomeRow): void {
-    this.sql('INSERT OR IGNORE INTO dkg_outcomes (epoch, sender, roster_hash, complaint, signature) VALUES (?, ?, ?, ?, ?)')
-      .run(epoch, row.sender, row.rosterHash, row.complaint, row.signature);
-  }
-
-  outcomes(epoch: number): OutcomeRow[] {
-    const rows = this.sql('SELECT sender, roster_hash, complaint, signature FROM dkg_outcomes WHERE epoch = ? ORDER BY sender').all(epoch) as
-      { sender: Buffer; roster_hash: Buffer; complaint: Buffer; signature: Buffer }[];
-    return rows.map((r) => ({ sender: new Uint8Array(r.sender), rosterHash: new Uint8Array(r.roster_hash), complaint: new Uint8Array(r.complaint), signature: new Uint8Array(r.signature) }));
   }
 
   saveCertificate(epoch: number, rosterBytes: Uint8Array, signature: Uint8Array): void {

@@ -303,4 +303,12 @@ export const MIGRATIONS: string[] = [
   CREATE TRIGGER hw_contract_key_outbox_update AFTER UPDATE ON contract_key_outbox BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
   CREATE TRIGGER hw_contract_key_outbox_delete AFTER DELETE ON contract_key_outbox BEGIN UPDATE high_water SET counter = counter + 1 WHERE id = 1; END;
   `,
+  // 10: genesis's DKG runs on the ceremony engine (engine_ceremonies, engine_messages, migration 8):
+  // its own transcript tables and local DKG state go (their high-water triggers go with them).
+  `
+  DROP TABLE dkg_round1;
+  DROP TABLE dkg_round2;
+  DROP TABLE dkg_outcomes;
+  DROP TABLE dkg_local;
+  `,
 ];

@@ -1,5 +1,5 @@
 // The node side of OperatorService.CeremonyStatus (src/node/ceremony-status.ts) on a real SQLite file:
-// a genesis record's round and whose packages this node holds; an engine ceremony of any protocol
+// a committee record's round with its engine ceremony's phase and whose messages this node holds; an engine ceremony of any protocol
 // (here kind 'handoff') read through the engine store alone — phase, deadline, senders of the phase's
 // messages addressed to this node or broadcast, the protocol's own awaited set when it is loaded —
 // which record answers for epoch 0 and for a given epoch, and NOT_FOUND for an unknown epoch.
@@ -70,20 +70,27 @@ describe('CeremonyStatus on the node', () => {
     expect(notFound(2)).toMatch(/no ceremony for epoch 2/);
   });
 
-  test('genesis: the round, whose packages this node holds, whom it awaits, the deadline', () => {
+  test('genesis: the committee record names the round, the engine tells the phase, who answered and who is awaited', () => {
     genesis.insert(genesisRecord(1, 'ROUND1'));
-    genesis.putRound1(1, { sender: Buffer.from(ids[self]!, 'hex'), derivation: new Uint8Array(1), signing: new Uint8Array(1), signature: new Uint8Array(64) });
-    genesis.putRound1(1, { sender: Buffer.from(ids[c]!, 'hex'), derivation: new Uint8Array(1), signing: new Uint8Array(1), signature: new Uint8Array(64) });
+    const members = [self, b, c].map((i) => ({ id: keys[i]!, endpoint: '', transportKey: '' }));
+    engine.insert(engineRecord('genesis-1', 1, { kind: 'genesis', phase: 'round1', members, phaseDeadlineMs: NOW + 12_000 }));
+    msg('genesis-1', 'round1', self, '*');
+    msg('genesis-1', 'round1', c, '*');
     expect(ceremonyStatus(deps, 0)).toEqual({
-      epoch: 1, kind: 'genesis', state: 'ROUND1', phase: 'ROUND1', deadlineMs: String(NOW + 12_000), nowMs: String(NOW),
+      epoch: 1, kind: 'genesis', state: 'ROUND1', phase: 'round1', deadlineMs: String(NOW + 12_000), nowMs: String(NOW),
       answered: [ids[c]], awaited: [ids[b]], error: '', threshold: 2, members: [ids[self], ids[b], ids[c]],
     });
     // Round 2 counts only the shares addressed to this node.
     db.prepare("UPDATE ceremonies SET state = 'ROUND2' WHERE epoch = 1").run();
-    genesis.putRound2(1, { sender: Buffer.from(ids[b]!, 'hex'), recipient: Buffer.from(ids[c]!, 'hex'), sealed: new Uint8Array(1), signature: new Uint8Array(64) });
-    expect(ceremonyStatus(deps, 1)).toMatchObject({ state: 'ROUND2', answered: [], awaited: [ids[b], ids[c]] });
-    genesis.putRound2(1, { sender: Buffer.from(ids[b]!, 'hex'), recipient: Buffer.from(ids[self]!, 'hex'), sealed: new Uint8Array(1), signature: new Uint8Array(64) });
+    db.prepare("UPDATE engine_ceremonies SET phase = 'round2' WHERE id = 'genesis-1'").run();
+    msg('genesis-1', 'round2', b, c);
+    expect(ceremonyStatus(deps, 1)).toMatchObject({ state: 'ROUND2', phase: 'round2', answered: [], awaited: [ids[b], ids[c]].sort() });
+    msg('genesis-1', 'round2', b, self);
     expect(ceremonyStatus(deps, 1)).toMatchObject({ answered: [ids[b]], awaited: [ids[c]] });
+    // The engine completes; certification is the record's: no per-member messages, then COMPLETE.
+    db.prepare("UPDATE engine_ceremonies SET status = 'COMPLETE' WHERE id = 'genesis-1'").run();
+    db.prepare("UPDATE ceremonies SET state = 'CONFIRMED' WHERE epoch = 1").run();
+    expect(ceremonyStatus(deps, 1)).toMatchObject({ state: 'CONFIRMED', phase: 'CONFIRMED', answered: [], awaited: [] });
     db.prepare("UPDATE ceremonies SET state = 'COMPLETE' WHERE epoch = 1").run();
     expect(ceremonyStatus(deps, 1)).toMatchObject({ state: 'COMPLETE', phase: '', deadlineMs: '0', answered: [], awaited: [] });
   });
@@ -118,7 +125,7 @@ describe('CeremonyStatus on the node', () => {
     // COMPLETE, the record that carries certification answers.
     genesis.insert(genesisRecord(4, 'CONFIRMED'));
     engine.insert(engineRecord('e-4', 4));
-    expect(ceremonyStatus(deps, 4)).toMatchObject({ kind: 'handoff', state: 'RUNNING', threshold: 2 });
+    expect(ceremonyStatus(deps, 4)).toMatchObject({ kind: 'genesis', state: 'CONFIRMED', phase: 'acknowledge', threshold: 2 });
     db.prepare("UPDATE engine_ceremonies SET status = 'COMPLETE' WHERE id = 'e-4'").run();
     expect(ceremonyStatus(deps, 4)).toMatchObject({ kind: 'genesis', state: 'CONFIRMED', phase: 'CONFIRMED', answered: [], awaited: [] });
     expect(ceremonyStatus(deps, 0).epoch).toBe(4);

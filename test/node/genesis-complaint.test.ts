@@ -1,7 +1,8 @@
 // Complaints in genesis (issue 11 item 4): one member sends one bad round-2 share to one other member.
 // The misbehaviour is injected from outside the culprit's process: a PeerService proxy in front of it
-// replaces the sealed share it serves to the victim with a well-formed wrong share, sealed to the
-// victim and signed with the culprit's identity key (what a malicious member would do). Every member
+// replaces the sealed share it serves to the victim (its engine message of phase round2) with a
+// well-formed wrong share, sealed to the victim under the engine's context and signed with the culprit's
+// identity key (what a malicious member would do). Every member
 // must abort naming the culprit, with the evidence audited; none may certify a roster that lists it.
 import { jest } from '@jest/globals';
 import path from 'node:path';
@@ -14,15 +15,14 @@ import { decodeMessage, encodeMessage } from '../../src/rpc/messages.js';
 import { encodeDkgRound2, identifierForPosition } from '../../src/crypto/frost.js';
 import { sealToPeer } from '../../src/crypto/hpke.js';
 import { signTagged } from '../../src/crypto/identity.js';
-import { equalBytes, utf8 } from '../../src/crypto/bytes.js';
-import { genesisRound2Context, genesisRound2Message } from '../../src/ceremony/complaint.js';
+import { utf8 } from '../../src/crypto/bytes.js';
+import { ceremonyMessageBytes, sealContext } from '../../src/ceremony/engine.js';
+import type { WireMessage } from '../../src/ceremony/transport.js';
 import { PeerProxy } from '../helpers/peer-proxy.js';
 import { readNodeSecrets } from '../helpers/devnet-secrets.js';
 import { tempDir } from '../helpers/node.js';
 
 jest.setTimeout(180_000);
-
-interface Round2Wire { epoch: number; senderNodeId: Uint8Array; recipientNodeId: Uint8Array; sealed: Uint8Array; signature: Uint8Array }
 
 describe('genesis with one bad round-2 share (n = 4, k = 3)', () => {
   const proxy = new PeerProxy();
@@ -39,7 +39,7 @@ describe('genesis with one bad round-2 share (n = 4, k = 3)', () => {
     const culpritSecret = (await readNodeSecrets(devnet.nodes[3]!, 1)).identitySecret;
     await Promise.all(devnet.nodes.map((_, i) => devnet.startNode(i)));
     await Promise.all(devnet.nodes.map((_, i) => devnet.unseal(i)));
-    const statuses = await Promise.all(devnet.nodes.map((n) => n.client.call<{ nodeId: Uint8Array; transportKey: Uint8Array }>('OperatorService', 'Status', {})));
+    const statuses = await Promise.all(devnet.nodes.map((n) => n.client.call<{ nodeId: Uint8Array; identityKey: Uint8Array; transportKey: Uint8Array }>('OperatorService', 'Status', {})));
     const sorted = statuses.map((s) => bytesToHex(s.nodeId)).sort();
     const identifier = (nodeId: Uint8Array) => identifierForPosition(sorted.indexOf(bytesToHex(nodeId)));
     const culprit = statuses[3]!;
@@ -47,16 +47,16 @@ describe('genesis with one bad round-2 share (n = 4, k = 3)', () => {
     culpritHex = bytesToHex(culprit.nodeId);
     victimHex = bytesToHex(victim.nodeId);
     proxy.rewrite = async (method, _request, response) => {
-      if (method !== 'GetDkgRound2') return response;
-      const r = decodeMessage<Round2Wire>('DkgRound2', response);
-      if (!equalBytes(r.recipientNodeId, victim.nodeId)) return response;
+      if (method !== 'GetCeremonyMessage') return response;
+      const r = decodeMessage<WireMessage>('CeremonyMessage', response);
+      if (r.phase !== 'round2' || r.recipient !== bytesToHex(victim.identityKey)) return response;
       // A share of the right shape for the right pair that is not on the culprit's committed polynomial.
       const wrong = () => encodeDkgRound2({ sender: identifier(culprit.nodeId), recipient: identifier(victim.nodeId), signingShare: secp256k1.utils.randomSecretKey() });
       const plaintext = utf8(JSON.stringify({ derivation: wrong(), signing: wrong() }));
-      const sealed = await sealToPeer(victim.transportKey, genesisRound2Context(r.epoch, culprit.nodeId, victim.nodeId), plaintext);
-      const signature = signTagged(culpritSecret, 'dkg-round2', genesisRound2Message(r.epoch, culprit.nodeId, victim.nodeId, sealed));
+      const body = await sealToPeer(victim.transportKey, sealContext(r), plaintext);
+      const signature = signTagged(culpritSecret, 'ceremony-message', ceremonyMessageBytes({ ...r, body }));
       rewritten++;
-      return Buffer.from(encodeMessage('DkgRound2', { ...r, sealed, signature }));
+      return Buffer.from(encodeMessage('CeremonyMessage', { ...r, body, signature }));
     };
     const snapshot = await devnet.genesisSnapshot(1, 4, 3);
     await devnet.operatorCall(0, 'SubmitGenesis', { snapshot, forward: true });

@@ -29,7 +29,7 @@ describe('replay registry', () => {
     for (let round = 0; round < 8; round++) {
       await Promise.all(strangers.flatMap((k) => [
         t.client.call('OperatorService', 'GetCandidacy', { epoch: 1, selfStake: '1' }, { sign: { role: 'operator', secretKey: k.secretKey } }),
-        t.client.call('PeerService', 'GetDkgRound1', { epoch: 1 }, { sign: { role: 'peer', secretKey: k.secretKey } }),
+        t.client.call('PeerService', 'GetRosterCertificate', { epoch: 1 }, { sign: { role: 'peer', secretKey: k.secretKey } }),
       ].map((p) => p.then(() => codes.add('OK'), (e: RpcError) => codes.add(status[e.code])))));
     }
     expect([...codes]).toEqual(['PERMISSION_DENIED']);

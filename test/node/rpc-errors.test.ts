@@ -32,7 +32,7 @@ describe('a sealed node', () => {
   test('refuses everything else with FAILED_PRECONDITION', async () => {
     await expectStatus(t.client.call('PublicService', 'GetCommittee'), status.FAILED_PRECONDITION, /sealed/);
     await expectStatus(t.client.call('OperatorService', 'GetCandidacy', { epoch: 1, selfStake: '1' }, asOperator()), status.FAILED_PRECONDITION, /sealed/);
-    await expectStatus(t.client.call('PeerService', 'GetDkgRound1', { epoch: 1 }), status.FAILED_PRECONDITION, /sealed/);
+    await expectStatus(t.client.call('PeerService', 'GetRosterCertificate', { epoch: 1 }), status.FAILED_PRECONDITION, /sealed/);
   });
 
   test('refuses a malformed unseal share as INVALID_ARGUMENT and an empty one too', async () => {
@@ -115,8 +115,8 @@ describe('an unsealed node', () => {
 
   test('peer calls from a key that is not a member are refused', async () => {
     const stranger = generateIdentityKey();
-    await expectStatus(t.client.call('PeerService', 'GetDkgRound1', { epoch: 1 }), status.UNAUTHENTICATED, /must be signed/);
-    await expectStatus(t.client.call('PeerService', 'GetDkgRound1', { epoch: 1 }, { sign: { role: 'peer', secretKey: stranger.secretKey } }),
+    await expectStatus(t.client.call('PeerService', 'GetRosterCertificate', { epoch: 1 }), status.UNAUTHENTICATED, /must be signed/);
+    await expectStatus(t.client.call('PeerService', 'GetRosterCertificate', { epoch: 1 }, { sign: { role: 'peer', secretKey: stranger.secretKey } }),
       status.PERMISSION_DENIED, /not a peer of this node/);
   });
 

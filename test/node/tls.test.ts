@@ -153,13 +153,13 @@ describe('mTLS with an operator certificate', () => {
     try {
       // The TLS handshake and the signed call go through: the member answers at the application level
       // (the caller's key is in no ceremony this member knows).
-      await expectStatus(peers.call(t.endpoint, 'GetDkgRound1', { epoch: 1 }, 3000), status.PERMISSION_DENIED, /not a peer of this node/);
+      await expectStatus(peers.call(t.endpoint, 'GetRosterCertificate', { epoch: 1 }, 3000), status.PERMISSION_DENIED, /not a peer of this node/);
     } finally {
       peers.close();
     }
     const wrongCa = new PeerClients(caller.secretKey, caller.publicKey, peerCredentials(peerConfig(pki.otherCa.certFile)));
     try {
-      await expectStatus(wrongCa.call(t.endpoint, 'GetDkgRound1', { epoch: 1 }, 3000), status.DEADLINE_EXCEEDED);
+      await expectStatus(wrongCa.call(t.endpoint, 'GetRosterCertificate', { epoch: 1 }, 3000), status.DEADLINE_EXCEEDED);
     } finally {
       wrongCa.close();
     }

@@ -21,18 +21,6 @@ export function peerService(guards: Guards) {
       const r = await node.genesis.accept(req.snapshot, 'peer', false, caller);
       return { snapshotHash: r.snapshotHash };
     },
-    async GetDkgRound1(req: EpochReq, ctx: CallContext) {
-      const node = guards.unsealed();
-      return node.genesis.serveRound1(req.epoch, guards.peer(req, ctx));
-    },
-    async GetDkgRound2(req: EpochReq, ctx: CallContext) {
-      const node = guards.unsealed();
-      return node.genesis.serveRound2(req.epoch, guards.peer(req, ctx));
-    },
-    async GetDkgOutcome(req: EpochReq, ctx: CallContext) {
-      const node = guards.unsealed();
-      return node.genesis.serveOutcome(req.epoch, guards.peer(req, ctx));
-    },
     async GetCeremonyMessage(req: { ceremony: string; phase: string }, ctx: CallContext) {
       const node = guards.unsealed();
       const caller = guards.peer(req, ctx);
