@@ -167,12 +167,14 @@ export async function fuzz(targets: FuzzTarget[], o: FuzzOptions): Promise<FuzzR
 }
 
 /**
- * Growth of RSS over the last quarter of the samples relative to its level at three quarters, in
- * percent (the campaign's memory levels out when this is small).
+ * Growth of RSS in the last quarter of the run, in percent: the highest sample of the last quarter over
+ * the highest sample before it. Peaks, not single samples, because the garbage collector makes RSS a
+ * sawtooth; a leak raises every new peak, a levelled-out node does not.
  */
 export function lastQuarterGrowth(samples: number[]): number {
   if (samples.length < 4) return NaN;
-  const at = samples[Math.floor((samples.length - 1) * 0.75)]!;
-  const end = samples[samples.length - 1]!;
-  return (100 * (end - at)) / at;
+  const cut = Math.floor(samples.length * 0.75);
+  const before = Math.max(...samples.slice(0, cut));
+  const last = Math.max(...samples.slice(cut));
+  return (100 * (last - before)) / before;
 }
