@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { Devnet, sleep, type StatusView } from '../../src/devnet/devnet.js';
+import { withRetries } from '../../src/sdk/failover.js';
 import { nowMs } from '../provision/timing.js';
+import { startGenesis, unsealSlow } from './setup.js';
 
 /** Ceremony states in the order a member passes them (src/devnet/devnet.ts waitForCommittee). */
 export const GENESIS_ORDER = ['ROUND1', 'ROUND2', 'KEYED', 'CONFIRMED', 'COMPLETE'];
@@ -36,24 +38,22 @@ export async function genesisKillAt(root: string, state: string, victim: number,
   const run: GenesisRun = { state, victim: `node-${victim + 1}`, killedAt: '', restartedAt: '', outcome: 'FAILED', detail: '', seconds: 0 };
   try {
     await devnet.create();
-    await Promise.all(devnet.nodes.map((_, i) => devnet.startNode(i)));
-    await Promise.all(devnet.nodes.map((_, i) => devnet.unseal(i)));
-    const victimId = bytesToHex((await devnet.status(victim)).nodeId);
-    const snapshot = await devnet.genesisSnapshot(1, o.n, o.k, o.phaseTimeoutMs);
-    const res = await devnet.operatorCall<{ forwardErrors: string[] }>(0, 'SubmitGenesis', { snapshot, forward: true });
-    if (res.forwardErrors.length) throw new Error(`forwarding failed: ${res.forwardErrors.join('; ')}`);
+    let victimId = '';
+    await startGenesis(devnet, o.n, o.k, o.phaseTimeoutMs);
     // Kill as soon as the victim reports the wanted state (or any later one).
     const want = GENESIS_ORDER.indexOf(state);
     const watchUntil = Date.now() + o.phaseTimeoutMs * 6;
     for (;;) {
-      const s = stateOf(await devnet.status(victim).catch(() => undefined));
+      const view = await devnet.status(victim).catch(() => undefined);
+      if (view && !victimId) victimId = bytesToHex(view.nodeId);
+      const s = stateOf(view);
       if (GENESIS_ORDER.indexOf(s) >= want || s === 'ABORTED') { devnet.killNode(victim); run.killedAt = s; break; }
       if (Date.now() > watchUntil) throw new Error(`${run.victim} never reached ${state} (last ${s})`);
       await sleep(15);
     }
     await sleep(o.downMs);
     await devnet.startNode(victim);
-    await devnet.unseal(victim);
+    await unsealSlow(devnet, victim);
     run.restartedAt = stateOf(await devnet.status(victim).catch(() => undefined));
     // Every member terminal: COMPLETE everywhere, or ABORTED everywhere.
     const deadline = Date.now() + o.phaseTimeoutMs * 8 + 60_000;
@@ -66,7 +66,7 @@ export async function genesisKillAt(root: string, state: string, victim: number,
     }
     const names = states.map(stateOf);
     if (names.every((s) => s === 'COMPLETE')) {
-      const view = await devnet.checkCommittee();
+      const view = await withRetries(() => devnet.checkCommittee(), { timeoutMs: 120_000 });
       run.outcome = 'converged';
       run.detail = `identical committee on all ${o.n}: CPK ${bytesToHex(view.committeeKey).slice(0, 16)}…, ${view.members.length} members`;
     } else if (names.every((s) => s === 'ABORTED')) {

@@ -28,6 +28,7 @@ import { fuzz, lastQuarterGrowth, type FuzzResult, type FuzzTarget, type Signer 
 import { genesisKillAt, type GenesisRun } from './genesis.js';
 import { contractKeyUnderChaos, type PhaseStats } from './load.js';
 import { provisioningUnderChaos, type ProvisionRow } from './provision.js';
+import { formCommittee, registerDemo, unsealSlow } from './setup.js';
 import type { ServiceName } from '../../src/rpc/proto.js';
 
 const N = 5;
@@ -48,9 +49,9 @@ const GENESIS_VICTIMS = list('--genesis-victims', '1,3').map((s) => Number(s) - 
 const GENESIS_PHASE_MS = num('--genesis-phase-s', 20) * 1000;
 const SEED = num('--seed', 12);
 
-// Progress goes to stderr with --json, so stdout is the JSON alone.
+// With --json, progress and the table go to stderr, so stdout is the JSON alone.
 const log = (s: string) => (JSON_OUT ? process.stderr : process.stdout).write(s + '\n');
-const out = (s: string) => { if (!JSON_OUT) process.stdout.write(s + '\n'); };
+const out = log;
 const pad = (s: string | number, w: number) => String(s).padStart(w);
 
 function rssOf(pid: number | undefined): number | undefined {
@@ -117,9 +118,9 @@ async function main(): Promise<void> {
   const devnet = new Devnet({ dir: path.join(root, 'devnet'), nodes: N, threshold: K, nodeConfig: { publicRateLimitPerSecond: 1_000_000, logLevel: 'warn' } });
   try {
     if (ONLY.has('load') || ONLY.has('provision') || ONLY.has('fuzz')) {
-      const view = await devnet.genesis();
-      log('committee formed; installing the demo policy and contract');
-      await devnet.registerDemoContract();
+      const view = await formCommittee(devnet, N, K);
+      log(`committee formed after ${f1((nowMs() - started) / 1000)} s; installing the demo policy and contract`);
+      await registerDemo(devnet);
       const pki = devnet.pki!;
       const collateralJson = JSON.stringify(await pki.collateral({ tee: 'SGX' }));
       const contractId = utf8('demo');
@@ -164,7 +165,7 @@ async function main(): Promise<void> {
           challengeIssuerNodeId: challenge.issuerNodeId, challengeSignature: challenge.signature });
         add('WorkerService', 'PublishContractKey', { contractId, version: 1, publicKey: first.publicKey, workerSigningKey: w.signing.publicKey, signature: new Uint8Array(64) });
         // Epoch 1 is done, so even an unmutated copy is refused (a valid epoch-2 snapshot would start a ceremony).
-        const snapshot = await devnet.genesisSnapshot(1, N, K);
+        const snapshot = await withRetries(() => devnet.genesisSnapshot(1, N, K), { timeoutMs: 120_000 });
         add('OperatorService', 'SubmitGenesis', { snapshot, forward: false });
         add('OperatorService', 'SubmitElection', { snapshot, forward: false });
         add('PeerService', 'OfferSnapshot', { snapshot });
@@ -177,7 +178,7 @@ async function main(): Promise<void> {
           name: n.name, endpoint: n.listen,
           rss: () => rssOf(devnet.nodes[i]!.process?.pid),
           alive: () => { const p = devnet.nodes[i]!.process; return !!p && p.exitCode === null && p.signalCode === null; },
-          restart: async () => { devnet.nodes[i]!.process = undefined; await devnet.startNode(i); await devnet.unseal(i); },
+          restart: async () => { devnet.nodes[i]!.process = undefined; await devnet.startNode(i); await unsealSlow(devnet, i); },
         }));
         const logSizes = devnet.nodes.map((n) => { try { return fs.statSync(path.join(n.dir, 'node.log')).size; } catch { return 0; } });
         const every = Math.max(500, Math.floor(FUZZ / 40));
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
         report.fuzz = { ...r, rssLastQuarterGrowthPct: r.rss.map((x) => lastQuarterGrowth(x.samples)),
           internalCauses: [...internalCauses(devnet, logSizes).entries()].sort((a, b) => b[1] - a[1]).slice(0, 20) };
         // The committee still serves the published key afterwards.
-        await devnet.checkCommittee();
+        await withRetries(() => devnet.checkCommittee(), { timeoutMs: 120_000 });
       }
     }
     if (ONLY.has('genesis')) {
