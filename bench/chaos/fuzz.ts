@@ -16,6 +16,8 @@ export interface FuzzTarget {
   endpoint: string;
   /** Resident set size in bytes, now (undefined if the node is not running). */
   rss(): number | undefined;
+  /** V8 heap in use in bytes (the node's metrics), to tell a leak from RSS that only steps up. */
+  heap?(): Promise<number | undefined>;
   /** False once the node process has exited (a crash). */
   alive(): boolean;
   /** Brings a crashed node back (restart and unseal) so the run can go on. */
@@ -58,6 +60,8 @@ export interface FuzzResult {
   methods: number;
   /** RSS in MiB per target, one sample every sampleEvery messages. */
   rss: { target: string; samples: number[] }[];
+  /** V8 heap used in MiB per target, sampled with the RSS (when the target reports it). */
+  heap: { target: string; samples: number[] }[];
 }
 
 type Auth = 'none' | 'garbage' | 'operator' | 'peer' | 'stranger';
@@ -110,12 +114,13 @@ export async function fuzz(targets: FuzzTarget[], o: FuzzOptions): Promise<FuzzR
   }));
   const res: FuzzResult = {
     messages: 0, seconds: 0, crashes: [], internal: 0, statuses: {}, byMethod: {}, internalFindings: [], suspicious: [],
-    methods: methods.length, rss: targets.map((t) => ({ target: t.name, samples: [] })),
+    methods: methods.length, rss: targets.map((t) => ({ target: t.name, samples: [] })), heap: targets.map((t) => ({ target: t.name, samples: [] })),
   };
   const seenSuspicious = new Set<string>();
   const down = new Set<number>();
   const sample = async (at: number) => {
     targets.forEach((t, i) => { const r = t.rss(); if (r !== undefined) res.rss[i]!.samples.push(r / 2 ** 20); });
+    await Promise.all(targets.map(async (t, i) => { const h = await t.heap?.().catch(() => undefined); if (h !== undefined) res.heap[i]!.samples.push(h / 2 ** 20); }));
     for (const [i, t] of targets.entries()) {
       if (down.has(i) || t.alive()) continue;
       res.crashes.push({ target: t.name, atMessage: at });

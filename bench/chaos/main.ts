@@ -24,6 +24,7 @@ import { publishContractKey } from '../../src/sdk/worker.js';
 import { withRetries } from '../../src/sdk/failover.js';
 import { demoQuote, freshWorker, provisionOnce } from '../provision/provisioning.js';
 import { f0, f1, f2, nowMs } from '../provision/timing.js';
+import { get as metricsText } from '../genesis/metrics.js';
 import { fuzz, lastQuarterGrowth, type FuzzResult, type FuzzTarget, type Signer } from './fuzz.js';
 import { genesisKillAt, type GenesisRun } from './genesis.js';
 import { contractKeyUnderChaos, type PhaseStats } from './load.js';
@@ -100,7 +101,7 @@ interface Report {
   load?: PhaseStats[];
   provisioning?: { rows: ProvisionRow[]; ratioStoppedMember: number; ratioFirstEndpoint: number };
   genesis?: GenesisRun[];
-  fuzz?: FuzzResult & { rssLastQuarterGrowthPct: number[]; internalCauses: [string, number][] };
+  fuzz?: FuzzResult & { rssLastQuarterGrowthPct: number[]; heapLastQuarterGrowthPct: number[]; internalCauses: [string, number][] };
   seconds: number;
 }
 
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
         const targets: FuzzTarget[] = devnet.nodes.map((n, i) => ({
           name: n.name, endpoint: n.listen,
           rss: () => rssOf(devnet.nodes[i]!.process?.pid),
+          heap: async () => { const m = /^nodejs_heap_size_used_bytes ([0-9.eE+]+)$/m.exec(await metricsText(n.metricsEndpoint)); return m ? Number(m[1]) : undefined; },
           alive: () => { const p = devnet.nodes[i]!.process; return !!p && p.exitCode === null && p.signalCode === null; },
           restart: async () => { devnet.nodes[i]!.process = undefined; await devnet.startNode(i); await unsealSlow(devnet, i); },
         }));
@@ -186,7 +188,7 @@ async function main(): Promise<void> {
           operator: { secretKey: devnet.operator.secretKey, publicKey: devnet.operator.publicKey }, peer, big: true,
           progress: (d, t) => { if (d % (every * 8) === 0) log(`  fuzz ${d}/${t}`); } });
         await sleep(200);
-        report.fuzz = { ...r, rssLastQuarterGrowthPct: r.rss.map((x) => lastQuarterGrowth(x.samples)),
+        report.fuzz = { ...r, rssLastQuarterGrowthPct: r.rss.map((x) => lastQuarterGrowth(x.samples)), heapLastQuarterGrowthPct: r.heap.map((x) => lastQuarterGrowth(x.samples)),
           internalCauses: [...internalCauses(devnet, logSizes).entries()].sort((a, b) => b[1] - a[1]).slice(0, 20) };
         // The committee still serves the published key afterwards.
         await withRetries(() => devnet.checkCommittee(), { timeoutMs: 120_000 });
@@ -254,12 +256,16 @@ function print(r: Report): void {
     for (const f of z.internalFindings.slice(0, 10)) out(`    INTERNAL ${f.method} (${f.mutation}, auth ${f.auth}, ${f.bytes} bytes): ${f.details}`);
     for (const [c, n] of z.internalCauses) out(`    cause x${n}: ${c}`);
     for (const f of z.suspicious) out(`    suspicious ${f.method} (${f.mutation}, auth ${f.auth}, ${f.bytes} bytes): ${f.details}`);
-    out(`  RSS MiB per node (start, 1/4, 1/2, 3/4, end; last-quarter growth: its peak over the earlier peak)`);
-    z.rss.forEach((x, i) => {
-      const s = x.samples;
-      const at = (q: number) => s[Math.floor((s.length - 1) * q)] ?? NaN;
-      out(`    ${x.target.padEnd(7)} ${[0, 0.25, 0.5, 0.75, 1].map((q) => pad(f1(at(q)), 6)).join(' ')}   ${f1(z.rssLastQuarterGrowthPct[i]!)} %`);
-    });
+    const series = (what: string, xs: { target: string; samples: number[] }[], growth: number[]) => {
+      out(`  ${what} MiB per node (start, 1/4, 1/2, 3/4, end; last-quarter growth: its peak over the earlier peak)`);
+      xs.forEach((x, i) => {
+        const s = x.samples;
+        const at = (q: number) => s[Math.floor((s.length - 1) * q)] ?? NaN;
+        out(`    ${x.target.padEnd(7)} ${[0, 0.25, 0.5, 0.75, 1].map((q) => pad(f1(at(q)), 6)).join(' ')}   ${f1(growth[i]!)} %`);
+      });
+    };
+    series('RSS', z.rss, z.rssLastQuarterGrowthPct);
+    series('V8 heap used', z.heap, z.heapLastQuarterGrowthPct);
     const levels = z.rssLastQuarterGrowthPct.every((g) => !(g > 10));
     out(`  RSS levels out (last-quarter growth <= 10 % on every node): ${levels ? 'yes' : 'NO'}; `
       + `${z.crashes.length === 0 && z.internal === 0 && levels ? 'MET' : 'MISSED'}`);
