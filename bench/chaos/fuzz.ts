@@ -183,3 +183,15 @@ export function lastQuarterGrowth(samples: number[]): number {
   const last = Math.max(...samples.slice(cut));
   return (100 * (last - before)) / before;
 }
+
+/**
+ * Growth of the floor, in percent: the lowest sample of the last quarter over the lowest of the second
+ * quarter (after warm-up). A leak raises the floor; the spikes of multi-megabyte messages do not.
+ */
+export function floorGrowth(samples: number[]): number {
+  if (samples.length < 8) return NaN;
+  const q = Math.floor(samples.length / 4);
+  const second = Math.min(...samples.slice(q, 2 * q));
+  const last = Math.min(...samples.slice(samples.length - q));
+  return (100 * (last - second)) / second;
+}
