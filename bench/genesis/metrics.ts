@@ -13,7 +13,8 @@ export interface Scrape {
   at: bigint;
 }
 
-function get(hostPort: string): Promise<string> {
+/** The text of one node's GET /metrics. */
+export function get(hostPort: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const req = http.get(`http://${hostPort}/metrics`, { timeout: 5000 }, (res) => {
       let body = '';

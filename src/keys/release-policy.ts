@@ -77,14 +77,23 @@ function wrap(err: unknown, where: string): ReleasePolicyError {
   return new ReleasePolicyError(`${where}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
+/** Signatures a signed release policy may carry at most (as contract governance actions). */
+export const MAX_POLICY_SIGNATURES = 64;
+
 /** Checks that `threshold` distinct configured governance keys signed the policy bytes (tag "policy"). */
 export function verifyPolicySignatures(bytes: Uint8Array, signatures: { key: Uint8Array; signature: Uint8Array }[],
   governanceKeys: string[], threshold: number): void {
+  // Bounded work (bench/chaos found a 1 MB SetReleasePolicy of one signature repeated ~10^4 times taking
+  // over 15 s): at most MAX_POLICY_SIGNATURES entries, and each configured key verified once.
+  if (signatures.length > MAX_POLICY_SIGNATURES) {
+    throw new ReleasePolicyError(`the policy carries ${signatures.length} signatures; at most ${MAX_POLICY_SIGNATURES} are accepted`);
+  }
   const allowed = new Set(governanceKeys);
   const good = new Set<string>();
   for (const s of signatures) {
+    if (!(s?.key instanceof Uint8Array) || !(s.signature instanceof Uint8Array)) continue;
     const k = bytesToHex(s.key);
-    if (allowed.has(k) && verifyTagged(s.key, 'policy', bytes, s.signature)) good.add(k);
+    if (allowed.has(k) && !good.has(k) && verifyTagged(s.key, 'policy', bytes, s.signature)) good.add(k);
   }
   if (governanceKeys.length === 0 || good.size < threshold) {
     throw new ReleasePolicyError(`the policy carries ${good.size} valid governance signature(s); ${threshold} are required`, 'unauthorized');

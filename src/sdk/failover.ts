@@ -4,8 +4,10 @@
 //
 // Idempotent reads (GetCommittee, GetContractKey, GetChallenge) that fail with a transient status
 // (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) are retried on another member, all within the
-// caller's one deadline. Each member keeps a health record: after a transient failure it is skipped
-// for an exponentially growing backoff, and the member that answered last is asked first next time.
+// caller's one deadline; FAILED_PRECONDITION (a sealed member, or one still without the key) moves an
+// idempotent read on to each member not yet asked, and is final only when all have said it. Each
+// member keeps a health record: after such a failure it is skipped for an exponentially growing
+// backoff, and the member that answered last is asked first next time.
 // Other calls (provisioning, publication, operator calls) go to one member, once: the caller decides.
 import * as grpc from '@grpc/grpc-js';
 import { GatekeeperClient as EndpointClient, type CallOptions } from '../rpc/client.js';
@@ -202,7 +204,11 @@ export class FailoverClient implements RpcCaller {
         this.markGood(i);
         return res;
       } catch (err) {
-        if (!(err instanceof RpcError) || !TRANSIENT_STATUSES.includes(err.code)) throw err;
+        // A member that cannot answer now (sealed after a restart, or without the key yet) says
+        // FAILED_PRECONDITION: an idempotent read asks each other member once before that answer is
+        // final (bench/chaos: fresh clients failed against a restarted, still sealed first endpoint).
+        const elsewhere = retry && err instanceof RpcError && err.code === grpc.status.FAILED_PRECONDITION && tried.size < this.members.length;
+        if (!(err instanceof RpcError) || (!TRANSIENT_STATUSES.includes(err.code) && !elsewhere)) throw err;
         this.markFailed(m, err, this.opts.now());
         last = err;
         attempts.push(`${m.endpoint}: ${m.lastError}`);

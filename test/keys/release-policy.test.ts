@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { createTestPki, type TestPki } from '../../src/attestation/test-pki/index.js';
 import { evaluatePolicy, loadCollateral, verifyQuote, type Collateral, type SnpEvidence, type Verdict } from '../../src/attestation/index.js';
-import { attestationPolicyFor, parseReleasePolicy, ReleasePolicyError, type ReleasePolicy } from '../../src/keys/release-policy.js';
+import { attestationPolicyFor, MAX_POLICY_SIGNATURES, parseReleasePolicy, ReleasePolicyError, verifyPolicySignatures, type ReleasePolicy } from '../../src/keys/release-policy.js';
+import { generateIdentityKey, signTagged } from '../../src/crypto/identity.js';
 import { workerReportData } from '../../src/keys/wire.js';
 import { DEMO_MEASUREMENTS, DEMO_SNP_MEASUREMENT, demoReleasePolicy } from '../../src/devnet/devnet.js';
 import { loadTestPki, saveTestPki } from '../../src/worker/test-pki-file.js';
@@ -177,5 +178,30 @@ describe('the devnet policy admits exactly the development worker', () => {
     expect(release(policy, sv, rd, 'demo-snp')).toEqual({ ok: true });
     expect(release(policy, sv, rd, 'demo')).toMatchObject({ ok: false, check: 'tee', error: expect.stringMatching(/SNP workers are not allowed/) });
     expect(release(policy, v, rd, 'demo-snp')).toMatchObject({ ok: false, check: 'tee' });
+  });
+});
+
+describe('release policy signatures (bench/chaos finding)', () => {
+  const g = [generateIdentityKey(), generateIdentityKey()];
+  const keys = g.map((k) => bytesToHex(k.publicKey));
+  const policyJson = json(base);
+  const sig = (i: number) => ({ key: g[i]!.publicKey, signature: signTagged(g[i]!.secretKey, 'policy', policyJson) });
+
+  test('one valid signature repeated 20,000 times is refused at once, not verified 20,000 times', () => {
+    const one = sig(0);
+    const many = Array.from({ length: 20_000 }, () => one);
+    const t0 = performance.now();
+    expect(() => verifyPolicySignatures(policyJson, many, keys, 2))
+      .toThrow(new ReleasePolicyError(`the policy carries 20000 signatures; at most ${MAX_POLICY_SIGNATURES} are accepted`));
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  test('a key counts once however often it signs; two distinct keys pass', () => {
+    let err: unknown;
+    const one = sig(0);
+    try { verifyPolicySignatures(policyJson, Array.from({ length: MAX_POLICY_SIGNATURES }, () => one), keys, 2); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(ReleasePolicyError);
+    expect((err as ReleasePolicyError).kind).toBe('unauthorized');
+    expect(() => verifyPolicySignatures(policyJson, [sig(0), sig(0), sig(1)], keys, 2)).not.toThrow();
   });
 });

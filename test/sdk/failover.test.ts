@@ -271,6 +271,24 @@ describe('failover policy (fake members, fake clock)', () => {
     }
   });
 
+  test('FAILED_PRECONDITION (a restarted member still sealed) moves a read on to each other member once; final when all say it', async () => {
+    // bench/chaos: fresh clients whose first endpoint was restarted and not yet unsealed failed every call.
+    const c = client({ 'a:1': () => grpc.status.FAILED_PRECONDITION, 'b:2': () => 'ok' });
+    await expect(c.call('PublicService', 'GetContractKey', {})).resolves.toEqual({ from: 'b:2' });
+    expect(log).toEqual(['a:1:PublicService/GetContractKey', 'b:2:PublicService/GetContractKey']);
+    log = [];
+    const all = client({ 'a:1': () => grpc.status.FAILED_PRECONDITION, 'b:2': () => grpc.status.FAILED_PRECONDITION, 'c:3': () => grpc.status.FAILED_PRECONDITION });
+    const start = t;
+    await expect(all.call('PublicService', 'GetContractKey', {})).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    expect(log).toEqual(['a:1:PublicService/GetContractKey', 'b:2:PublicService/GetContractKey', 'c:3:PublicService/GetContractKey']);
+    expect(t).toBe(start);
+    // Not for calls that change state: those go to one member, once.
+    log = [];
+    const once = client({ 'a:1': () => grpc.status.FAILED_PRECONDITION, 'b:2': () => 'ok' });
+    await expect(once.call('WorkerService', 'ProvisionContractKey', {})).rejects.toMatchObject({ code: grpc.status.FAILED_PRECONDITION });
+    expect(log).toEqual(['a:1:WorkerService/ProvisionContractKey']);
+  });
+
   test('calls that are not idempotent (provisioning, publication) are sent once, never retried elsewhere', async () => {
     const c = client({ 'a:1': () => grpc.status.UNAVAILABLE, 'b:2': () => 'ok' });
     await expect(c.call('WorkerService', 'ProvisionContractKey', {})).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });

@@ -1,0 +1,88 @@
+// Genesis with a member killed at each persisted ceremony state (issue 12, bench/chaos item 3). Driven
+// only from outside, through OperatorService.Status (ceremony_state, ceremony_error) and the committee
+// the members serve, so it holds whatever runs the DKG inside the node: a fresh devnet per run, the
+// victim SIGKILLed as soon as Status shows the state, restarted and unsealed after `downMs`, and then
+// every member must either complete with the identical certified committee, or abort naming the
+// member that was missing.
+import fs from 'node:fs';
+import path from 'node:path';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { Devnet, sleep, type StatusView } from '../../src/devnet/devnet.js';
+import { withRetries } from '../../src/sdk/failover.js';
+import { nowMs } from '../provision/timing.js';
+import { startGenesis, unsealSlow } from './setup.js';
+
+/** Ceremony states in the order a member passes them (src/devnet/devnet.ts waitForCommittee). */
+export const GENESIS_ORDER = ['ROUND1', 'ROUND2', 'KEYED', 'CONFIRMED', 'COMPLETE'];
+
+export interface GenesisRun {
+  state: string;
+  victim: string;
+  /** The victim's state when it was killed (a later one when the wanted state passed between two polls). */
+  killedAt: string;
+  /** Its state after restart and unseal. */
+  restartedAt: string;
+  outcome: 'converged' | 'aborted' | 'FAILED';
+  detail: string;
+  seconds: number;
+}
+
+export interface GenesisChaosOptions { n: number; k: number; phaseTimeoutMs: number; downMs: number; log(s: string): void }
+
+const stateOf = (s: StatusView | undefined) => s?.ceremonyState || 'NONE';
+
+export async function genesisKillAt(root: string, state: string, victim: number, o: GenesisChaosOptions): Promise<GenesisRun> {
+  const dir = path.join(root, `genesis-${state}-node${victim + 1}`);
+  const devnet = new Devnet({ dir, nodes: o.n, threshold: o.k, phaseTimeoutMs: o.phaseTimeoutMs, nodeConfig: { logLevel: 'warn' } });
+  const t0 = nowMs();
+  const run: GenesisRun = { state, victim: `node-${victim + 1}`, killedAt: '', restartedAt: '', outcome: 'FAILED', detail: '', seconds: 0 };
+  try {
+    await devnet.create();
+    let victimId = '';
+    await startGenesis(devnet, o.n, o.k, o.phaseTimeoutMs);
+    // Kill as soon as the victim reports the wanted state (or any later one).
+    const want = GENESIS_ORDER.indexOf(state);
+    const watchUntil = Date.now() + o.phaseTimeoutMs * 6;
+    for (;;) {
+      const view = await devnet.status(victim).catch(() => undefined);
+      if (view && !victimId) victimId = bytesToHex(view.nodeId);
+      const s = stateOf(view);
+      if (GENESIS_ORDER.indexOf(s) >= want || s === 'ABORTED') { devnet.killNode(victim); run.killedAt = s; break; }
+      if (Date.now() > watchUntil) throw new Error(`${run.victim} never reached ${state} (last ${s})`);
+      await sleep(15);
+    }
+    await sleep(o.downMs);
+    await devnet.startNode(victim);
+    await unsealSlow(devnet, victim);
+    run.restartedAt = stateOf(await devnet.status(victim).catch(() => undefined));
+    // Every member terminal: COMPLETE everywhere, or ABORTED everywhere.
+    const deadline = Date.now() + o.phaseTimeoutMs * 8 + 60_000;
+    let states: (StatusView | undefined)[] = [];
+    for (;;) {
+      states = await Promise.all(devnet.nodes.map((_, i) => devnet.status(i).catch(() => undefined)));
+      if (states.every((s) => s && (s.ceremonyState === 'COMPLETE' || s.ceremonyState === 'ABORTED'))) break;
+      if (Date.now() > deadline) break;
+      await sleep(250);
+    }
+    const names = states.map(stateOf);
+    if (names.every((s) => s === 'COMPLETE')) {
+      const view = await withRetries(() => devnet.checkCommittee(), { timeoutMs: 120_000 });
+      run.outcome = 'converged';
+      run.detail = `identical committee on all ${o.n}: CPK ${bytesToHex(view.committeeKey).slice(0, 16)}…, ${view.members.length} members`;
+    } else if (names.every((s) => s === 'ABORTED')) {
+      const errors = states.map((s) => s!.ceremonyError);
+      const naming = errors.filter((e) => e.includes(victimId) || e.includes(victimId.slice(0, 12))).length;
+      run.outcome = naming >= o.n - 1 ? 'aborted' : 'FAILED';
+      run.detail = `aborted on all ${o.n}, ${naming} naming ${run.victim}: ${errors[0]!.slice(0, 160)}`;
+    } else {
+      run.detail = `not terminal or split: ${names.join(', ')}; errors: ${states.map((s) => s?.ceremonyError ?? '').filter(Boolean).join(' | ').slice(0, 300)}`;
+    }
+  } catch (err) {
+    run.detail = `error: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`;
+  } finally {
+    await devnet.stop();
+    run.seconds = (nowMs() - t0) / 1000;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return run;
+}
