@@ -12,7 +12,7 @@ import type { Outgoing, PhaseContext, PhaseResult, Protocol } from '../engine.js
 import { acknowledge, decodeHeldSubShares, encodeHeldSubShares } from './acknowledge.js';
 import { combine, newPublicPackages } from './combine.js';
 import { deal } from './deal.js';
-import { handoffSetup, HandoffError, SUITES, type HandoffSetup } from './messages.js';
+import { decodeAcknowledgement, decodeProposal, handoffSetup, HandoffError, SUITES, type HandoffSetup } from './messages.js';
 import { checkProposal, propose } from './qualify.js';
 
 export const HANDOFF_KIND = 'handoff';
@@ -39,6 +39,8 @@ export interface HandoffState {
   dealings: string[];
   held?: string;
   acks: string[];
+  /** A new member's signed complaints against dealings whose sub-share to it failed (public evidence, hex). */
+  complaints?: { dealer: string; suite: Suite; complaint: string }[];
   proposal?: string;
   keys?: Record<Suite, unknown>;
 }
@@ -87,7 +89,10 @@ export function handoffProtocol(keys: HandoffNodeKeys): Protocol<HandoffState> {
           const ack = await acknowledge(setup, { nodeId: keys.nodeId, identitySecret: keys.identitySecret, transportSecret: keys.transportSecret }, dealings.map(hexToBytes));
           return {
             kind: 'next', phase: 'acknowledge', outgoing: broadcast(ack.encoded),
-            state: { ...s, dealings, held: bytesToHex(encodeHeldSubShares(ack.subShares)), acks: [bytesToHex(ack.encoded)] },
+            state: {
+              ...s, dealings, held: bytesToHex(encodeHeldSubShares(ack.subShares)), acks: [bytesToHex(ack.encoded)],
+              ...(ack.complaints.length ? { complaints: ack.complaints.map((c) => ({ dealer: bytesToHex(c.dealer), suite: c.suite, complaint: bytesToHex(c.encoded) })) } : {}),
+            },
           };
         },
       },
@@ -120,6 +125,11 @@ export function handoffProtocol(keys: HandoffNodeKeys): Protocol<HandoffState> {
           const result = {
             masterPublicKey: bytesToHex(publics.derivation.groupPublicKey), committeeKey: bytesToHex(publics.signing.groupPublicKey),
             qualified: qualified.map((q) => bytesToHex(q.dealer)),
+            // Dealers some new member did not acknowledge (a complaint, a public fault, or no dealing): named
+            // by every party from the checked proposal, with who refused them; never in Q.
+            excluded: excludedDealers(setup, proposal),
+            // This member's own complaints with their evidence (the dealer's signed dealing and the DH disclosure).
+            ...(s.complaints?.length ? { complaints: s.complaints } : {}),
           };
           if (!isNew(setup)) return { kind: 'complete', state: { ...s, proposal: bytesToHex(proposal) }, result };
           const held = decodeHeldSubShares(hexToBytes(s.held!));
@@ -133,6 +143,15 @@ export function handoffProtocol(keys: HandoffNodeKeys): Protocol<HandoffState> {
     encodeState: (s) => utf8(JSON.stringify(s)),
     decodeState: (b) => JSON.parse(dec.decode(b)) as HandoffState,
   };
+}
+
+/** The old members that at least one new member's acknowledgement (in a checked proposal) does not accept, with those members. */
+export function excludedDealers(setup: HandoffSetup, proposal: Uint8Array): { dealer: string; refusedBy: string[] }[] {
+  const acks = decodeProposal(proposal).acknowledgements.map(decodeAcknowledgement);
+  return setup.old.members.flatMap((d) => {
+    const refusedBy = acks.filter((a) => !a.accepted.some((r) => equalBytes(r.dealer, d.nodeId))).map((a) => bytesToHex(a.member));
+    return refusedBy.length ? [{ dealer: bytesToHex(d.nodeId), refusedBy }] : [];
+  });
 }
 
 /**
