@@ -46,7 +46,7 @@ export interface GenesisResult {
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
 /** CPU ms per Point.BASE.multiply in this process (after a warm-up), over at least 300 ms of CPU. */
-function baseMultiplyMs(): number {
+export function baseMultiplyMs(): number {
   const one = () => secp256k1.Point.BASE.multiply(secp256k1.Point.Fn.fromBytes(secp256k1.utils.randomSecretKey()));
   for (let i = 0; i < 20; i++) one();
   const c0 = process.cpuUsage();

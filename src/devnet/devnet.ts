@@ -37,6 +37,8 @@ export interface DevnetOptions {
   nodeConfig?: Record<string, unknown>;
   /** Per-node advertised endpoint override (tests put a proxy in front of a member). */
   advertise?: (index: number, endpoint: string) => string;
+  /** Extra node.js flags for node i's process when none are given to startNode (benchmarks: --cpu-prof). */
+  nodeFlags?: (index: number) => string[];
   /**
    * TLS for every node (PEM paths; the certificate must be valid for 127.0.0.1): nodes serve TLS, call
    * each other over TLS trusting `caFile`, and the devnet's clients and worker trust `caFile`.
@@ -285,7 +287,7 @@ export class Devnet {
   }
 
   /** Starts node i's process (logs to its folder) and waits until it answers; `nodeFlags` go to node itself (e.g. --cpu-prof). */
-  async startNode(i: number, nodeFlags: string[] = []): Promise<void> {
+  async startNode(i: number, nodeFlags: string[] = this.opts.nodeFlags?.(i) ?? []): Promise<void> {
     const n = this.nodes[i]!;
     n.client.close();
     n.client = this.clientFor(n.listen);

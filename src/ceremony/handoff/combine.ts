@@ -41,10 +41,12 @@ export function newPublicPackages(setup: HandoffSetup, qualified: DealingRef[], 
  * A new member's key packages for both secrets, from Q (a checked proposal's), the dealings, and the
  * sub-shares it accepted in Acknowledge. Checks each new share against its verifying share.
  */
-export function combine(setup: HandoffSetup, me: { nodeId: Uint8Array }, qualified: DealingRef[], dealings: Uint8Array[], held: HeldSubShares): Record<Suite, KeyPackage> {
+export function combine(setup: HandoffSetup, me: { nodeId: Uint8Array }, qualified: DealingRef[], dealings: Uint8Array[], held: HeldSubShares,
+  computed?: Record<Suite, PublicKeyPackage>): Record<Suite, KeyPackage> {
   const self = memberByNodeId(setup.next.members, me.nodeId);
   if (!self) throw new HandoffError('only a member of the new roster combines');
-  const publics = newPublicPackages(setup, qualified, dealings);
+  // The caller may pass what newPublicPackages already gave for these very dealings (it is the costly part).
+  const publics = computed ?? newPublicPackages(setup, qualified, dealings);
   const dealerIds = qualified.map((r) => memberByNodeId(setup.old.members, r.dealer)!);
   return Object.fromEntries(SUITES.map((suite) => [suite, combineCheckedSubShares(publics[suite], self.identifier, dealerIds.map((d) => {
     const sub = held[bytesToHex(d.nodeId)]?.[suite];

@@ -6,7 +6,7 @@
 // outgoing committee (§3.5) follows outside the engine. Not yet reachable from an operator RPC.
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { equalBytes, utf8 } from '../../crypto/bytes.js';
-import { decodeKeyPackage, encodeKeyPackage, type PublicKeyPackage, type Suite } from '../../crypto/frost.js';
+import { decodeKeyPackage, decodePublicKeyPackage, encodeKeyPackage, encodePublicKeyPackage, type PublicKeyPackage, type Suite } from '../../crypto/frost.js';
 import { decodeRoster, encodeRoster, type Roster } from '../../committee/roster.js';
 import type { Outgoing, PhaseContext, PhaseResult, Protocol } from '../engine.js';
 import { acknowledge, decodeHeldSubShares, encodeHeldSubShares } from './acknowledge.js';
@@ -43,6 +43,8 @@ export interface HandoffState {
   complaints?: { dealer: string; suite: Suite; complaint: string }[];
   proposal?: string;
   keys?: Record<Suite, unknown>;
+  /** The new public key packages (encoded), set at completion from the qualified dealings. */
+  publics?: Record<Suite, unknown>;
 }
 
 const dec = new TextDecoder();
@@ -131,12 +133,15 @@ export function handoffProtocol(keys: HandoffNodeKeys): Protocol<HandoffState> {
             // This member's own complaints with their evidence (the dealer's signed dealing and the DH disclosure).
             ...(s.complaints?.length ? { complaints: s.complaints } : {}),
           };
-          if (!isNew(setup)) return { kind: 'complete', state: { ...s, proposal: bytesToHex(proposal) }, result };
+          // The new public packages are kept with the state: what the driver's activation check reads
+          // (handoffOutcome) without evaluating every dealing's commitments again.
+          const encodedPublics = Object.fromEntries(SUITES.map((suite) => [suite, encodePublicKeyPackage(publics[suite])])) as Record<Suite, unknown>;
+          if (!isNew(setup)) return { kind: 'complete', state: { ...s, proposal: bytesToHex(proposal), publics: encodedPublics }, result };
           const held = decodeHeldSubShares(hexToBytes(s.held!));
-          const combined = combine(setup, { nodeId: keys.nodeId }, qualified, dealings, held);
+          const combined = combine(setup, { nodeId: keys.nodeId }, qualified, dealings, held, publics);
           const encodedKeys = Object.fromEntries(SUITES.map((suite) => [suite, encodeKeyPackage(combined[suite])])) as Record<Suite, unknown>;
           for (const suite of SUITES) combined[suite].signingShare.fill(0);
-          return { kind: 'complete', state: { ...s, proposal: bytesToHex(proposal), held: undefined, keys: encodedKeys }, result };
+          return { kind: 'complete', state: { ...s, proposal: bytesToHex(proposal), publics: encodedPublics, held: undefined, keys: encodedKeys }, result };
         },
       },
     },
@@ -161,6 +166,9 @@ export function excludedDealers(setup: HandoffSetup, proposal: Uint8Array): { de
 export function handoffOutcome(s: HandoffState): { setup: HandoffSetup; publics: Record<Suite, PublicKeyPackage> } {
   if (!s.proposal) throw new HandoffError('the hand-off has no checked proposal yet');
   const setup = setupOf(s);
+  if (s.publics) {
+    return { setup, publics: { derivation: decodePublicKeyPackage(s.publics.derivation), signing: decodePublicKeyPackage(s.publics.signing) } };
+  }
   const qualified = checkProposal(setup, hexToBytes(s.proposal)).qualified;
   return { setup, publics: newPublicPackages(setup, qualified, s.dealings.map(hexToBytes)) };
 }
