@@ -425,6 +425,22 @@ export class Devnet {
     return this.committee(candidates[0]!);
   }
 
+  /**
+   * The certified key of `contract` version `version` as node i serves it, verified under the pinned
+   * `committeeKey` (hex); retried for up to `waitMs`, since a new member may still be fetching it.
+   */
+  async servedContractKey(i: number, committeeKey: Uint8Array, contract = DEMO_CONTRACT, version = 1, waitMs = 15_000): Promise<string> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return bytesToHex((await getContractKey(this.nodes[i]!.client, committeeKey, utf8(contract), version)).publicKey);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await sleep(200);
+      }
+    }
+  }
+
   /** OperatorService.RefreshShares{epoch} to every listed member (a hand-off to the same roster). */
   async refresh(epoch: number, members: number[]): Promise<void> {
     for (const i of members) await this.operatorCall(i, 'RefreshShares', { epoch });

@@ -146,7 +146,7 @@ export class CommitteeRounds {
     const res = this.resultOf(record);
     if (forward) {
       const endpoints = new Set([...(cur?.roster ?? []).map((m) => m.endpoint), ...outcome.candidates.map((c) => c.endpoint)]);
-      res.forwardErrors = await this.forward(signed, [...endpoints]);
+      res.forwardErrors = await this.g.forward(signed, [...endpoints]);
     }
     return res;
   }
@@ -180,19 +180,6 @@ export class CommitteeRounds {
       epoch: c.epoch, snapshotHash: c.snapshotHash, elected: c.roster.some((m) => m.nodeId === this.selfHex),
       roster: c.roster.map((m) => hexToBytes(m.nodeId)), forwardErrors: [],
     };
-  }
-
-  private async forward(signed: SignedSnapshotMsg, endpoints: string[]): Promise<string[]> {
-    const to = endpoints.filter((e) => e !== this.ctx.config.advertise);
-    const calls = this.ctx.peerFanOut(to, 'OfferSnapshot', { snapshot: signed }, 20_000);
-    const results = await Promise.allSettled(to.map(async (e, i) => {
-      try {
-        await calls[i];
-      } catch (err) {
-        throw new Error(`${e}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }));
-    return results.flatMap((r) => r.status === 'rejected' ? [String((r.reason as Error).message)] : []);
   }
 
   // ---- refresh (OperatorService.RefreshShares) ----

@@ -243,7 +243,8 @@ export class GenesisCeremony {
     };
   }
 
-  private async forward(signed: SignedSnapshotMsg, endpoints: string[]): Promise<string[]> {
+  /** Offers a snapshot to every other endpoint (OfferSnapshot); the refusals as "endpoint: reason" lines. */
+  async forward(signed: SignedSnapshotMsg, endpoints: string[]): Promise<string[]> {
     const self = this.ctx.config.advertise;
     const to = endpoints.filter((e) => e !== self);
     const calls = this.ctx.peerFanOut(to, 'OfferSnapshot', { snapshot: signed }, 20_000);

@@ -14,13 +14,12 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { bytesToHex, hexToBytes, randomBytes } from '@noble/hashes/utils.js';
 import Database from 'better-sqlite3';
-import { Devnet, DEMO_CONTRACT, sleep, type CommitteeView } from '../../src/devnet/devnet.js';
+import { Devnet, sleep, type CommitteeView } from '../../src/devnet/devnet.js';
 import { serviceDefinition, type ServiceName } from '../../src/rpc/proto.js';
 import { decodeMessage, encodeMessage } from '../../src/rpc/messages.js';
-import { getContractKey } from '../../src/sdk/client.js';
 import { hpkeSeal } from '../../src/crypto/hpke.js';
 import { signTagged } from '../../src/crypto/identity.js';
-import { concatBytes, utf8 } from '../../src/crypto/bytes.js';
+import { concatBytes } from '../../src/crypto/bytes.js';
 import { ceremonyMessageBytes } from '../../src/ceremony/engine.js';
 import type { WireMessage } from '../../src/ceremony/transport.js';
 import { decodeComplaint, decodeDealing, dealingBody, encodeDealing, handoffSetup, subShareInfo, type HandoffSetup } from '../../src/ceremony/handoff/messages.js';
@@ -32,7 +31,6 @@ import { tempDir } from '../helpers/node.js';
 
 jest.setTimeout(240_000);
 
-const CID = utf8(DEMO_CONTRACT);
 const hex = bytesToHex;
 type Rewrite = (method: string, response: Buffer) => Promise<Buffer>;
 
@@ -113,18 +111,8 @@ describe('hand-off under faults (genesis 4, k = 3)', () => {
     await Promise.all(proxies.map((p) => p.close()));
   });
 
-  /** The contract key certified at genesis, served by node i and verified under the pinned CPK. */
-  async function servedKey(i: number): Promise<string> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        return hex((await getContractKey(devnet.nodes[i]!.client, genesis.committeeKey, CID, 1)).publicKey);
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await sleep(200);
-      }
-    }
-  }
+  /** The contract key certified at genesis, served by node i and verified under the pinned CPK (a new member may need a sync first). */
+  const servedKey = (i: number): Promise<string> => devnet.servedContractKey(i, genesis.committeeKey);
 
   async function expectCommittee(members: number[], epoch: number, k: number): Promise<CommitteeView> {
     const views = await Promise.all(members.map((i) => devnet.committee(i)));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { Devnet, DEMO_CONTRACT, DEMO_POLICY_ID, sleep, type CommitteeView } from '../../src/devnet/devnet.js';
 import { decodeRoster } from '../../src/committee/roster.js';
-import { getContractKey, verifyRosterChain } from '../../src/sdk/client.js';
+import { verifyRosterChain } from '../../src/sdk/client.js';
 import { evaluatePartial, verifyPartial } from '../../src/crypto/contract-key.js';
 import { utf8 } from '../../src/crypto/bytes.js';
 import { openDatabase } from '../../src/store/database.js';
@@ -41,17 +41,7 @@ describe('committee life cycle: 4 (k=3) → 5 (k=4) → 4 (k=3, a member removed
   });
 
   /** The contract key certified at genesis, served by node i and verified under the pinned CPK (a new member may need a sync first). */
-  async function servedKey(i: number): Promise<string> {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      try {
-        return hex((await getContractKey(devnet.nodes[i]!.client, genesis.committeeKey, CID, 1)).publicKey);
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await sleep(200);
-      }
-    }
-  }
+  const servedKey = (i: number): Promise<string> => devnet.servedContractKey(i, genesis.committeeKey);
 
   async function expectCommittee(members: number[], epoch: number, k: number): Promise<CommitteeView> {
     const views = await Promise.all(members.map((i) => devnet.committee(i)));

@@ -3,22 +3,9 @@ import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { Command } from '../main.js';
 import { parseCommandArgs, UsageError } from '../args.js';
-import { Devnet, DevnetDirError, DEMO_CONTRACT, DEMO_SNP_CONTRACT, sleep } from '../../devnet/devnet.js';
+import { Devnet, DevnetDirError, DEMO_CONTRACT, DEMO_SNP_CONTRACT } from '../../devnet/devnet.js';
 import { equalBytes, utf8 } from '../../crypto/bytes.js';
-import { getContractKey, verifyRosterChain } from '../../sdk/client.js';
-
-/** The certified key of the demo contract's `version` as node i serves it (a new member may need a moment to fetch it). */
-async function waitForContractKey(devnet: Devnet, i: number, committeeKey: Uint8Array, version: number): Promise<string> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      return bytesToHex((await getContractKey(devnet.nodes[i]!.client, committeeKey, utf8(DEMO_CONTRACT), version)).publicKey);
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(250);
-    }
-  }
-}
+import { verifyRosterChain } from '../../sdk/client.js';
 
 const command: Command = {
   summary: 'run a local committee on loopback (N node processes, genesis election and DKG)',
@@ -102,7 +89,7 @@ const command: Command = {
       if (!sameKeys || next.epoch !== 2 || next.members.length !== devnet.nodes.length) throw new Error('the hand-off did not keep the committee keys');
       verifyRosterChain(next.certificates, view.committeeKey);
       say(`  the roster chain (${next.certificates.length} certificates) verifies from the pinned committee key; epoch 2 is signed by the outgoing committee`);
-      const served = await waitForContractKey(devnet, fifth, view.committeeKey, 2);
+      const served = await devnet.servedContractKey(fifth, view.committeeKey, DEMO_CONTRACT, 2, 20_000);
       say(`  the new member ${devnet.nodes[fifth]!.name} serves '${DEMO_CONTRACT}' v2 ${served} (${served === rotated.publicKey ? 'the same certified key' : 'A DIFFERENT KEY'})`);
       if (served !== rotated.publicKey) throw new Error('the certified contract key changed across the hand-off');
       say('a second worker provisions from the new committee (through the new member)');
