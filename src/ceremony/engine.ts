@@ -50,6 +50,13 @@ export interface Phase<S> {
    * with the sender blamed: for a protocol whose complaint proves the bad ciphertext to the others.
    */
   keepUnopened?: boolean;
+  /**
+   * Run with fewer than every awaited message: once `count` of them are stored and the share `after`
+   * (0..1) of the phase's timeout has passed (the others had their chance), the phase runs with the
+   * messages it has. For a round that needs only some of its senders (a hand-off needs k_old
+   * dealings, not every old member's).
+   */
+  quorum?(state: S, ctx: PhaseContext): { count: number; after: number } | undefined;
 }
 
 export interface Protocol<S> {
@@ -252,14 +259,23 @@ export class CeremonyEngine {
     // Which awaited messages are stored: one query (no bodies) per tick; bodies are read only once all are.
     const have = this.store.senders(c.id, c.phase, this.deps.self.id);
     const lacking = awaited.filter((s) => !have.has(s));
+    let senders = awaited;
     if (lacking.length) {
       await this.pull(c, lacking);
       const now = this.store.senders(c.id, c.phase, this.deps.self.id);
-      if (!awaited.every((s) => now.has(s))) return;
+      if (!awaited.every((s) => now.has(s))) {
+        const q = p.phases[c.phase]!.quorum?.(state, this.ctxOf(c));
+        const started = c.phaseDeadlineMs - c.phaseTimeoutMs;
+        const present = awaited.filter((s) => now.has(s));
+        if (!q || present.length < q.count || this.deps.now() < started + q.after * c.phaseTimeoutMs) return;
+        this.deps.log?.warn({ ceremony: c.id, phase: c.phase, missing: awaited.filter((s) => !now.has(s)).map((s) => nameOf(c, s)) },
+          'the phase runs with a quorum of its messages; the missing members are left out');
+        senders = present;
+      }
     }
     const inbox: Received[] = [];
     const keepUnopened = !!p.phases[c.phase]!.keepUnopened;
-    for (const s of awaited) {
+    for (const s of senders) {
       const wire = this.store.message(c.id, c.phase, s, this.deps.self.id);
       if (!wire) return;
       const body = wire.recipient === '*' ? wire.body

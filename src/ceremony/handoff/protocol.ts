@@ -84,6 +84,15 @@ export function handoffProtocol(keys: HandoffNodeKeys): Protocol<HandoffState> {
     phases: {
       deal: {
         from: (s, ctx) => others(ids(setupOf(s).old.members), ctx),
+        // A new member needs k_old dealings, not every old member's (DESIGN §3.4): after a third of the
+        // phase it goes on with what it has, so an old member that is down does not stop the hand-off;
+        // a dealer some new member lacks is then left out of Q. A member only of the old roster waits
+        // for every dealing (it must hold each one Q may name, to check the new roster it certifies).
+        quorum: (s) => {
+          const setup = setupOf(s);
+          if (!isNew(setup)) return undefined;
+          return { count: setup.old.threshold - (isOld(setup) ? 1 : 0), after: 1 / 3 };
+        },
         async run(s, inbox): Promise<PhaseResult<HandoffState>> {
           const setup = setupOf(s);
           const dealings = [...s.dealings, ...inbox.map((r) => bytesToHex(r.body))];
