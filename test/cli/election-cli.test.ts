@@ -113,7 +113,7 @@ describe('election submit, ceremony status, status and refresh on a 3-node devne
     }
     expect(during.code).toBe(1); // node 3 is sealed
     for (const r of rows.slice(0, 2)) {
-      expect(r).toMatchObject({ ok: true, kind: 'genesis', epoch: 1, state: 'ROUND1', phase: 'ROUND1', awaited: [node3], threshold: 2 });
+      expect(r).toMatchObject({ ok: true, kind: 'genesis', epoch: 1, state: 'ROUND1', phase: 'round1', awaited: [node3], threshold: 2 });
       expect(r.answered).toHaveLength(1);
       expect(r.members).toHaveLength(3);
       expect(r.secondsLeft).toBeGreaterThan(0);
@@ -121,7 +121,7 @@ describe('election submit, ceremony status, status and refresh on a 3-node devne
     }
     expect(rows[2]).toMatchObject({ ok: false, code: 'FAILED_PRECONDITION', error: expect.stringMatching(/sealed/) });
     const table = await runCli('ceremony', ['status', '--endpoint', ep[0]!, ...op]);
-    expect([table.code, table.out]).toEqual([0, expect.stringMatching(new RegExp(`genesis epoch 1  ROUND1  answered 1/2  awaiting ${node3.slice(0, 8)}  deadline in \\d+s  k=2 of 3`))]);
+    expect([table.code, table.out]).toEqual([0, expect.stringMatching(new RegExp(`genesis epoch 1  ROUND1  phase round1  answered 1/2  awaiting ${node3.slice(0, 8)}  deadline in \\d+s  k=2 of 3`))]);
 
     // Node 3 is unsealed; the same command again, now to every member (a node that has the snapshot
     // does not forward it again): it resubmits the kept file, and every member answers the same hash.
