@@ -34,6 +34,16 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Whether HOST:PORT accepts a TCP connection now. */
+function accepts(endpoint: string): Promise<boolean> {
+  const [host, port] = endpoint.split(':');
+  return new Promise((resolve) => {
+    const sock = net.connect(Number(port), host!);
+    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('error', () => { sock.destroy(); resolve(false); });
+  });
+}
+
 describe('docs/operator-guide.md, step by step with the CLI alone', () => {
   let dir: string;
   const procs: ChildProcess[] = [];
@@ -90,12 +100,19 @@ describe('docs/operator-guide.md, step by step with the CLI alone', () => {
       procs.push(spawn(process.execPath, [CLI, 'node', '--config', n.config], { stdio: ['ignore', out, out], env }));
       fs.closeSync(out);
     }
-    await Promise.all(nodes.map(async (n) => {
+    await Promise.all(nodes.map(async (n, i) => {
+      // Until its port accepts connections (a cheap probe, not a CLI process every 200 ms while four
+      // nodes start on two cores), then `gatekeeper status` once: exit 2, up and sealed (as `vault status`).
+      const deadline = Date.now() + 120_000;
+      while (!(await accepts(n.endpoint))) {
+        if (procs[i]!.exitCode !== null) throw new Error(`${n.endpoint} exited with ${procs[i]!.exitCode}`);
+        if (Date.now() > deadline) throw new Error(`${n.endpoint} did not start within 120 s`);
+        await sleep(100);
+      }
       for (let t = 0; ; t++) {
         const r = await gk('status', '--endpoint', n.endpoint, '--json', ...tlsArgs);
-        // Exit 2: up and sealed (as `vault status`); 1 while it cannot be reached yet.
         if (r.code === 2) { expect(JSON.parse(r.out).sealed).toBe(true); return; }
-        if (t > 150) throw new Error(`${n.endpoint} did not start: ${r.err}`);
+        if (t > 20) throw new Error(`${n.endpoint} did not answer Status: ${r.err}`);
         await sleep(200);
       }
     }));

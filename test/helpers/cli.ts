@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Command } from '../../src/cli/main.js';
+import { UsageError } from '../../src/cli/args.js';
 import { REPO_ROOT } from './shared.js';
 
 export async function runCommand(command: Command, argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -24,6 +25,26 @@ export async function runCommand(command: Command, argv: string[]): Promise<{ co
 export async function runCli(cmd: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const { default: command } = await import(`../../src/cli/commands/${cmd}.js`) as { default: Command };
   return runCommand(command, argv);
+}
+
+/**
+ * Runs `gatekeeper CMD ARGV...` in-process as src/cli/main.ts does: a UsageError becomes exit 2 with
+ * `gatekeeper CMD: MESSAGE` on stderr. For checks of a command's own messages and codes; a test of the
+ * binary itself (its process exit code) uses runBuiltCli.
+ */
+export async function runCliAsMain(cmd: string, argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { default: command } = await import(`../../src/cli/commands/${cmd}.js`) as { default: Command };
+  let usage = '';
+  const r = await runCommand({ summary: command.summary, run: async (a) => {
+    try {
+      return await command.run(a);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      usage = `gatekeeper ${cmd}: ${e.message}\n`;
+      return 2;
+    }
+  } }, argv);
+  return { ...r, err: r.err + usage };
 }
 
 /** The built `gatekeeper` command (`npm run build` first). */

@@ -9,7 +9,7 @@ import { Devnet, DEMO_CONTRACT, DEMO_MEASUREMENTS, DEMO_POLICY_ID, type Committe
 import { generateIdentityKey, signTagged } from '../../src/crypto/identity.js';
 import { generateTransportKeyPair, hpkeSeal } from '../../src/crypto/hpke.js';
 import { utf8 } from '../../src/crypto/bytes.js';
-import { contractGovernanceMessage, contractKeyCertificateMessage, partialInfo, publicationMessage, workerReportData, type ContractAction } from '../../src/keys/wire.js';
+import { challengeMessage, contractGovernanceMessage, contractKeyCertificateMessage, partialInfo, publicationMessage, workerReportData, type ContractAction } from '../../src/keys/wire.js';
 import { decodeMessage, encodeMessage } from '../../src/rpc/messages.js';
 import { RpcError } from '../../src/rpc/errors.js';
 import { provisionContractKey, publishContractKey, type WorkerKeys } from '../../src/sdk/worker.js';
@@ -92,7 +92,7 @@ describe('contract keys with n = 4, k = 3', () => {
   beforeAll(async () => {
     const endpoints = await Promise.all(proxies.map((p) => p.listen()));
     devnet = new Devnet({
-      dir: tempDir('ckeys'), nodes: 4, threshold: 3, challengeTtlMs: 4000,
+      dir: tempDir('ckeys'), nodes: 4, threshold: 3,
       advertise: (i, listen) => (i >= 2 ? endpoints[i - 2]! : listen),
     });
     await devnet.create();
@@ -177,9 +177,17 @@ describe('contract keys with n = 4, k = 3', () => {
     const keys = freshWorker();
     const { challenge } = await provisionRaw(keys, { version: 3 });
     await expectRefused(provisionRaw(keys, { version: 3, reuse: challenge }), status.PERMISSION_DENIED, /replayed challenge/);
-    const stale = await devnet.nodes[1]!.client.call<Record<string, unknown>>('WorkerService', 'GetChallenge', {});
-    await new Promise((r) => setTimeout(r, 4500));
+    // Expiry without waiting out a lifetime: a challenge node 1 issued, with an expiry already past
+    // signed by node 1's own identity key (read from its database), is what the same challenge is once
+    // its lifetime ran out. Its signature verifies; only the expiry refuses it.
+    const issued = await devnet.nodes[1]!.client.call<Record<string, unknown>>('WorkerService', 'GetChallenge', {});
+    const { identitySecret } = await readNodeSecrets(devnet.nodes[1]!, 1);
+    const past = BigInt(Date.now() - 1000);
+    const stale = { ...issued, expiresAtMs: String(past),
+      signature: signTagged(identitySecret, 'challenge', challengeMessage(issued.nonce as Uint8Array, past, issued.issuerNodeId as Uint8Array)) };
     await expectRefused(provisionRaw(freshWorker(), { version: 3, reuse: stale }), status.PERMISSION_DENIED, /expired/);
+    // A worker cannot move the expiry itself: the issuer's signature no longer verifies.
+    await expectRefused(provisionRaw(freshWorker(), { version: 3, reuse: { ...stale, signature: issued.signature } }), status.PERMISSION_DENIED, /challenge signature does not verify/);
   });
 
   test('a measurement or a TCB status outside the policy is refused', async () => {

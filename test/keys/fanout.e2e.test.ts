@@ -23,7 +23,7 @@ function freshWorker(): WorkerKeys {
   return { hpke: generateTransportKeyPair(), signing: { secretKey: s.secretKey, publicKey: s.publicKey } };
 }
 
-describe('fan-outs with members down (n = 4, k = 3)', () => {
+describe('fan-outs with members down (n = 3, k = 2)', () => {
   let devnet: Devnet;
   let view: CommitteeView;
   const stopped = new Set<number>();
@@ -62,7 +62,7 @@ describe('fan-outs with members down (n = 4, k = 3)', () => {
   }
 
   beforeAll(async () => {
-    devnet = new Devnet({ dir: tempDir('fanout'), nodes: 4, threshold: 3 });
+    devnet = new Devnet({ dir: tempDir('fanout'), nodes: 3, threshold: 2 });
     view = await devnet.genesis();
     await devnet.registerDemoContract();
     // Versions 2 and 3 are issued first, while every member is up (governance reaches each member itself).
@@ -74,16 +74,16 @@ describe('fan-outs with members down (n = 4, k = 3)', () => {
   });
 
   test('with one member stopped (SIGSTOP), provisioning returns without waiting for it, and the member gets the key once it runs again', async () => {
-    signal(3, 'SIGSTOP');
+    signal(2, 'SIGSTOP');
     const v1 = await provisionAndPublish(1);
     // Was 10 s (the fan-out waited for the stopped member's deadline); k partials arrive in well under a second.
     expect(v1.provisionMs).toBeLessThan(5000);
-    signal(3, 'SIGCONT');
+    signal(2, 'SIGCONT');
     const k = await (async () => {
       const deadline = Date.now() + 30_000;
       for (;;) {
         try {
-          return await devnet.nodes[3]!.client.call<{ publicKey: Uint8Array }>('PublicService', 'GetContractKey', { contractId: demo, version: 1 });
+          return await devnet.nodes[2]!.client.call<{ publicKey: Uint8Array }>('PublicService', 'GetContractKey', { contractId: demo, version: 1 });
         } catch (err) {
           if (Date.now() > deadline) throw err;
           await sleep(300);
@@ -94,26 +94,26 @@ describe('fan-outs with members down (n = 4, k = 3)', () => {
   });
 
   test('a member killed during a publication gets the key after restart, and every member then serves the same latest version', async () => {
-    devnet.killNode(3);
+    devnet.killNode(2);
     const v2 = await provisionAndPublish(2);
     expect(v2.provisionMs).toBeLessThan(5000);
-    await devnet.startNode(3);
-    await devnet.unseal(3);
+    await devnet.startNode(2);
+    await devnet.unseal(2);
     const answers = await waitForSameLatest({ version: 2, publicKey: v2.publicKey }, 40_000);
     expect(answers).toEqual(devnet.nodes.map(() => `v2 ${v2.publicKey}`));
   });
 
   test('a member that missed a publication fetches the certified key from the other members while the coordinator is down', async () => {
-    await devnet.stopNode(3);
-    // Node 1 coordinates the publication of version 3 and goes down before it could deliver to node 3.
+    await devnet.stopNode(2);
+    // The member at index 1 coordinates the publication of version 3 and goes down before it could deliver to the one at index 2.
     const v3 = await provisionAndPublish(3, 1);
     devnet.killNode(1);
-    await devnet.startNode(3);
-    await devnet.unseal(3);
+    await devnet.startNode(2);
+    await devnet.unseal(2);
     const deadline = Date.now() + 40_000;
     let answer = '';
     while (Date.now() < deadline) {
-      answer = await devnet.nodes[3]!.client.call<{ version: number; publicKey: Uint8Array }>('PublicService', 'GetContractKey', { contractId: demo, version: 0 })
+      answer = await devnet.nodes[2]!.client.call<{ version: number; publicKey: Uint8Array }>('PublicService', 'GetContractKey', { contractId: demo, version: 0 })
         .then((k) => `v${k.version} ${bytesToHex(k.publicKey)}`, (e: unknown) => `error ${String(e)}`);
       if (answer === `v3 ${v3.publicKey}`) break;
       await sleep(300);
@@ -126,7 +126,7 @@ describe('fan-outs with members down (n = 4, k = 3)', () => {
   });
 
   test('with every member but the entry one stopped, the worker gets UNAVAILABLE naming each silent member, within its deadline', async () => {
-    for (const i of [1, 2, 3]) signal(i, 'SIGSTOP');
+    for (const i of [1, 2]) signal(i, 'SIGSTOP');
     try {
       const keys = freshWorker();
       const client = devnet.nodes[0]!.client;
@@ -142,14 +142,14 @@ describe('fan-outs with members down (n = 4, k = 3)', () => {
       const tookMs = Date.now() - started;
       expect(err).toBeInstanceOf(RpcError);
       expect(status[(err as RpcError).code]).toBe('UNAVAILABLE');
-      expect((err as RpcError).message).toMatch(/only 1 of the 3 members needed released a partial/);
-      for (const i of [1, 2, 3]) {
+      expect((err as RpcError).message).toMatch(/only 1 of the 2 members needed released a partial/);
+      for (const i of [1, 2]) {
         const id = bytesToHex(view.members.find((m) => m.endpoint === devnet.nodes[i]!.endpoint)!.nodeId);
         expect((err as RpcError).message).toMatch(new RegExp(`node ${id}: no answer (within|yet)`));
       }
       expect(tookMs).toBeLessThan(6000);
     } finally {
-      for (const i of [1, 2, 3]) signal(i, 'SIGCONT');
+      for (const i of [1, 2]) signal(i, 'SIGCONT');
     }
   });
 });

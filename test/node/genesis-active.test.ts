@@ -20,7 +20,7 @@ describe('a newer ceremony, aborted or in progress, does not hide the active com
   afterAll(async () => { await devnet.stop(); });
 
   test('after restart with epoch 2 ABORTED and epoch 3 in ROUND1, members still provision and serve the epoch-1 keys', async () => {
-    devnet = new Devnet({ dir: tempDir('active'), nodes: 4, threshold: 3 });
+    devnet = new Devnet({ dir: tempDir('active'), nodes: 3, threshold: 2 }); // the committee's size is not what this shows
     const view = await devnet.genesis();
     await devnet.registerDemoContract();
     const first = await devnet.startWorker(view.committeeKey);

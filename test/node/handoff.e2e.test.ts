@@ -3,12 +3,16 @@
 // with a fresh member and a candidate that is not elected; 5 → 4 (k=3) with a genesis member removed;
 // a refresh of the same roster. After each: every member reports genesis's CPK and MPK, the contract key
 // certified at genesis is still served and verifies, and a worker provisioned from the new committee
-// gets the same pk_c. The removed member's old shares are gone from its database, and a partial from
-// its old share fails against the new verifying shares.
+// gets the same pk_c (the development worker process at genesis, the worker SDK in this process after).
+// The removed member's old shares are gone from its database, and a partial from its old share fails
+// against the new verifying shares.
 import { jest } from '@jest/globals';
 import path from 'node:path';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { Devnet, DEMO_CONTRACT, DEMO_POLICY_ID, sleep, type CommitteeView } from '../../src/devnet/devnet.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { Devnet, DEMO_CONTRACT, DEMO_MEASUREMENTS, DEMO_POLICY_ID, sleep, type CommitteeView } from '../../src/devnet/devnet.js';
+import { generateIdentityKey } from '../../src/crypto/identity.js';
+import { generateTransportKeyPair } from '../../src/crypto/hpke.js';
+import { provisionContractKey, type WorkerKeys } from '../../src/sdk/worker.js';
 import { decodeRoster } from '../../src/committee/roster.js';
 import { verifyRosterChain } from '../../src/sdk/client.js';
 import { evaluatePartial, verifyPartial } from '../../src/crypto/contract-key.js';
@@ -62,12 +66,18 @@ describe('committee life cycle: 4 (k=3) → 5 (k=4) → 4 (k=3, a member removed
     return views[0]!;
   }
 
+  /** A fresh worker (the worker SDK in this process, attested by the development PKI) provisions version 1 through node i. */
   async function workerFrom(i: number): Promise<void> {
-    await devnet.stopWorker();
-    const w = await devnet.startWorker(genesis.committeeKey, i);
-    expect(w.publicKey).toBe(pkc);
-    await devnet.stopWorker();
+    const s = generateIdentityKey();
+    const keys: WorkerKeys = { hpke: generateTransportKeyPair(), signing: { secretKey: s.secretKey, publicKey: s.publicKey } };
+    const got = await provisionContractKey({ client: devnet.nodes[i]!.client, pinnedCommitteeKey: genesis.committeeKey, contractId: CID, version: 1, keys, makeQuote });
+    expect(hex(got.publicKey)).toBe(pkc);
   }
+  const makeQuote = async (reportData: Uint8Array) => ({
+    quote: devnet.pki!.buildSgxQuoteV3({ mrEnclave: hexToBytes(DEMO_MEASUREMENTS.mrEnclave), mrSigner: hexToBytes(DEMO_MEASUREMENTS.mrSigner),
+      isvProdId: DEMO_MEASUREMENTS.isvProdId, isvSvn: DEMO_MEASUREMENTS.isvSvn, reportData }),
+    collateralJson: JSON.stringify(await devnet.pki!.collateral({ tee: 'SGX' })),
+  });
 
   async function registerOn(i: number): Promise<void> {
     await devnet.operatorCall(i, 'SetReleasePolicy', devnet.signPolicy(devnet.demoPolicy()));

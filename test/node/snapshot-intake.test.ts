@@ -39,8 +39,9 @@ describe('an OfferSnapshot flood from any key holder', () => {
   beforeAll(async () => { t = await unsealedNode(); });
   afterAll(async () => { await t.stop(); });
 
-  // 4,000 self-made candidacies, each validly signed by its own key: the probe's payload.
-  const flood = () => syntheticSnapshot({ epoch: 1, seats: 50, candidates: 4000, nominations: 0, targetsPerNomination: 0 });
+  // Self-made candidacies, each validly signed by its own key: the probe's payload (4,000 there), here
+  // one over the cap, so a refusal for the caps instead of the signatures would show.
+  const flood = () => syntheticSnapshot({ epoch: 1, seats: 50, candidates: SNAPSHOT_LIMITS.maxCandidacies + 1, nominations: 0, targetsPerNomination: 0 });
 
   test('without valid governance signatures it is refused with PERMISSION_DENIED before any candidacy is verified or any election runs', async () => {
     const attacker = generateIdentityKey();

@@ -76,14 +76,15 @@ afterAll(async () => {
 
 describe('failover over real gRPC on loopback', () => {
   test('the first endpoint refuses connections, the second never answers: the third answers, verified under the pinned key', async () => {
-    const client = new GatekeeperClient([refused, hung.endpoint, goodEndpoint], { minAttemptMs: 300 });
+    // A 4 s deadline instead of the 10 s default: the silent member's share of it is what the test waits out.
+    const client = new GatekeeperClient([refused, hung.endpoint, goodEndpoint], { minAttemptMs: 300, timeoutMs: 4_000 });
     try {
       const before = hung.accepted;
       const started = Date.now();
       const key = await getContractKey(client, good.committeeKey, cid, 1);
       expect(Buffer.from(key.publicKey)).toEqual(Buffer.from(contract.pk));
-      // One deadline: the silent member got a share of the 10 s default, not all of it.
-      expect(Date.now() - started).toBeLessThan(9_000);
+      // One deadline: the silent member got a share of it, not all of it (the third still answered within it).
+      expect(Date.now() - started).toBeLessThan(4_000);
       expect(hung.accepted).toBeGreaterThan(before);
       const health = client.health();
       expect(health.map((h) => h.failures)).toEqual([1, 1, 0]);
