@@ -237,8 +237,11 @@ export class ThresholdSigner {
       report.note(`the signing budget was spent before the commit round (${Math.max(0, left)} ms left)`);
       return undefined;
     }
-    // Members known down are not asked while enough others are (their calls would fail at once anyway).
-    const up = candidates.filter((m) => !this.ctx.peerHealth.isDown(m.endpoint));
+    // Members whose calls would be refused at once (backoff running) are not asked while enough others
+    // are; a member whose backoff ended is asked (it may be back: a stale mark must not cost a quorum).
+    const health = this.ctx.peerHealth;
+    const refusing = (e: string) => (typeof health.refusing === 'function' ? health.refusing(e) : health.isDown(e));
+    const up = candidates.filter((m) => !refusing(m.endpoint));
     const ask = up.length >= wanted ? up : candidates;
     for (const m of candidates) if (!ask.includes(m)) report.add(m, 'FrostCommit', 'not asked: marked down by peer health');
     const sessionId = new Uint8Array(randomBytes(16));

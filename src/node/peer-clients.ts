@@ -72,6 +72,16 @@ export class PeerHealth {
     if (s) s.probing = false;
   }
 
+  /**
+   * True while a call to `endpoint` would be refused at once (its backoff runs, or its one probe is out).
+   * A member back from a stop is asked again (as the probe) once its backoff ends, so a fan-out that
+   * skips the members refusing calls never skips one on a stale mark.
+   */
+  refusing(endpoint: string): boolean {
+    const s = this.peers.get(endpoint);
+    return !!s && s.failures > 0 && (this.now() < s.downUntil || s.probing);
+  }
+
   /** True while `endpoint` is marked down. */
   isDown(endpoint: string): boolean {
     const s = this.peers.get(endpoint);

@@ -18,9 +18,12 @@ describe('peer health', () => {
     h.observe('a', new RpcError(status.UNAVAILABLE, 'connection refused'));
     expect(h.isDown('a')).toBe(true);
     expect(h.admit('a')).toMatchObject({ kind: 'down', retryInMs: 500, failures: 1 });
+    expect(h.refusing('a')).toBe(true);
     t += 499;
     expect(h.admit('a').kind).toBe('down');
     t += 1;
+    // Still marked down, but no longer refusing: the next call is the probe (a fan-out asks it again).
+    expect([h.isDown('a'), h.refusing('a')]).toEqual([true, false]);
     // The backoff expired: exactly one probe, with the short deadline; others still fail fast meanwhile.
     expect(h.admit('a')).toEqual({ kind: 'probe', timeoutMs: 1500 });
     expect(h.admit('a').kind).toBe('down');
