@@ -17,6 +17,28 @@ import { PeerUnavailable } from '../../src/ceremony/transport.js';
 import { handoffKeys, handoffProtocol, HANDOFF_KIND, type HandoffState } from '../../src/ceremony/handoff/protocol.js';
 import { frostSign, genesis, makeNode, session, type Node } from './lifecycle.js';
 
+/** One engine per node (its own SQLite file), behind an in-memory transport; members in `down` refuse connections. */
+function engineFor(nodes: Node[], now: () => number, down: Set<string>): Map<string, CeremonyEngine> {
+  const engines = new Map<string, CeremonyEngine>();
+  for (const n of nodes) {
+    const db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gk-handoff-engine-')), 'db.sqlite'));
+    const id = bytesToHex(n.identityKey);
+    const engine = new CeremonyEngine({
+      db, box: new SecretBox(new Uint8Array(randomBytes(32))), now, audit: new AuditLog(db, now),
+      self: { id, identitySecret: n.identitySecret, transportSecret: n.transportSecret, transportKey: n.transportKey },
+      transport: {
+        fetch: async (peer, req) => {
+          if (down.has(peer.id)) throw new PeerUnavailable('refused');
+          return engines.get(peer.id)!.serve(req, id, 0);
+        },
+      },
+    });
+    engine.register(handoffProtocol({ nodeId: n.nodeId, identitySecret: n.identitySecret, transportSecret: n.transportSecret }));
+    engines.set(id, engine);
+  }
+  return engines;
+}
+
 describe('hand-off on the ceremony engine', () => {
   test('4 (k=3) → 5 (k=4): every member completes with the same MPK and CPK; the new shares sign under CPK', async () => {
     let t = 1_000_000;
@@ -24,24 +46,7 @@ describe('hand-off on the ceremony engine', () => {
     const old = genesis([0, 1, 2, 3].map((i) => makeNode(`old-${i}`)), 3);
     const joining = makeNode('new-4');
     const everyone: Node[] = [...old.nodes, joining];
-    const engines = new Map<string, CeremonyEngine>();
-    const down = new Set<string>();
-    for (const n of everyone) {
-      const db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gk-handoff-engine-')), 'db.sqlite'));
-      const id = bytesToHex(n.identityKey);
-      const engine = new CeremonyEngine({
-        db, box: new SecretBox(new Uint8Array(randomBytes(32))), now, audit: new AuditLog(db, now),
-        self: { id, identitySecret: n.identitySecret, transportSecret: n.transportSecret, transportKey: n.transportKey },
-        transport: {
-          fetch: async (peer, req) => {
-            if (down.has(peer.id)) throw new PeerUnavailable('refused');
-            return engines.get(peer.id)!.serve(req, id, 0);
-          },
-        },
-      });
-      engine.register(handoffProtocol({ nodeId: n.nodeId, identitySecret: n.identitySecret, transportSecret: n.transportSecret }));
-      engines.set(id, engine);
-    }
+    const engines = engineFor(everyone, now, new Set<string>());
     const members: Member[] = everyone.map((n) => ({ id: bytesToHex(n.identityKey), endpoint: n.name, transportKey: bytesToHex(n.transportKey) }));
     const params = { oldRoster: old.roster, epoch: 2, session: session(2), next: { threshold: 4, members: everyone } };
     for (const n of everyone) {
@@ -79,24 +84,7 @@ describe('hand-off on the ceremony engine', () => {
     const gone = old.nodes[3]!;
     const next = [old.nodes[0]!, old.nodes[1]!, old.nodes[2]!, joining];
     const everyone: Node[] = [...old.nodes, joining];
-    const engines = new Map<string, CeremonyEngine>();
-    const down = new Set<string>([bytesToHex(gone.identityKey)]);
-    for (const n of everyone) {
-      const db = openDatabase(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gk-handoff-engine-')), 'db.sqlite'));
-      const id = bytesToHex(n.identityKey);
-      const engine = new CeremonyEngine({
-        db, box: new SecretBox(new Uint8Array(randomBytes(32))), now, audit: new AuditLog(db, now),
-        self: { id, identitySecret: n.identitySecret, transportSecret: n.transportSecret, transportKey: n.transportKey },
-        transport: {
-          fetch: async (peer, req) => {
-            if (down.has(peer.id)) throw new PeerUnavailable('refused');
-            return engines.get(peer.id)!.serve(req, id, 0);
-          },
-        },
-      });
-      engine.register(handoffProtocol({ nodeId: n.nodeId, identitySecret: n.identitySecret, transportSecret: n.transportSecret }));
-      engines.set(id, engine);
-    }
+    const engines = engineFor(everyone, now, new Set<string>([bytesToHex(gone.identityKey)]));
     const members: Member[] = everyone.map((n) => ({ id: bytesToHex(n.identityKey), endpoint: n.name, transportKey: bytesToHex(n.transportKey) }));
     const params = { oldRoster: old.roster, epoch: 2, session: session(2), next: { threshold: 3, members: next } };
     const live = next.map((n) => engines.get(bytesToHex(n.identityKey))!);
