@@ -19,11 +19,10 @@ import {
 import type { ElectionOutcome, SignedSnapshotMsg } from '../committee/snapshot.js';
 import { transition, type CeremonyState } from '../committee/genesis-state.js';
 import { decodeMessage } from '../rpc/messages.js';
-import { alreadyExists, failedPrecondition, invalidArgument, RpcError } from '../rpc/errors.js';
-import { status } from '@grpc/grpc-js';
+import { alreadyExists, failedPrecondition, invalidArgument } from '../rpc/errors.js';
 import type { CeremonyKind, CeremonyRecord, RosterEntryJson } from '../store/ceremony-store.js';
 import type { Member } from '../ceremony/engine.js';
-import { Backoff, chooseCoordinator } from '../ceremony/transport.js';
+import { Backoff, chooseCoordinator, noAnswer } from '../ceremony/transport.js';
 import { HANDOFF_KIND, handoffKeys, handoffOutcome, type HandoffState } from '../ceremony/handoff/protocol.js';
 import { checkActivation, expectedNextRoster, rosterDifference, type NextRoster } from '../ceremony/activation.js';
 import type { NodeContext } from './context.js';
@@ -322,12 +321,13 @@ export class CommitteeRounds {
     const endpoints = [...new Set(snap.candidacies.map((c) => c.endpoint))].filter((e) => e !== this.ctx.config.advertise && this.pulls.due(`chain/${e}`));
     for (const endpoint of endpoints) {
       let certs: RosterCertificate[];
+      const sent = this.ctx.now();
       try {
         const res = await this.ctx.peerPublicCall<{ certificates: RosterCertificate[] }>(endpoint, 'GetCommittee', {}, 2000);
         certs = res.certificates;
         this.pulls.succeeded(`chain/${endpoint}`, endpoint);
       } catch (err) {
-        this.pulls.failed(`chain/${endpoint}`, endpoint, err instanceof RpcError && err.code === status.UNAVAILABLE);
+        this.pulls.failed(`chain/${endpoint}`, endpoint, noAnswer(err), sent);
         continue;
       }
       const chain = verifiedChainTo(certs, prev);
@@ -440,13 +440,16 @@ export class CommitteeRounds {
       return;
     }
     const ask = e.members.filter((m) => m.id !== this.selfKey && this.pulls.due(`cert/${m.endpoint}`));
+    const sent = this.ctx.now();
     const calls = this.ctx.peerFanOut<{ rosterBytes: Uint8Array; signature: Uint8Array }>(ask.map((m) => m.endpoint), 'GetRosterCertificate', { epoch: r.epoch }, 3000);
     const answers = await Promise.allSettled(calls);
     for (const [i, a] of answers.entries()) {
       const endpoint = ask[i]!.endpoint;
       if (a.status === 'rejected') {
         const err = a.reason as unknown;
-        this.pulls.failed(`cert/${endpoint}`, endpoint, err instanceof RpcError && err.code === status.UNAVAILABLE);
+        // The same rule as genesis's certificate (transport.ts noAnswer): a stopped coordinator times
+        // out rather than refusing connections, and must still be passed over.
+        this.pulls.failed(`cert/${endpoint}`, endpoint, noAnswer(err), sent);
         continue;
       }
       this.pulls.succeeded(`cert/${endpoint}`, endpoint);

@@ -10,7 +10,6 @@ import type { SignedSnapshotMsg } from '../../committee/snapshot.js';
 import type { Guards } from './guard.js';
 import type { NodeRuntime } from '../node.js';
 import { ceremonyStatus } from '../ceremony-status.js';
-import { EngineStore } from '../../ceremony/store.js';
 
 interface UnsealReq { share: string; reset: boolean }
 interface CandidacyReq { epoch: number; selfStake: string; endpoint: string }
@@ -132,7 +131,7 @@ export function operatorService(rt: NodeRuntime, guards: Guards) {
       guards.operator(req, ctx);
       if (!Number.isInteger(req.epoch) || req.epoch < 0) throw invalidArgument('epoch must be 0 (the newest) or an epoch number');
       return ceremonyStatus({
-        ceremonies: node.ceremonies, engine: new EngineStore(node.db), now: () => node.now(),
+        ceremonies: node.ceremonies, engine: node.genesis.engine.store, now: () => node.now(),
         selfNodeId: bytesToHex(node.self.nodeId), selfIdentityKey: bytesToHex(node.self.identityKey),
         engineMissing: (c) => node.genesis.engine.missing(c),
       }, req.epoch);
