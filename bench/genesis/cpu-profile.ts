@@ -74,3 +74,15 @@ export function summarizeProfile(file: string, fromNs: bigint, toNs: bigint): Pr
 export function top(m: Map<string, number>, count: number): [string, number][] {
   return [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, count);
 }
+
+/**
+ * With `--profile-out FILE` on the command line, copies the profile to FILE and its window to
+ * FILE.window.json ({ fromNs, toNs }), for a closer look than the bench prints.
+ */
+export function saveProfileIfAsked(file: string, fromNs: bigint, toNs: bigint): void {
+  const i = process.argv.indexOf('--profile-out');
+  const out = i > 0 ? process.argv[i + 1] : undefined;
+  if (!out) return;
+  fs.copyFileSync(file, out);
+  fs.writeFileSync(`${out}.window.json`, JSON.stringify({ fromNs: String(fromNs), toNs: String(toNs) }));
+}

@@ -2,12 +2,12 @@
 // member's CPU time (a real deployment gives every member its own machine, so a member's CPU is what
 // bounds it), then where a member's CPU goes at n = 16: a V8 CPU profile of one member and the cost of
 // each crypto step timed alone, as ratios to one secp256k1 base-point multiplication.
-//   npm run build && node dist/bench/genesis/main.js [--sizes 4,8,16] [--keep]
+//   npm run build && node dist/bench/genesis/main.js [--sizes 4,8,16] [--keep] [--profile-out FILE]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runGenesis, type GenesisResult } from './run-genesis.js';
-import { summarizeProfile, top } from './cpu-profile.js';
+import { saveProfileIfAsked, summarizeProfile, top } from './cpu-profile.js';
 import { measureCryptoCosts } from './crypto-costs.js';
 
 const TARGET_CPU_MS = 1000;
@@ -70,6 +70,7 @@ function printProfile(r: GenesisResult): void {
   if (!r.profile) return;
   const m = r.members.find((x) => x.profiled)!;
   const s = summarizeProfile(r.profile.file, r.profile.fromNs, r.profile.toNs);
+  saveProfileIfAsked(r.profile.file, r.profile.fromNs, r.profile.toNs);
   // Shares of sampled busy time, applied to the CPU the member's own counters report.
   const est = (v: number) => (v / s.busyMs) * m.cpuMs;
   log(`\nWhere ${m.name}'s CPU goes at n = ${r.n} (V8 CPU profile of that member, SubmitGenesis -> its COMPLETE; `

@@ -5,14 +5,14 @@
 // Printed as ms and as secp256k1 base multiplications timed in this process before and after, as
 // bench/genesis prints; target: the median member under 1 s.
 // With --profile, member #2 runs under V8's CPU profiler and its time in the round is broken down.
-//   npm run build && node dist/bench/handoff/nodes.js [--n 16] [--k 11] [--profile]
+//   npm run build && node dist/bench/handoff/nodes.js [--n 16] [--k 11] [--profile [--profile-out FILE]]
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Devnet, sleep } from '../../src/devnet/devnet.js';
-import { scrape, type Scrape } from '../genesis/metrics.js';
+import { rpcDelta, scrape, type Scrape } from '../genesis/metrics.js';
 import { baseMultiplyMs } from '../genesis/run-genesis.js';
-import { summarizeProfile, top } from '../genesis/cpu-profile.js';
+import { saveProfileIfAsked, summarizeProfile, top } from '../genesis/cpu-profile.js';
 
 const TARGET_CPU_MS = 1000;
 const INCLUSIVE = ['tick', 'step', 'pull', 'serve', 'apply', 'openState', 'sealState', 'deal', 'acknowledge', 'propose', 'checkProposal', 'newPublicPackages',
@@ -63,6 +63,12 @@ async function main(): Promise<void> {
     log(`    in base multiplications (one took ${baseBefore.toFixed(2)} ms before and ${baseAfter.toFixed(2)} ms after): `
       + `median ${(med / base).toFixed(0)}, max ${(Math.max(...cpu) / base).toFixed(0)}`);
     log(`    per member: ${cpu.map((c, i) => `#${i + 1} ${c.toFixed(0)}`).join(', ')}`);
+    const sys = devnet.nodes.map((_, i) => (done[i]!.system - before[i]!.system) * 1000);
+    log(`    of which system time: median ${median(sys).toFixed(0)} ms`);
+    const served = new Map<string, number[]>();
+    devnet.nodes.forEach((_, i) => { for (const [key, v] of rpcDelta(before[i]!, done[i]!)) served.set(key, [...(served.get(key) ?? []), v]); });
+    log(`  calls served per member in the round (median over members, by method and status): ${[...served].sort((a, b) => median(b[1]) - median(a[1]))
+      .map(([key, v]) => `${key} ${median([...v, ...new Array(n - v.length).fill(0)])}`).join(', ')}`);
     log(`  same committee key and MPK as genesis; roster chain of ${view.certificates.length} certificates`);
     log(`  target (median member under ${TARGET_CPU_MS} ms CPU): ${med < TARGET_CPU_MS ? 'MET' : 'MISSED'}`);
     if (profile) {
@@ -70,6 +76,7 @@ async function main(): Promise<void> {
       const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       if (!file) throw new Error('the profiled node wrote no .cpuprofile');
       const s = summarizeProfile(path.join(profDir, file), t0ns, done[1]!.at);
+      saveProfileIfAsked(path.join(profDir, file), t0ns, done[1]!.at);
       log(`  where member #2's CPU goes in the round (V8 profile, top self time; #2 pays for the sampler too):`);
       const est = (v: number) => ((v / s.busyMs) * cpu[1]!).toFixed(0).padStart(6);
       log('    inclusive, by function (nested entries overlap):');

@@ -115,6 +115,16 @@ export function voteMessage(epoch: number, snapshotHash: Uint8Array, rosterHash:
   return concatBytes(u32be(epoch), snapshotHash, rosterHash);
 }
 
+/** Opened states of running ceremonies kept in memory (CeremonyEngine.openState). */
+const OPENED_KEPT = 4;
+
+/** Freezes plain objects and arrays all the way down (typed arrays cannot be frozen and are left as they are). */
+function deepFreeze<T>(x: T): T {
+  if (x === null || typeof x !== 'object' || ArrayBuffer.isView(x) || Object.isFrozen(x)) return x;
+  for (const v of Object.values(x)) deepFreeze(v);
+  return Object.freeze(x);
+}
+
 /** How long serve() holds a call whose answer does not exist yet (below callers' 3 s deadline). */
 export const LONG_POLL_MS = 2000;
 
@@ -123,6 +133,7 @@ export class CeremonyEngine {
   readonly backoff: Backoff;
   private readonly protocols = new Map<string, Protocol<unknown>>();
   private readonly waiters = new Waiters();
+  private readonly opened = new Map<string, { sealed: Uint8Array; state: unknown }>();
   private ticking = false;
 
   constructor(private readonly deps: EngineDeps) {
@@ -149,8 +160,20 @@ export class CeremonyEngine {
     return this.deps.box.seal('ceremony-state', c.id, p.encodeState(s));
   }
 
+  /**
+   * The opened state of a record. A running ceremony's is kept while its sealed bytes are the same
+   * object (the store hands out one object per committed write), so a tick that finds nothing new opens
+   * nothing; kept states are frozen, as phases are pure and must not change what the next tick reads.
+   */
   private openState(c: EngineRecord, p: Protocol<unknown>): unknown {
-    return p.decodeState(this.deps.box.open('ceremony-state', c.id, c.sealedState));
+    const kept = this.opened.get(c.id);
+    if (kept?.sealed === c.sealedState) return kept.state;
+    const state = p.decodeState(this.deps.box.open('ceremony-state', c.id, c.sealedState));
+    this.opened.delete(c.id);
+    if (c.status !== 'RUNNING') return state;
+    if (this.opened.size >= OPENED_KEPT) this.opened.delete(this.opened.keys().next().value!);
+    this.opened.set(c.id, { sealed: c.sealedState, state: deepFreeze(state) });
+    return state;
   }
 
   get(id: string): EngineRecord | undefined {

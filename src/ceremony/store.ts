@@ -26,20 +26,50 @@ export interface StoredMessage { ceremony: string; phase: string; sender: string
 
 export interface VoteRow { epoch: number; snapshotHash: Uint8Array; rosterHash: Uint8Array; signature: Uint8Array }
 
+// Every column but the sealed state, which can be a few hundred kilobytes (a hand-off's dealings) and is
+// read through the store's cache: status reads, long polls and every tick's step read the record, and
+// copying the state out of SQLite each time was a tenth of a hand-off member's CPU.
+const HEAD = 'id, kind, epoch, status, phase, members_json, phase_deadline_ms, phase_timeout_ms, error, culprit, updated_ms, length(sealed_state) AS sealed_length';
 interface Row {
-  id: string; kind: string; epoch: number; status: string; phase: string; members_json: string; sealed_state: Buffer;
+  id: string; kind: string; epoch: number; status: string; phase: string; members_json: string; sealed_length: number;
   phase_deadline_ms: number; phase_timeout_ms: number; error: string; culprit: string; updated_ms: number;
 }
-const toRecord = (r: Row): EngineRecord => ({
-  id: r.id, kind: r.kind, epoch: r.epoch, status: r.status as EngineState, phase: r.phase, members: JSON.parse(r.members_json) as MemberInfo[],
-  sealedState: new Uint8Array(r.sealed_state), phaseDeadlineMs: r.phase_deadline_ms, phaseTimeoutMs: r.phase_timeout_ms,
-  error: r.error, culprit: r.culprit, updatedMs: r.updated_ms,
-});
+/** What a cached sealed state was read or written with; a row that differs was written by someone else. */
+const fingerprint = (r: { status: string; phase: string; updatedMs: number; length: number }) => `${r.status}/${r.phase}/${r.updatedMs}/${r.length}`;
+/**
+ * Sealed states kept in memory (sealed: the cache holds no secret in the clear). A write drops its
+ * entry (the next read takes what committed, so a rolled-back write is never served from memory).
+ */
+const SEALED_KEPT = 16;
 
 export class EngineStore {
   private readonly sql: ReturnType<typeof statementCache>;
+  private readonly sealed = new Map<string, { fingerprint: string; bytes: Uint8Array }>();
   constructor(readonly db: Db) {
     this.sql = statementCache(db);
+  }
+
+  private toRecord(r: Row): EngineRecord {
+    return {
+      id: r.id, kind: r.kind, epoch: r.epoch, status: r.status as EngineState, phase: r.phase, members: JSON.parse(r.members_json) as MemberInfo[],
+      sealedState: this.sealedState(r), phaseDeadlineMs: r.phase_deadline_ms, phaseTimeoutMs: r.phase_timeout_ms,
+      error: r.error, culprit: r.culprit, updatedMs: r.updated_ms,
+    };
+  }
+
+  private sealedState(r: Row): Uint8Array {
+    const fp = fingerprint({ status: r.status, phase: r.phase, updatedMs: r.updated_ms, length: r.sealed_length });
+    const kept = this.sealed.get(r.id);
+    if (kept?.fingerprint === fp) return kept.bytes;
+    const row = this.sql('SELECT sealed_state FROM engine_ceremonies WHERE id = ?').get(r.id) as { sealed_state: Buffer };
+    this.keep(r.id, fp, new Uint8Array(row.sealed_state.buffer, row.sealed_state.byteOffset, row.sealed_state.byteLength));
+    return this.sealed.get(r.id)!.bytes;
+  }
+
+  private keep(id: string, fp: string, bytes: Uint8Array): void {
+    this.sealed.delete(id);
+    if (this.sealed.size >= SEALED_KEPT) this.sealed.delete(this.sealed.keys().next().value!);
+    this.sealed.set(id, { fingerprint: fp, bytes });
   }
 
   transaction<T>(fn: () => T): T {
@@ -47,24 +77,24 @@ export class EngineStore {
   }
 
   get(id: string): EngineRecord | undefined {
-    const r = this.sql('SELECT * FROM engine_ceremonies WHERE id = ?').get(id) as Row | undefined;
-    return r ? toRecord(r) : undefined;
+    const r = this.sql(`SELECT ${HEAD} FROM engine_ceremonies WHERE id = ?`).get(id) as Row | undefined;
+    return r ? this.toRecord(r) : undefined;
   }
 
   running(): EngineRecord[] {
-    return (this.sql(`SELECT * FROM engine_ceremonies WHERE status = 'RUNNING' ORDER BY epoch, id`).all() as Row[]).map(toRecord);
+    return (this.sql(`SELECT ${HEAD} FROM engine_ceremonies WHERE status = 'RUNNING' ORDER BY epoch, id`).all() as Row[]).map((r) => this.toRecord(r));
   }
 
   /** Read-only, for status views: the newest ceremony of `epoch`, or of the newest epoch when `epoch` is 0. */
   newest(epoch = 0): EngineRecord | undefined {
     const r = (epoch === 0
-      ? this.sql('SELECT * FROM engine_ceremonies ORDER BY epoch DESC, updated_ms DESC, rowid DESC LIMIT 1').get()
-      : this.sql('SELECT * FROM engine_ceremonies WHERE epoch = ? ORDER BY updated_ms DESC, rowid DESC LIMIT 1').get(epoch)) as Row | undefined;
-    return r ? toRecord(r) : undefined;
+      ? this.sql(`SELECT ${HEAD} FROM engine_ceremonies ORDER BY epoch DESC, updated_ms DESC, rowid DESC LIMIT 1`).get()
+      : this.sql(`SELECT ${HEAD} FROM engine_ceremonies WHERE epoch = ? ORDER BY updated_ms DESC, rowid DESC LIMIT 1`).get(epoch)) as Row | undefined;
+    return r ? this.toRecord(r) : undefined;
   }
 
   ofKind(kind: string): EngineRecord[] {
-    return (this.sql('SELECT * FROM engine_ceremonies WHERE kind = ? ORDER BY epoch, id').all(kind) as Row[]).map(toRecord);
+    return (this.sql(`SELECT ${HEAD} FROM engine_ceremonies WHERE kind = ? ORDER BY epoch, id`).all(kind) as Row[]).map((r) => this.toRecord(r));
   }
 
   insert(c: EngineRecord): void {
@@ -72,6 +102,7 @@ export class EngineStore {
         phase_timeout_ms, error, culprit, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(c.id, c.kind, c.epoch, c.status, c.phase, JSON.stringify(c.members), c.sealedState, c.phaseDeadlineMs, c.phaseTimeoutMs,
         c.error, c.culprit, c.updatedMs);
+    this.sealed.delete(c.id);
   }
 
   /** Compare-and-set on (status, phase): refuses to overwrite a move another writer made meanwhile. */
@@ -80,6 +111,7 @@ export class EngineStore {
         updated_ms = ? WHERE id = ? AND status = ? AND phase = ?`)
       .run(c.status, c.phase, c.sealedState, c.phaseDeadlineMs, c.error, c.culprit, c.updatedMs, c.id, expected.status, expected.phase);
     if (r.changes !== 1) throw new Error(`ceremony ${c.id} changed concurrently (expected ${expected.status}/${expected.phase})`);
+    this.sealed.delete(c.id);
   }
 
   putMessage(m: StoredMessage): void {

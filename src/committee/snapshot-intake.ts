@@ -5,8 +5,10 @@
 //      (or INVALID_ARGUMENT for bytes that are not a Snapshot); it also yields the candidates' keys;
 //   3. for a peer call, the caller must be a candidate of that snapshot or a member of the current
 //      roster: PERMISSION_DENIED;
-//   4. only then decoding, every candidacy signature and the election, in a worker thread with a
-//      deadline, so the node keeps answering (Status, long polls, peers) while it runs.
+//   4. only then decoding, every candidacy signature and the election: a large snapshot in a worker
+//      thread with a deadline, so the node keeps answering (Status, long polls, peers) while it runs; a
+//      small one (a committee's usual size) on the event loop, where it takes milliseconds and a worker
+//      thread's start alone (a fresh V8 isolate loading the protos) took about 0.4 s of CPU.
 // Genesis uses it today; the ceremony engine of later epochs is meant to call the same steps.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +18,7 @@ import protobuf from 'protobufjs';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { invalidArgument, permissionDenied, resourceExhausted, unavailable } from '../rpc/errors.js';
 import { protoDir } from '../rpc/proto.js';
-import { snapshotHash, verifyGovernance, SnapshotError, type ElectionOutcome, type SignedSnapshotMsg } from './snapshot.js';
+import { electFromSnapshot, snapshotHash, verifyGovernance, SnapshotError, type ElectionOutcome, type SignedSnapshotMsg } from './snapshot.js';
 import type { ElectionReply } from './election-worker.js';
 
 /**
@@ -36,6 +38,13 @@ export const SNAPSHOT_LIMITS = {
   maxConcurrentElections: 2,
   /** V8 old-generation limit of an election worker. */
   workerHeapMb: 512,
+  /**
+   * A snapshot with at most this many candidacies and nomination targets is elected on the event loop
+   * (about 25–45 ms at the bounds on the development machine, mostly the candidacy signatures); a
+   * larger one in a worker thread.
+   */
+  inlineMaxCandidacies: 64,
+  inlineMaxEdges: 1_024,
 };
 
 export type SnapshotLimits = typeof SNAPSHOT_LIMITS;
@@ -149,38 +158,56 @@ function workerUrl(): URL {
 }
 
 /**
- * Runs electFromSnapshot in worker threads: one thread per distinct snapshot, stopped at its deadline;
- * the same bytes asked twice share one run, and recent outcomes are remembered (an election is a pure
- * function of the bytes).
+ * Runs electFromSnapshot: a small snapshot on the event loop, a large one in a worker thread (one per
+ * distinct snapshot, stopped at its deadline); the same bytes asked twice share one run, and recent
+ * outcomes are remembered (an election is a pure function of the bytes).
  */
 export class ElectionRunner {
-  /** Elections started and finished (tests and metrics: no candidacy is verified outside them). */
-  readonly counters = { started: 0, finished: 0 };
+  /** Elections started and finished, and worker threads started for them (tests: no candidacy is verified outside them). */
+  readonly counters = { started: 0, finished: 0, workers: 0 };
   private readonly running = new Map<string, { promise: Promise<ElectionOutcome>; worker?: Worker }>();
   private readonly recent = new Map<string, ElectionOutcome>();
   private closing = false;
 
   constructor(private readonly limits: SnapshotLimits = SNAPSHOT_LIMITS) {}
 
-  /** The outcome for these snapshot bytes, from a worker thread; rejects with an RpcError. */
-  elect(snapshotBytes: Uint8Array): Promise<ElectionOutcome> {
+  /**
+   * The outcome for these snapshot bytes; rejects with an RpcError. `size` (from scanSnapshot of the
+   * same bytes) says whether it is small enough to run on the event loop; without it, a worker runs it.
+   */
+  elect(snapshotBytes: Uint8Array, size?: { candidacies: number; edges: number }): Promise<ElectionOutcome> {
     const key = bytesToHex(snapshotHash(snapshotBytes));
     const hit = this.recent.get(key);
     if (hit) return Promise.resolve(hit);
-    const run = this.running.get(key);
-    if (run) return run.promise;
+    const pending = this.running.get(key);
+    if (pending) return pending.promise;
     if (this.closing) return Promise.reject(unavailable('this node is shutting down'));
     if (this.running.size >= this.limits.maxConcurrentElections) {
       return Promise.reject(resourceExhausted(`${this.running.size} elections are already running on this node; retry later`));
     }
     const entry: { promise: Promise<ElectionOutcome>; worker?: Worker } = { promise: Promise.resolve(undefined as never) };
-    entry.promise = this.inWorker(snapshotBytes, (w) => { entry.worker = w; }).then((outcome) => {
+    const small = !!size && size.candidacies <= this.limits.inlineMaxCandidacies && size.edges <= this.limits.inlineMaxEdges;
+    const run = small ? this.inline(snapshotBytes) : this.inWorker(snapshotBytes, (w) => { entry.worker = w; });
+    entry.promise = run.then((outcome) => {
       if (this.recent.size >= 16) this.recent.clear();
       this.recent.set(key, outcome);
       return outcome;
     }).finally(() => { this.running.delete(key); });
     this.running.set(key, entry);
     return entry.promise;
+  }
+
+  /** The election on the event loop (small snapshots only), with the worker's error mapping. */
+  private async inline(snapshot: Uint8Array): Promise<ElectionOutcome> {
+    this.counters.started++;
+    try {
+      return electFromSnapshot(snapshot);
+    } catch (err) {
+      const message = err instanceof Error ? err.message.slice(0, 300) : 'the election failed';
+      throw err instanceof SnapshotError ? invalidArgument(message) : new Error(`election: ${message}`);
+    } finally {
+      this.counters.finished++;
+    }
   }
 
   private inWorker(snapshot: Uint8Array, started: (w: Worker) => void): Promise<ElectionOutcome> {
@@ -196,6 +223,7 @@ export class ElectionRunner {
       }
       started(worker);
       this.counters.started++;
+      this.counters.workers++;
       let settled = false;
       const finish = (fn: () => void) => {
         if (settled) return;
@@ -237,7 +265,7 @@ export interface CallerScope {
 
 /**
  * The intake steps for one node's governance configuration. `screen` does steps 1–3 (cheap, on the
- * event loop); `elect` does step 4 in a worker thread.
+ * event loop); `elect` does step 4 (in a worker thread unless the snapshot is small).
  */
 export class SnapshotIntake {
   readonly runner: ElectionRunner;
@@ -269,9 +297,9 @@ export class SnapshotIntake {
     return scan;
   }
 
-  /** Step 4: the election in a worker thread (decoding, every candidacy signature, seq-Phragmén). */
+  /** Step 4: the election (decoding, every candidacy signature, seq-Phragmén); a large snapshot's in a worker thread. */
   async elect(signed: SignedSnapshotMsg, scan: SnapshotScan): Promise<ElectionOutcome> {
-    const outcome = await this.runner.elect(signed.snapshot);
+    const outcome = await this.runner.elect(signed.snapshot, scan);
     if (outcome.epoch !== scan.epoch) throw invalidArgument('the snapshot decodes to another epoch than it scans to');
     return outcome;
   }

@@ -1,7 +1,7 @@
 // HPKE (RFC 9180) base mode with DHKEM(secp256k1, HKDF-SHA256), HKDF-SHA256, AES-256-GCM, as
-// specified by draft-wahby-cfrg-hpke-kem-secp256k1. The key schedule, HKDF and AEAD are @hpke/core's
-// CipherSuite; only the KEM is ours, because @hpke/core ships no secp256k1 KEM. It plugs in through
-// @hpke/core's public KemInterface. Key generation and DH run in libsecp256k1 (tiny-secp256k1): its
+// specified by draft-wahby-cfrg-hpke-kem-secp256k1. The key schedule is @hpke/core's CipherSuite, with
+// HKDF and AES-GCM from @noble/hashes and Node (hpke-primitives.ts); only the KEM is ours, because
+// @hpke/core ships no secp256k1 KEM. It plugs in through @hpke/core's public KemInterface. Key generation and DH run in libsecp256k1 (tiny-secp256k1): its
 // constant-time point multiplication is several times faster than the pure-JS one, and a member seals
 // and opens one message per other member in the DKG, and one partial per provisioning. Point checks
 // and DeriveKeyPair's scalar checks use @noble/curves.
@@ -12,9 +12,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import * as libsecp256k1 from 'tiny-secp256k1';
 import {
-  Aes256Gcm,
   CipherSuite,
-  HkdfSha256,
   type KemId,
   type KemInterface,
   type RecipientContext,
@@ -24,6 +22,7 @@ import {
 } from '@hpke/core';
 import type { webcrypto } from 'node:crypto';
 import { concatBytes, utf8 } from './bytes.js';
+import { Aes256GcmSync, HkdfSha256Sync } from './hpke-primitives.js';
 
 // The lib is ES2022 without DOM, so the WebCrypto key types come from node:crypto.
 type CryptoKey = webcrypto.CryptoKey;
@@ -139,7 +138,7 @@ export class DhkemSecp256k1HkdfSha256 implements KemInterface {
   readonly encSize = N_ENC;
   readonly publicKeySize = N_PK;
   readonly privateKeySize = N_SK;
-  private readonly kdf = new HkdfSha256();
+  private readonly kdf = new HkdfSha256Sync();
 
   constructor(readonly kemId: number = KEM_SECP256K1_SHA256) {
     if (!Number.isInteger(kemId) || kemId < 0 || kemId > 0xffff) throw new HpkeError('KEM id must be a u16');
@@ -252,7 +251,7 @@ export function hpkeSuite(kemId: number = KEM_SECP256K1_SHA256): { suite: Cipher
   let s = suites.get(kemId);
   if (!s) {
     const kem = new DhkemSecp256k1HkdfSha256(kemId);
-    s = { suite: new CipherSuite({ kem, kdf: new HkdfSha256(), aead: new Aes256Gcm() }), kem };
+    s = { suite: new CipherSuite({ kem, kdf: new HkdfSha256Sync(), aead: new Aes256GcmSync() }), kem };
     suites.set(kemId, s);
   }
   return s;
@@ -434,7 +433,7 @@ export async function hpkeOpenWithDisclosedDh(
     throw new HpkeOpenError('recipient key or disclosed DH value is not a secp256k1 point');
   }
   const kem = new DisclosedDhKem(kemId, dhPoint.slice(1), pkRm);
-  const suite = new CipherSuite({ kem, kdf: new HkdfSha256(), aead: new Aes256Gcm() });
+  const suite = new CipherSuite({ kem, kdf: new HkdfSha256Sync(), aead: new Aes256GcmSync() });
   let context: RecipientContext;
   try {
     // The KEM ignores recipientKey: the disclosed DH value stands in for it.

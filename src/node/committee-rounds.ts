@@ -439,7 +439,11 @@ export class CommitteeRounds {
       if (signature && verifyGroupSignature(cpk, message, signature)) this.finish(r, next, signature, 'signed');
       return;
     }
-    const ask = e.members.filter((m) => m.id !== this.selfKey && this.pulls.due(`cert/${m.endpoint}`));
+    // Only the leader signs; another member holds the certificate once it fetched it from the leader. So
+    // the leader is asked alone (its long poll answers as soon as it signed) until it fails to answer;
+    // then every member is (a leader that signed and stopped may have served some of them).
+    const everyone = this.pulls.refused(leader.id);
+    const ask = e.members.filter((m) => m.id !== this.selfKey && (everyone || m.id === leader.key) && this.pulls.due(`cert/${m.endpoint}`));
     const sent = this.ctx.now();
     const calls = this.ctx.peerFanOut<{ rosterBytes: Uint8Array; signature: Uint8Array }>(ask.map((m) => m.endpoint), 'GetRosterCertificate', { epoch: r.epoch }, 3000);
     const answers = await Promise.allSettled(calls);

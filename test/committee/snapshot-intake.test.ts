@@ -68,7 +68,7 @@ describe('SnapshotIntake.screen', () => {
     ]) {
       expect(code(() => intake.screen(signed, { caller: outsider.publicKey, members: [] }))).toBe(status.PERMISSION_DENIED);
     }
-    expect(intake.runner.counters).toEqual({ started: 0, finished: 0 });
+    expect(intake.runner.counters).toEqual({ started: 0, finished: 0, workers: 0 });
   });
 
   test('too many governance signatures are refused without verifying them', () => {
@@ -94,14 +94,19 @@ describe('SnapshotIntake.screen', () => {
   });
 });
 
-describe('the election worker thread', () => {
-  test('elects the same roster as the snapshot says, shares one run for the same bytes, and reports bad snapshots as INVALID_ARGUMENT', async () => {
-    const intake = new SnapshotIntake(config);
+describe('the election: small snapshots on the event loop, large ones in a worker thread', () => {
+  test.each([
+    ['on the event loop', SNAPSHOT_LIMITS, 0],
+    ['in a worker thread (every snapshot: inline bound 0)', { ...SNAPSHOT_LIMITS, inlineMaxCandidacies: 0 }, 1],
+    ['in a worker thread (too many nomination targets for the event loop)', { ...SNAPSHOT_LIMITS, inlineMaxEdges: 119 }, 1],
+  ])('%s: elects the roster the snapshot gives, shares one run for the same bytes, reports bad snapshots as INVALID_ARGUMENT', async (_, limits, workers) => {
+    const intake = new SnapshotIntake(config, limits);
     const bytes = syntheticSnapshot({ epoch: 2, seats: 4, candidates: 12, nominations: 40, targetsPerNomination: 3 });
     const signed = signSnapshot(bytes, governance.slice(0, 2));
     const scan = intake.screen(signed);
+    expect([scan.candidacies, scan.edges]).toEqual([12, 120]);
     const [a, b] = await Promise.all([intake.elect(signed, scan), intake.elect(signed, scan)]);
-    expect(intake.runner.counters).toEqual({ started: 1, finished: 1 });
+    expect(intake.runner.counters).toEqual({ started: 1, finished: 1, workers });
     expect(a.epoch).toBe(2);
     expect(a.members).toHaveLength(4);
     expect(a.members.map((m) => bytesToHex(m.nodeId))).toEqual(b.members.map((m) => bytesToHex(m.nodeId)));

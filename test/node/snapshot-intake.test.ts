@@ -62,7 +62,7 @@ describe('an OfferSnapshot flood from any key holder', () => {
       expect(st.status).toBe('fulfilled');
     }
     expect(await codeOf(t.client.call('OperatorService', 'SubmitGenesis', { snapshot: variants[0], forward: false }, operator(t)))).toBe(status.PERMISSION_DENIED);
-    expect(counters(t)).toEqual({ started: 0, finished: 0 });
+    expect(counters(t)).toEqual({ started: 0, finished: 0, workers: 0 });
     expect(t.node.context!.ceremonies.latest()).toBeUndefined();
   });
 
@@ -76,7 +76,7 @@ describe('an OfferSnapshot flood from any key holder', () => {
     expect(err).toBeInstanceOf(RpcError);
     expect((err as RpcError).code).toBe(status.PERMISSION_DENIED);
     expect((err as RpcError).message).toMatch(/only a candidate of the snapshot or a member/);
-    expect(counters(t)).toEqual({ started: 0, finished: 0 });
+    expect(counters(t)).toEqual({ started: 0, finished: 0, workers: 0 });
     expect(t.node.context!.ceremonies.latest()).toBeUndefined();
   });
 
@@ -100,13 +100,13 @@ describe('an OfferSnapshot flood from any key holder', () => {
     }
     const malformed = signSnapshot(Uint8Array.of(0x22, 0x7f, 0x01), t.governance);
     expect(await codeOf(t.client.call('OperatorService', 'SubmitGenesis', { snapshot: malformed, forward: false }, operator(t)))).toBe(status.INVALID_ARGUMENT);
-    expect(counters(t)).toEqual({ started: 0, finished: 0 });
+    expect(counters(t)).toEqual({ started: 0, finished: 0, workers: 0 });
     expect(t.node.context!.ceremonies.latest()).toBeUndefined();
   });
 });
 
 describe('a candidate offering a governance-signed snapshot', () => {
-  test('is let through: the node elects in its worker thread and records its vote', async () => {
+  test('is let through: the node elects (on its event loop: a small snapshot) and records its vote', async () => {
     const t = await unsealedNode();
     try {
       const candidate = generateIdentityKey();
@@ -116,7 +116,7 @@ describe('a candidate offering a governance-signed snapshot', () => {
         candidacies: [own, signedCandidacy(candidate, refusingEndpoint(60_000), 4000n, 1), ...syntheticCandidacies(3, 1)],
       }), t.governance);
       await t.client.call('PeerService', 'OfferSnapshot', { snapshot: signed }, peer(candidate));
-      expect(counters(t)).toEqual({ started: 1, finished: 1 });
+      expect(counters(t)).toEqual({ started: 1, finished: 1, workers: 0 });
       const c = t.node.context!.ceremonies.latest()!;
       expect(c.epoch).toBe(1);
       expect(c.state).toBe('ROUND1');
@@ -148,7 +148,7 @@ describe('a maximum-size snapshot', () => {
       const res = await submit;
       expect(res.epoch).toBe(1);
       expect(res.roster).toHaveLength(SNAPSHOT_LIMITS.maxSeats);
-      expect(counters(t)).toEqual({ started: 1, finished: 1 });
+      expect(counters(t)).toEqual({ started: 1, finished: 1, workers: 1 });
     } finally {
       await t.stop();
     }

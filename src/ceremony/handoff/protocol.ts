@@ -49,11 +49,25 @@ export interface HandoffState {
 
 const dec = new TextDecoder();
 
+// The setup is the same for the whole ceremony, and building it decodes the old roster and interpolates
+// its verifying shares (two multi-scalar multiplications): every phase, every tick's `from` and `quorum`
+// and the driver read it, so the last few are kept, keyed by everything they are built from. Frozen, so
+// that no caller can change what another one reads.
+const SETUPS_KEPT = 4;
+const setups = new Map<string, HandoffSetup>();
+
 function setupOf(s: HandoffState): HandoffSetup {
-  return handoffSetup(decodeRoster(hexToBytes(s.oldRoster)), s.epoch, hexToBytes(s.session), {
+  const key = JSON.stringify([s.oldRoster, s.epoch, s.session, s.next]);
+  const kept = setups.get(key);
+  if (kept) return kept;
+  const setup = handoffSetup(decodeRoster(hexToBytes(s.oldRoster)), s.epoch, hexToBytes(s.session), {
     threshold: s.next.threshold,
     members: s.next.members.map((m) => ({ nodeId: hexToBytes(m.nodeId), identityKey: hexToBytes(m.identityKey), transportKey: hexToBytes(m.transportKey) })),
   });
+  for (const part of [setup, setup.old, setup.next, setup.old.members, setup.next.members, ...setup.old.members, ...setup.next.members]) Object.freeze(part);
+  if (setups.size >= SETUPS_KEPT) setups.delete(setups.keys().next().value!);
+  setups.set(key, setup);
+  return setup;
 }
 
 const ids = (members: { identityKey: Uint8Array }[]) => members.map((m) => bytesToHex(m.identityKey));
