@@ -27,8 +27,8 @@ export interface StoredMessage { ceremony: string; phase: string; sender: string
 export interface VoteRow { epoch: number; snapshotHash: Uint8Array; rosterHash: Uint8Array; signature: Uint8Array }
 
 // Every column but the sealed state, which can be a few hundred kilobytes (a hand-off's dealings) and is
-// read through the store's cache: status reads, long polls and every tick's step read the record, and
-// copying the state out of SQLite each time was a tenth of a hand-off member's CPU.
+// read only when used, through the store's cache: status reads, long polls and every tick's step read
+// the record, and copying the state out of SQLite each time was a tenth of a hand-off member's CPU.
 const HEAD = 'id, kind, epoch, status, phase, members_json, phase_deadline_ms, phase_timeout_ms, error, culprit, updated_ms, length(sealed_state) AS sealed_length';
 interface Row {
   id: string; kind: string; epoch: number; status: string; phase: string; members_json: string; sealed_length: number;
@@ -49,12 +49,14 @@ export class EngineStore {
     this.sql = statementCache(db);
   }
 
+  /** A record whose sealed state is read (through the cache) only when something reads `sealedState`. */
   private toRecord(r: Row): EngineRecord {
-    return {
+    const head = {
       id: r.id, kind: r.kind, epoch: r.epoch, status: r.status as EngineState, phase: r.phase, members: JSON.parse(r.members_json) as MemberInfo[],
-      sealedState: this.sealedState(r), phaseDeadlineMs: r.phase_deadline_ms, phaseTimeoutMs: r.phase_timeout_ms,
-      error: r.error, culprit: r.culprit, updatedMs: r.updated_ms,
+      phaseDeadlineMs: r.phase_deadline_ms, phaseTimeoutMs: r.phase_timeout_ms, error: r.error, culprit: r.culprit, updatedMs: r.updated_ms,
     };
+    let sealed: Uint8Array | undefined;
+    return Object.defineProperty(head, 'sealedState', { enumerable: true, get: () => (sealed ??= this.sealedState(r)) }) as EngineRecord;
   }
 
   private sealedState(r: Row): Uint8Array {
