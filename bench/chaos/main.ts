@@ -17,6 +17,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DEMO_POLICY_ID, Devnet, sleep } from '../../src/devnet/devnet.js';
 import { utf8 } from '../../src/crypto/bytes.js';
+import { genesisCeremonyId } from '../../src/ceremony/genesis/messages.js';
 import { identityPublicKey } from '../../src/crypto/identity.js';
 import { Unsealer } from '../../src/node/keystore.js';
 import { GatekeeperClient } from '../../src/rpc/client.js';
@@ -173,7 +174,13 @@ async function main(): Promise<void> {
         add('OperatorService', 'SetReleasePolicy', devnet.signPolicy(devnet.demoPolicy()));
         add('OperatorService', 'RegisterContract', { contractId, namespace: 'demo', policyId: DEMO_POLICY_ID });
         add('OperatorService', 'Unseal', { share: devnet.nodes[0]!.unsealShares[0]! });
-        for (const m of ['GetRosterCertificate', 'GetDkgRound1', 'GetDkgRound2', 'GetDkgOutcome']) add('PeerService', m, { epoch: 1 });
+        add('PeerService', 'GetRosterCertificate', { epoch: 1 });
+        // Genesis's messages as the ceremony engine serves them (src/ceremony/genesis: round1 → round2 → outcome).
+        for (const phase of ['round1', 'round2', 'outcome']) add('PeerService', 'GetCeremonyMessage', { ceremony: genesisCeremonyId(1), phase });
+        // Epoch 1 is the active committee: a refresh or an abort of it is refused as it stands.
+        add('OperatorService', 'RefreshShares', { epoch: 1 });
+        add('OperatorService', 'CeremonyStatus', { epoch: 1 });
+        add('OperatorService', 'AbortCeremony', { epoch: 1, reason: 'fuzz' });
         const peer = await memberKey(devnet, N - 1);
         const targets: FuzzTarget[] = devnet.nodes.map((n, i) => ({
           name: n.name, endpoint: n.listen,
