@@ -55,28 +55,10 @@ export async function genesisKillAt(root: string, state: string, victim: number,
     await devnet.startNode(victim);
     await unsealSlow(devnet, victim);
     run.restartedAt = stateOf(await devnet.status(victim).catch(() => undefined));
-    // Every member terminal: COMPLETE everywhere, or ABORTED everywhere.
-    const deadline = Date.now() + o.phaseTimeoutMs * 8 + 60_000;
-    let states: (StatusView | undefined)[] = [];
-    for (;;) {
-      states = await Promise.all(devnet.nodes.map((_, i) => devnet.status(i).catch(() => undefined)));
-      if (states.every((s) => s && (s.ceremonyState === 'COMPLETE' || s.ceremonyState === 'ABORTED'))) break;
-      if (Date.now() > deadline) break;
-      await sleep(250);
-    }
-    const names = states.map(stateOf);
-    if (names.every((s) => s === 'COMPLETE')) {
+    await settle(devnet, o, run, victimId, 1, async () => {
       const view = await withRetries(() => devnet.checkCommittee(), { timeoutMs: 120_000 });
-      run.outcome = 'converged';
-      run.detail = `identical committee on all ${o.n}: CPK ${bytesToHex(view.committeeKey).slice(0, 16)}…, ${view.members.length} members`;
-    } else if (names.every((s) => s === 'ABORTED')) {
-      const errors = states.map((s) => s!.ceremonyError);
-      const naming = errors.filter((e) => e.includes(victimId) || e.includes(victimId.slice(0, 12))).length;
-      run.outcome = naming >= o.n - 1 ? 'aborted' : 'FAILED';
-      run.detail = `aborted on all ${o.n}, ${naming} naming ${run.victim}: ${errors[0]!.slice(0, 160)}`;
-    } else {
-      run.detail = `not terminal or split: ${names.join(', ')}; errors: ${states.map((s) => s?.ceremonyError ?? '').filter(Boolean).join(' | ').slice(0, 300)}`;
-    }
+      return `identical committee on all ${o.n}: CPK ${bytesToHex(view.committeeKey).slice(0, 16)}…, ${view.members.length} members`;
+    });
   } catch (err) {
     run.detail = `error: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`;
   } finally {
@@ -85,4 +67,34 @@ export async function genesisKillAt(root: string, state: string, victim: number,
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return run;
+}
+
+/**
+ * Waits until every member's ceremony of `epoch` is terminal, then judges the run: COMPLETE everywhere
+ * and `converged()` (which throws if the members disagree) gives the detail, or ABORTED everywhere with
+ * all but at most one member's error naming the victim; anything else (split, stuck) fails the run.
+ */
+export async function settle(devnet: Devnet, o: GenesisChaosOptions, run: GenesisRun, victimId: string, epoch: number,
+  converged: () => Promise<string>): Promise<void> {
+  const deadline = Date.now() + o.phaseTimeoutMs * 8 + 60_000;
+  let states: (StatusView | undefined)[] = [];
+  const at = (s: StatusView | undefined) => (s && s.ceremonyEpoch === epoch ? stateOf(s) : `${stateOf(s)}@${s?.ceremonyEpoch ?? '?'}`);
+  for (;;) {
+    states = await Promise.all(devnet.nodes.map((_, i) => devnet.status(i).catch(() => undefined)));
+    if (states.every((s) => at(s) === 'COMPLETE' || at(s) === 'ABORTED')) break;
+    if (Date.now() > deadline) break;
+    await sleep(250);
+  }
+  const names = states.map(at);
+  if (names.every((s) => s === 'COMPLETE')) {
+    run.detail = await converged();
+    run.outcome = 'converged';
+  } else if (names.every((s) => s === 'ABORTED')) {
+    const errors = states.map((s) => s!.ceremonyError);
+    const naming = errors.filter((e) => e.includes(victimId) || e.includes(victimId.slice(0, 12))).length;
+    run.outcome = naming >= o.n - 1 ? 'aborted' : 'FAILED';
+    run.detail = `aborted on all ${o.n}, ${naming} naming ${run.victim}: ${errors[0]!.slice(0, 160)}`;
+  } else {
+    run.detail = `not terminal or split: ${names.join(', ')}; errors: ${states.map((s) => s?.ceremonyError ?? '').filter(Boolean).join(' | ').slice(0, 300)}`;
+  }
 }

@@ -6,11 +6,15 @@
 //      runs it). Target ratio <= 2.
 //   3. Genesis with a member killed at each persisted ceremony state and restarted: converges on
 //      identical keys everywhere, or aborts everywhere naming the missing member.
+//   3b. The same for a hand-off (a refresh of the genesis roster): a member killed at each phase (deal,
+//      acknowledge, qualify) and at the round's ACTIVATING; epoch 2 with the genesis CPK and MPK on
+//      every member, or an abort everywhere naming the victim; the old committee serves meanwhile.
 //   4. 10^5 fuzzed messages over every method of every service: crashes, INTERNAL, other statuses, RSS of
 //      every node. Target 0 crashes, 0 INTERNAL, RSS levelling off.
-//   npm run build && npm run bench:chaos -- [--json] [--only load,provision,genesis,fuzz]
+//   npm run build && npm run bench:chaos -- [--json] [--only load,provision,genesis,handoff,fuzz]
 //     [--phase-s 8] [--concurrency 16] [--prov-runs 20] [--fuzz 100000] [--fuzz-concurrency 32]
-//     [--genesis-states ROUND1,ROUND2,KEYED,CONFIRMED] [--genesis-victims 1,3] [--seed 12] [--keep]
+//     [--genesis-states ROUND1,ROUND2,KEYED,CONFIRMED] [--genesis-victims 1,3]
+//     [--handoff-states deal,acknowledge,qualify,ACTIVATING] [--handoff-victims 1,3] [--seed 12] [--keep]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +32,7 @@ import { f0, f1, f2, nowMs } from '../provision/timing.js';
 import { get as metricsText } from '../genesis/metrics.js';
 import { floorGrowth, fuzz, lastQuarterGrowth, type FuzzResult, type FuzzTarget, type Signer } from './fuzz.js';
 import { genesisKillAt, type GenesisRun } from './genesis.js';
+import { handoffKillAt } from './handoff.js';
 import { contractKeyUnderChaos, type PhaseStats } from './load.js';
 import { provisioningUnderChaos, type ProvisionRow } from './provision.js';
 import { formCommittee, registerDemo, unsealSlow } from './setup.js';
@@ -40,7 +45,7 @@ const num = (name: string, dflt: number) => { const i = argv.indexOf(name); retu
 const list = (name: string, dflt: string) => { const i = argv.indexOf(name); return (i >= 0 ? argv[i + 1]! : dflt).split(',').filter(Boolean); };
 const JSON_OUT = argv.includes('--json');
 const KEEP = argv.includes('--keep');
-const ONLY = new Set(list('--only', 'load,provision,genesis,fuzz'));
+const ONLY = new Set(list('--only', 'load,provision,genesis,handoff,fuzz'));
 const PHASE_MS = num('--phase-s', 8) * 1000;
 const CONCURRENCY = num('--concurrency', 16);
 const PROV_RUNS = num('--prov-runs', 20);
@@ -49,6 +54,8 @@ const FUZZ_CONCURRENCY = num('--fuzz-concurrency', 32);
 const GENESIS_STATES = list('--genesis-states', 'ROUND1,ROUND2,KEYED,CONFIRMED');
 const GENESIS_VICTIMS = list('--genesis-victims', '1,3').map((s) => Number(s) - 1);
 const GENESIS_PHASE_MS = num('--genesis-phase-s', 20) * 1000;
+const HANDOFF_STATES = list('--handoff-states', 'deal,acknowledge,qualify,ACTIVATING');
+const HANDOFF_VICTIMS = list('--handoff-victims', '1,3').map((s) => Number(s) - 1);
 const SEED = num('--seed', 12);
 
 // With --json, progress and the table go to stderr, so stdout is the JSON alone.
@@ -102,6 +109,7 @@ interface Report {
   load?: PhaseStats[];
   provisioning?: { rows: ProvisionRow[]; ratioStoppedMember: number; ratioFirstEndpoint: number };
   genesis?: GenesisRun[];
+  handoff?: GenesisRun[];
   fuzz?: FuzzResult & { rssLastQuarterGrowthPct: number[]; rssFloorGrowthPct: number[]; heapFloorGrowthPct: number[]; internalCauses: [string, number][] };
   seconds: number;
 }
@@ -113,7 +121,7 @@ async function main(): Promise<void> {
     machine: { cores: os.cpus().length, node: process.version, loadavg: os.loadavg() },
     sizes: { n: N, k: K, phaseSeconds: PHASE_MS / 1000, concurrency: CONCURRENCY, provisioningRuns: PROV_RUNS, fuzzMessages: FUZZ,
       fuzzConcurrency: FUZZ_CONCURRENCY, genesisStates: GENESIS_STATES, genesisVictims: GENESIS_VICTIMS.map((v) => `node-${v + 1}`),
-      genesisPhaseTimeoutMs: GENESIS_PHASE_MS, seed: SEED },
+      genesisPhaseTimeoutMs: GENESIS_PHASE_MS, handoffStates: HANDOFF_STATES, handoffVictims: HANDOFF_VICTIMS.map((v) => `node-${v + 1}`), seed: SEED },
     seconds: 0,
   };
   log(`bench/chaos: n = ${N}, k = ${K}, ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg().map(f2).join(' ')}`);
@@ -214,6 +222,18 @@ async function main(): Promise<void> {
         }
       }
     }
+    if (ONLY.has('handoff')) {
+      await devnet.stop();
+      report.handoff = [];
+      log(`3b. hand-off (a refresh of the genesis roster), a member killed at each state, phase timeout ${GENESIS_PHASE_MS / 1000} s`);
+      for (const victim of HANDOFF_VICTIMS) {
+        for (const state of HANDOFF_STATES) {
+          const r = await handoffKillAt(root, state, victim, { n: N, k: K, phaseTimeoutMs: GENESIS_PHASE_MS, downMs: 2000, log });
+          log(`  node-${victim + 1} killed at ${state}: ${r.outcome} (${r.detail.slice(0, 120)})`);
+          report.handoff.push(r);
+        }
+      }
+    }
   } finally {
     await devnet.stop();
     if (KEEP) log(`kept ${root}`);
@@ -247,15 +267,17 @@ function print(r: Report): void {
     const { ratioStoppedMember: a, ratioFirstEndpoint: b } = r.provisioning;
     out(`  p50 ratio, one member stopped / all up: ${f2(a)} ${a <= 2 ? 'MET' : 'MISSED'}; first endpoint stopped / all up: ${f2(b)} ${b <= 2 ? 'MET' : 'MISSED'}`);
   }
-  if (r.genesis) {
-    out(`\n3. Genesis with a member killed (SIGKILL) at each ceremony state, restarted and unsealed 2 s later; phase timeout ${GENESIS_PHASE_MS / 1000} s`);
-    out(`  ${'victim'.padEnd(7)} ${'state'.padEnd(10)} ${'killed at'.padEnd(10)} ${'restarted'.padEnd(10)} ${'outcome'.padEnd(10)} ${pad('s', 5)}  detail`);
-    for (const g of r.genesis) {
-      out(`  ${g.victim.padEnd(7)} ${g.state.padEnd(10)} ${g.killedAt.padEnd(10)} ${g.restartedAt.padEnd(10)} ${g.outcome.padEnd(10)} ${pad(f0(g.seconds), 5)}  ${g.detail}`);
+  const killTable = (title: string, runs: GenesisRun[]) => {
+    out(`\n${title}; restarted and unsealed 2 s later; phase timeout ${GENESIS_PHASE_MS / 1000} s`);
+    out(`  ${'victim'.padEnd(7)} ${'state'.padEnd(11)} ${'killed at'.padEnd(11)} ${'restarted'.padEnd(11)} ${'outcome'.padEnd(10)} ${pad('s', 5)}  detail`);
+    for (const g of runs) {
+      out(`  ${g.victim.padEnd(7)} ${g.state.padEnd(11)} ${g.killedAt.padEnd(11)} ${g.restartedAt.padEnd(11)} ${g.outcome.padEnd(10)} ${pad(f0(g.seconds), 5)}  ${g.detail}`);
     }
-    const bad = r.genesis.filter((g) => g.outcome === 'FAILED').length;
-    out(`  ${r.genesis.length - bad}/${r.genesis.length} runs converged or aborted cleanly everywhere: ${bad === 0 ? 'MET' : 'MISSED'}`);
-  }
+    const bad = runs.filter((g) => g.outcome === 'FAILED').length;
+    out(`  ${runs.length - bad}/${runs.length} runs converged or aborted cleanly everywhere: ${bad === 0 ? 'MET' : 'MISSED'}`);
+  };
+  if (r.genesis) killTable('3. Genesis with a member killed (SIGKILL) at each ceremony state', r.genesis);
+  if (r.handoff) killTable('3b. Hand-off (refresh of the genesis roster) with a member killed (SIGKILL) at each phase', r.handoff);
   if (r.fuzz) {
     const z = r.fuzz;
     out(`\n4. Fuzz: ${z.messages} messages over ${z.methods} methods x ${N} nodes in ${f0(z.seconds)} s (${f0(z.messages / z.seconds)}/s)   [target 0 crashes, 0 INTERNAL, RSS levels out]`);
