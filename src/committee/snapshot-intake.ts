@@ -9,7 +9,7 @@
 //      thread with a deadline, so the node keeps answering (Status, long polls, peers) while it runs; a
 //      small one (a committee's usual size) on the event loop, where it takes milliseconds and a worker
 //      thread's start alone (a fresh V8 isolate loading the protos) took about 0.4 s of CPU.
-// Genesis uses it today; the ceremony engine of later epochs is meant to call the same steps.
+// GenesisCeremony.accept (src/node/genesis.ts) runs these steps for genesis and for later election rounds.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

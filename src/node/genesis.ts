@@ -153,7 +153,7 @@ export class GenesisCeremony {
    * Verifies and records a snapshot (this node's one vote for the epoch), and starts round 1 if elected.
    * `caller` is the identity key of a peer that offered it (absent for an operator's SubmitGenesis). The
    * checks run cheapest first (snapshot-intake.ts): governance, caps, caller, this node's own state;
-   * only then the election, in a worker thread.
+   * only then the election (a large snapshot's in a worker thread).
    */
   async accept(signed: SignedSnapshotMsg, source: string, forward: boolean, caller?: Uint8Array): Promise<AcceptResult> {
     const { ctx } = this;
@@ -163,10 +163,10 @@ export class GenesisCeremony {
     if (voted) return voted;
     const started = Date.now();
     ctx.log.info({ epoch: scan.epoch, candidacies: scan.candidacies, nominations: scan.nominations, edges: scan.edges, seats: scan.seats },
-      'snapshot passed the intake checks; electing in a worker thread');
+      'snapshot passed the intake checks; electing');
     const outcome = await this.intake.elect(signed, scan);
     ctx.log.info({ epoch: outcome.epoch, ms: Date.now() - started, elected: outcome.members.length }, 'election finished');
-    // The node's state may have moved while the worker ran: check again before recording the vote.
+    // The node's state may have moved while a worker ran the election: check again before recording the vote.
     const votedMeanwhile = this.votedFor(outcome.epoch, hash, signed);
     if (votedMeanwhile) return votedMeanwhile;
     const signedBytes = encodeMessage('SignedSnapshot', { snapshot: signed.snapshot, signatures: signed.signatures });
