@@ -1,10 +1,11 @@
 // HPKE (RFC 9180) base mode with DHKEM(secp256k1, HKDF-SHA256), HKDF-SHA256, AES-256-GCM, as
 // specified by draft-wahby-cfrg-hpke-kem-secp256k1. The key schedule is @hpke/core's CipherSuite, with
 // HKDF and AES-GCM from @noble/hashes and Node (hpke-primitives.ts); only the KEM is ours, because
-// @hpke/core ships no secp256k1 KEM. It plugs in through @hpke/core's public KemInterface. Key generation and DH run in libsecp256k1 (tiny-secp256k1): its
-// constant-time point multiplication is several times faster than the pure-JS one, and a member seals
-// and opens one message per other member in the DKG, and one partial per provisioning. Point checks
-// and DeriveKeyPair's scalar checks use @noble/curves.
+// @hpke/core ships no secp256k1 KEM. It plugs in through @hpke/core's public KemInterface. Key
+// generation and DH run in libsecp256k1 (tiny-secp256k1): its constant-time point multiplication is
+// several times faster than the pure-JS one, and a member seals and opens one message per other member
+// in the DKG, and one partial per provisioning. Point checks and DeriveKeyPair's scalar checks use
+// @noble/curves.
 //
 // KEM id: IANA assigned 0x0016 to DHKEM(secp256k1, HKDF-SHA256). The draft (and @hpke/core's own
 // KemId table) still say 0x0013, and the draft's test vectors were computed with 0x0013. The id enters
