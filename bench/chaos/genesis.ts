@@ -31,12 +31,8 @@ export interface GenesisChaosOptions { n: number; k: number; phaseTimeoutMs: num
 
 const stateOf = (s: StatusView | undefined) => s?.ceremonyState || 'NONE';
 
-export async function genesisKillAt(root: string, state: string, victim: number, o: GenesisChaosOptions): Promise<GenesisRun> {
-  const dir = path.join(root, `genesis-${state}-node${victim + 1}`);
-  const devnet = new Devnet({ dir, nodes: o.n, threshold: o.k, phaseTimeoutMs: o.phaseTimeoutMs, nodeConfig: { logLevel: 'warn' } });
-  const t0 = nowMs();
-  const run: GenesisRun = { state, victim: `node-${victim + 1}`, killedAt: '', restartedAt: '', outcome: 'FAILED', detail: '', seconds: 0 };
-  try {
+export function genesisKillAt(root: string, state: string, victim: number, o: GenesisChaosOptions): Promise<GenesisRun> {
+  return killRun(root, 'genesis', state, victim, o, async (devnet, run) => {
     await devnet.create();
     let victimId = '';
     await startGenesis(devnet, o.n, o.k, o.phaseTimeoutMs);
@@ -59,6 +55,21 @@ export async function genesisKillAt(root: string, state: string, victim: number,
       const view = await withRetries(() => devnet.checkCommittee(), { timeoutMs: 120_000 });
       return `identical committee on all ${o.n}: CPK ${bytesToHex(view.committeeKey).slice(0, 16)}…, ${view.members.length} members`;
     });
+  });
+}
+
+/**
+ * One chaos run on a fresh devnet in its own folder under `root`: `body` drives it and fills `run`; an
+ * error it throws becomes the run's detail (outcome FAILED); the devnet is stopped and its folder removed.
+ */
+export async function killRun(root: string, kind: string, state: string, victim: number, o: GenesisChaosOptions,
+  body: (devnet: Devnet, run: GenesisRun) => Promise<void>): Promise<GenesisRun> {
+  const dir = path.join(root, `${kind}-${state}-node${victim + 1}`);
+  const devnet = new Devnet({ dir, nodes: o.n, threshold: o.k, phaseTimeoutMs: o.phaseTimeoutMs, nodeConfig: { logLevel: 'warn' } });
+  const t0 = nowMs();
+  const run: GenesisRun = { state, victim: `node-${victim + 1}`, killedAt: '', restartedAt: '', outcome: 'FAILED', detail: '', seconds: 0 };
+  try {
+    await body(devnet, run);
   } catch (err) {
     run.detail = `error: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`;
   } finally {

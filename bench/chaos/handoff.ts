@@ -5,13 +5,10 @@
 // acknowledge, qualify) or the round's ACTIVATING, restarted and unsealed after `downMs`. Then every
 // member must complete epoch 2 with the same committee key and MPK as genesis, or every member must
 // abort naming the victim, and the old committee must still answer for its certified roster.
-import fs from 'node:fs';
-import path from 'node:path';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { Devnet, sleep } from '../../src/devnet/devnet.js';
+import { sleep } from '../../src/devnet/devnet.js';
 import { withRetries } from '../../src/sdk/failover.js';
-import { nowMs } from '../provision/timing.js';
-import { settle, type GenesisChaosOptions, type GenesisRun } from './genesis.js';
+import { killRun, settle, type GenesisChaosOptions, type GenesisRun } from './genesis.js';
 import { formCommittee, slowOperatorCall, unsealSlow } from './setup.js';
 
 /** What a member passes in a hand-off: the engine's phases, then the round's certification. */
@@ -23,14 +20,10 @@ interface CeremonyStatusView { epoch: number; state: string; phase: string }
 const progressOf = (v: CeremonyStatusView | undefined, epoch: number) =>
   !v || v.epoch !== epoch ? 'NONE' : v.state === 'ACTIVATING' || v.state === 'COMPLETE' || v.state === 'ABORTED' ? v.state : v.phase;
 
-export async function handoffKillAt(root: string, state: string, victim: number, o: GenesisChaosOptions): Promise<GenesisRun> {
-  const dir = path.join(root, `handoff-${state}-node${victim + 1}`);
-  const devnet = new Devnet({ dir, nodes: o.n, threshold: o.k, phaseTimeoutMs: o.phaseTimeoutMs, nodeConfig: { logLevel: 'warn' } });
-  const t0 = nowMs();
-  const run: GenesisRun = { state, victim: `node-${victim + 1}`, killedAt: '', restartedAt: '', outcome: 'FAILED', detail: '', seconds: 0 };
+export function handoffKillAt(root: string, state: string, victim: number, o: GenesisChaosOptions): Promise<GenesisRun> {
   const epoch = 2;
-  const status = (i: number) => slowOperatorCall<CeremonyStatusView>(devnet, i, 'CeremonyStatus', { epoch }).catch(() => undefined);
-  try {
+  return killRun(root, 'handoff', state, victim, o, async (devnet, run) => {
+    const status = (i: number) => slowOperatorCall<CeremonyStatusView>(devnet, i, 'CeremonyStatus', { epoch }).catch(() => undefined);
     const genesis = await formCommittee(devnet, o.n, o.k);
     const victimId = bytesToHex((await devnet.status(victim)).nodeId);
     await Promise.all(devnet.nodes.map((_, i) => slowOperatorCall(devnet, i, 'RefreshShares', { epoch })));
@@ -57,12 +50,5 @@ export async function handoffKillAt(root: string, state: string, victim: number,
       }
       return `epoch ${epoch} on all ${o.n}, CPK and MPK as at genesis, chain of ${view.certificates.length} certificates`;
     });
-  } catch (err) {
-    run.detail = `error: ${err instanceof Error ? err.message.slice(0, 300) : String(err)}`;
-  } finally {
-    await devnet.stop();
-    run.seconds = (nowMs() - t0) / 1000;
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  return run;
+  });
 }

@@ -14,7 +14,7 @@
 //   npm run build && npm run bench:chaos -- [--json] [--only load,provision,genesis,handoff,fuzz]
 //     [--phase-s 8] [--concurrency 16] [--prov-runs 20] [--fuzz 100000] [--fuzz-concurrency 32]
 //     [--genesis-states ROUND1,ROUND2,KEYED,CONFIRMED] [--genesis-victims 1,3]
-//     [--handoff-states deal,acknowledge,qualify,ACTIVATING] [--handoff-victims 1,3] [--seed 12] [--keep]
+//     [--handoff-states deal,acknowledge,qualify,ACTIVATING] [--handoff-victims 1,3] [--down-s 2] [--seed 12] [--keep]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -56,6 +56,8 @@ const GENESIS_VICTIMS = list('--genesis-victims', '1,3').map((s) => Number(s) - 
 const GENESIS_PHASE_MS = num('--genesis-phase-s', 20) * 1000;
 const HANDOFF_STATES = list('--handoff-states', 'deal,acknowledge,qualify,ACTIVATING');
 const HANDOFF_VICTIMS = list('--handoff-victims', '1,3').map((s) => Number(s) - 1);
+/** How long a killed member stays down in the genesis and hand-off sections (past FAILOVER_MS, 3 s, the others pass over it). */
+const DOWN_MS = num('--down-s', 2) * 1000;
 const SEED = num('--seed', 12);
 
 // With --json, progress and the table go to stderr, so stdout is the JSON alone.
@@ -216,7 +218,7 @@ async function main(): Promise<void> {
       log(`3. genesis, a member killed at each state, phase timeout ${GENESIS_PHASE_MS / 1000} s`);
       for (const victim of GENESIS_VICTIMS) {
         for (const state of GENESIS_STATES) {
-          const r = await genesisKillAt(root, state, victim, { n: N, k: K, phaseTimeoutMs: GENESIS_PHASE_MS, downMs: 2000, log });
+          const r = await genesisKillAt(root, state, victim, { n: N, k: K, phaseTimeoutMs: GENESIS_PHASE_MS, downMs: DOWN_MS, log });
           log(`  node-${victim + 1} killed at ${state}: ${r.outcome} (${r.detail.slice(0, 120)})`);
           report.genesis.push(r);
         }
@@ -228,7 +230,7 @@ async function main(): Promise<void> {
       log(`3b. hand-off (a refresh of the genesis roster), a member killed at each state, phase timeout ${GENESIS_PHASE_MS / 1000} s`);
       for (const victim of HANDOFF_VICTIMS) {
         for (const state of HANDOFF_STATES) {
-          const r = await handoffKillAt(root, state, victim, { n: N, k: K, phaseTimeoutMs: GENESIS_PHASE_MS, downMs: 2000, log });
+          const r = await handoffKillAt(root, state, victim, { n: N, k: K, phaseTimeoutMs: GENESIS_PHASE_MS, downMs: DOWN_MS, log });
           log(`  node-${victim + 1} killed at ${state}: ${r.outcome} (${r.detail.slice(0, 120)})`);
           report.handoff.push(r);
         }
@@ -268,7 +270,7 @@ function print(r: Report): void {
     out(`  p50 ratio, one member stopped / all up: ${f2(a)} ${a <= 2 ? 'MET' : 'MISSED'}; first endpoint stopped / all up: ${f2(b)} ${b <= 2 ? 'MET' : 'MISSED'}`);
   }
   const killTable = (title: string, runs: GenesisRun[]) => {
-    out(`\n${title}; restarted and unsealed 2 s later; phase timeout ${GENESIS_PHASE_MS / 1000} s`);
+    out(`\n${title}; restarted and unsealed ${DOWN_MS / 1000} s later; phase timeout ${GENESIS_PHASE_MS / 1000} s`);
     out(`  ${'victim'.padEnd(7)} ${'state'.padEnd(11)} ${'killed at'.padEnd(11)} ${'restarted'.padEnd(11)} ${'outcome'.padEnd(10)} ${pad('s', 5)}  detail`);
     for (const g of runs) {
       out(`  ${g.victim.padEnd(7)} ${g.state.padEnd(11)} ${g.killedAt.padEnd(11)} ${g.restartedAt.padEnd(11)} ${g.outcome.padEnd(10)} ${pad(f0(g.seconds), 5)}  ${g.detail}`);

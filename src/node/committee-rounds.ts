@@ -71,6 +71,8 @@ export function previousHashOf(signed: SignedSnapshotMsg): Uint8Array | undefine
 }
 
 const hex = bytesToHex;
+/** A member waiting for the epoch roster certificate asks every other member, not only the leader, this often. */
+const ASK_EVERYONE_MS = 5000;
 
 export class CommitteeRounds {
   /** Expected next rosters by new epoch (a pure function of the completed hand-off: cached). */
@@ -79,6 +81,8 @@ export class CommitteeRounds {
   /** Certificate fetches and chain look-ups: a member that fails is asked again after 0.2 s doubling to 1 s. */
   private readonly pulls: Backoff;
   private lastSigning = Number.NEGATIVE_INFINITY;
+  /** When each ACTIVATING epoch last asked every member for its certificate (stepActivation). */
+  private readonly askedEveryoneAt = new Map<number, number>();
   private lateWarned = Number.NEGATIVE_INFINITY;
   private ticking = false;
 
@@ -429,20 +433,27 @@ export class CommitteeRounds {
     const old = decodeRoster(this.certificate(next.oldEpoch)!.rosterBytes);
     const oldMembers = old.members.map((m) => ({ id: m.endpoint, key: hex(m.identityKey) }));
     const leader = chooseCoordinator(oldMembers, this.ctx.config.advertise, (ep) => this.pulls.isDown(ep));
+    const now = this.ctx.now();
+    if (!this.askedEveryoneAt.has(r.epoch)) this.askedEveryoneAt.set(r.epoch, now);
     if (leader.key === this.selfKey) {
-      const now = this.ctx.now();
       if (now - this.lastSigning < 1000) return;
       this.lastSigning = now;
       const oldRecord = this.ctx.ceremonies.get(next.oldEpoch);
       if (!oldRecord) throw new Error(`no record of epoch ${next.oldEpoch}`);
       const signature = await this.g.signer.coordinate(oldRecord, message, 'activation');
-      if (signature && verifyGroupSignature(cpk, message, signature)) this.finish(r, next, signature, 'signed');
-      return;
+      if (signature && verifyGroupSignature(cpk, message, signature)) {
+        this.finish(r, next, signature, 'signed');
+        return;
+      }
     }
     // Only the leader signs; another member holds the certificate once it fetched it from the leader. So
-    // the leader is asked alone (its long poll answers as soon as it signed) until it fails to answer;
-    // then every member is (a leader that signed and stopped may have served some of them).
-    const everyone = this.pulls.refused(leader.id);
+    // the leader is asked alone (its long poll answers as soon as it signed), and every member is asked
+    // when the leader fails to answer (a leader that signed and stopped may have served some of them) and
+    // every ASK_EVERYONE_MS (a leader back from a stop long enough for the next old member to lead, or a
+    // member whose leader is that one, waits for a certificate another member made; the members holding it
+    // have erased the old shares, so the old leader cannot sign again).
+    const everyone = this.pulls.refused(leader.id) || now - this.askedEveryoneAt.get(r.epoch)! >= ASK_EVERYONE_MS;
+    if (everyone) this.askedEveryoneAt.set(r.epoch, now);
     const ask = e.members.filter((m) => m.id !== this.selfKey && (everyone || m.id === leader.key) && this.pulls.due(`cert/${m.endpoint}`));
     const sent = this.ctx.now();
     const calls = this.ctx.peerFanOut<{ rosterBytes: Uint8Array; signature: Uint8Array }>(ask.map((m) => m.endpoint), 'GetRosterCertificate', { epoch: r.epoch }, 3000);
@@ -478,6 +489,7 @@ export class CommitteeRounds {
   private finish(r: CeremonyRecord, next: NextRoster, signature: Uint8Array, how: string): void {
     const { ctx } = this;
     const erased: number[] = [];
+    this.askedEveryoneAt.delete(r.epoch);
     ctx.db.transaction(() => {
       ctx.ceremonies.saveCertificate(r.epoch, next.rosterBytes, signature);
       this.move(r, 'COMPLETE', { how, signature: hex(signature) });
