@@ -15,7 +15,7 @@ import { startGenesis, unsealSlow } from './setup.js';
 /** Ceremony states in the order a member passes them (src/devnet/devnet.ts waitForCommittee). */
 export const GENESIS_ORDER = ['ROUND1', 'ROUND2', 'KEYED', 'CONFIRMED', 'COMPLETE'];
 
-export interface GenesisRun {
+export interface KillRun {
   state: string;
   victim: string;
   /** The victim's state when it was killed (a later one when the wanted state passed between two polls). */
@@ -27,11 +27,11 @@ export interface GenesisRun {
   seconds: number;
 }
 
-export interface GenesisChaosOptions { n: number; k: number; phaseTimeoutMs: number; downMs: number; log(s: string): void }
+export interface KillRunOptions { n: number; k: number; phaseTimeoutMs: number; downMs: number; log(s: string): void }
 
 const stateOf = (s: StatusView | undefined) => s?.ceremonyState || 'NONE';
 
-export function genesisKillAt(root: string, state: string, victim: number, o: GenesisChaosOptions): Promise<GenesisRun> {
+export function genesisKillAt(root: string, state: string, victim: number, o: KillRunOptions): Promise<KillRun> {
   return killRun(root, 'genesis', state, victim, o, async (devnet, run) => {
     await devnet.create();
     let victimId = '';
@@ -62,12 +62,12 @@ export function genesisKillAt(root: string, state: string, victim: number, o: Ge
  * One chaos run on a fresh devnet in its own folder under `root`: `body` drives it and fills `run`; an
  * error it throws becomes the run's detail (outcome FAILED); the devnet is stopped and its folder removed.
  */
-export async function killRun(root: string, kind: string, state: string, victim: number, o: GenesisChaosOptions,
-  body: (devnet: Devnet, run: GenesisRun) => Promise<void>): Promise<GenesisRun> {
+export async function killRun(root: string, kind: string, state: string, victim: number, o: KillRunOptions,
+  body: (devnet: Devnet, run: KillRun) => Promise<void>): Promise<KillRun> {
   const dir = path.join(root, `${kind}-${state}-node${victim + 1}`);
   const devnet = new Devnet({ dir, nodes: o.n, threshold: o.k, phaseTimeoutMs: o.phaseTimeoutMs, nodeConfig: { logLevel: 'warn' } });
   const t0 = nowMs();
-  const run: GenesisRun = { state, victim: `node-${victim + 1}`, killedAt: '', restartedAt: '', outcome: 'FAILED', detail: '', seconds: 0 };
+  const run: KillRun = { state, victim: `node-${victim + 1}`, killedAt: '', restartedAt: '', outcome: 'FAILED', detail: '', seconds: 0 };
   try {
     await body(devnet, run);
   } catch (err) {
@@ -85,7 +85,7 @@ export async function killRun(root: string, kind: string, state: string, victim:
  * and `converged()` (which throws if the members disagree) gives the detail, or ABORTED everywhere with
  * all but at most one member's error naming the victim; anything else (split, stuck) fails the run.
  */
-export async function settle(devnet: Devnet, o: GenesisChaosOptions, run: GenesisRun, victimId: string, epoch: number,
+export async function settle(devnet: Devnet, o: KillRunOptions, run: KillRun, victimId: string, epoch: number,
   converged: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + o.phaseTimeoutMs * 8 + 60_000;
   let states: (StatusView | undefined)[] = [];

@@ -8,7 +8,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sleep } from '../../src/devnet/devnet.js';
 import { withRetries } from '../../src/sdk/failover.js';
-import { killRun, settle, type GenesisChaosOptions, type GenesisRun } from './genesis.js';
+import { killRun, settle, type KillRunOptions, type KillRun } from './genesis.js';
 import { formCommittee, slowOperatorCall, unsealSlow } from './setup.js';
 
 /** What a member passes in a hand-off: the engine's phases, then the round's certification. */
@@ -20,7 +20,7 @@ interface CeremonyStatusView { epoch: number; state: string; phase: string }
 const progressOf = (v: CeremonyStatusView | undefined, epoch: number) =>
   !v || v.epoch !== epoch ? 'NONE' : v.state === 'ACTIVATING' || v.state === 'COMPLETE' || v.state === 'ABORTED' ? v.state : v.phase;
 
-export function handoffKillAt(root: string, state: string, victim: number, o: GenesisChaosOptions): Promise<GenesisRun> {
+export function handoffKillAt(root: string, state: string, victim: number, o: KillRunOptions): Promise<KillRun> {
   const epoch = 2;
   return killRun(root, 'handoff', state, victim, o, async (devnet, run) => {
     const status = (i: number) => slowOperatorCall<CeremonyStatusView>(devnet, i, 'CeremonyStatus', { epoch }).catch(() => undefined);

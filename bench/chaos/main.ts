@@ -31,7 +31,7 @@ import { demoQuote, freshWorker, provisionOnce } from '../provision/provisioning
 import { f0, f1, f2, nowMs } from '../provision/timing.js';
 import { get as metricsText } from '../genesis/metrics.js';
 import { floorGrowth, fuzz, lastQuarterGrowth, type FuzzResult, type FuzzTarget, type Signer } from './fuzz.js';
-import { genesisKillAt, type GenesisRun } from './genesis.js';
+import { genesisKillAt, type KillRun } from './genesis.js';
 import { handoffKillAt } from './handoff.js';
 import { contractKeyUnderChaos, type PhaseStats } from './load.js';
 import { provisioningUnderChaos, type ProvisionRow } from './provision.js';
@@ -110,8 +110,8 @@ interface Report {
   sizes: Record<string, unknown>;
   load?: PhaseStats[];
   provisioning?: { rows: ProvisionRow[]; ratioStoppedMember: number; ratioFirstEndpoint: number };
-  genesis?: GenesisRun[];
-  handoff?: GenesisRun[];
+  genesis?: KillRun[];
+  handoff?: KillRun[];
   fuzz?: FuzzResult & { rssLastQuarterGrowthPct: number[]; rssFloorGrowthPct: number[]; heapFloorGrowthPct: number[]; internalCauses: [string, number][] };
   seconds: number;
 }
@@ -269,7 +269,7 @@ function print(r: Report): void {
     const { ratioStoppedMember: a, ratioFirstEndpoint: b } = r.provisioning;
     out(`  p50 ratio, one member stopped / all up: ${f2(a)} ${a <= 2 ? 'MET' : 'MISSED'}; first endpoint stopped / all up: ${f2(b)} ${b <= 2 ? 'MET' : 'MISSED'}`);
   }
-  const killTable = (title: string, runs: GenesisRun[]) => {
+  const killTable = (title: string, runs: KillRun[]) => {
     out(`\n${title}; restarted and unsealed ${DOWN_MS / 1000} s later; phase timeout ${GENESIS_PHASE_MS / 1000} s`);
     out(`  ${'victim'.padEnd(7)} ${'state'.padEnd(11)} ${'killed at'.padEnd(11)} ${'restarted'.padEnd(11)} ${'outcome'.padEnd(10)} ${pad('s', 5)}  detail`);
     for (const g of runs) {

@@ -17,7 +17,7 @@ import { INTEL_QE_VENDOR_ID, parseQuote, QuoteParseError, type Quote } from './q
 import { checkTcbLevel, verifyQeReportAgainstIdentity, type QuoteTcbStatus } from './tcb.js';
 import { checkCrlDates, checkCrlSignedBy, checkIssuedBy, checkNotRevoked, checkValidity, parseCertDer, parseCrlHex,
   parsePemChain, type ParsedCert, type ParsedCrl } from './x509.js';
-import { BoundedCache } from './bounded-cache.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 
 export interface VerifyOptions {
   /** Verification time: a Date or Unix seconds. */

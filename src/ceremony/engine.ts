@@ -15,6 +15,7 @@ import { deadlinePassed, EngineError, isTerminal, transition, type EngineState }
 import { EngineStore, type EngineRecord, type MemberInfo, type StoredMessage, type VoteRow } from './store.js';
 import { Backoff, chooseCoordinator, PeerUnavailable, Waiters, type Transport, type WireMessage } from './transport.js';
 import type { Db } from '../store/database.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 
 /** A member of a ceremony: identity key (x-only, hex) as its id, endpoint, HPKE transport key (hex). */
 export type Member = MemberInfo;
@@ -133,7 +134,7 @@ export class CeremonyEngine {
   readonly backoff: Backoff;
   private readonly protocols = new Map<string, Protocol<unknown>>();
   private readonly waiters = new Waiters();
-  private readonly opened = new Map<string, { sealed: Uint8Array; state: unknown }>();
+  private readonly opened = new BoundedCache<{ sealed: Uint8Array; state: unknown }>(OPENED_KEPT);
   private ticking = false;
 
   constructor(private readonly deps: EngineDeps) {
@@ -169,9 +170,10 @@ export class CeremonyEngine {
     const kept = this.opened.get(c.id);
     if (kept?.sealed === c.sealedState) return kept.state;
     const state = p.decodeState(this.deps.box.open('ceremony-state', c.id, c.sealedState));
-    this.opened.delete(c.id);
-    if (c.status !== 'RUNNING') return state;
-    if (this.opened.size >= OPENED_KEPT) this.opened.delete(this.opened.keys().next().value!);
+    if (c.status !== 'RUNNING') {
+      this.opened.delete(c.id);
+      return state;
+    }
     this.opened.set(c.id, { sealed: c.sealedState, state: deepFreeze(state) });
     return state;
   }

@@ -1,6 +1,7 @@
 // The ceremony engine's SQLite tables (migration 8): one record per ceremony, every signed message by
 // (ceremony, phase, sender, recipient), one vote per epoch. The protocol state is stored sealed.
 import { statementCache, type Db } from '../store/database.js';
+import { BoundedCache } from '../util/bounded-cache.js';
 import type { EngineState } from './state.js';
 
 /** `name`, if given, is how errors and audit entries name the member (genesis: its node id); default the id. */
@@ -44,7 +45,7 @@ const SEALED_KEPT = 16;
 
 export class EngineStore {
   private readonly sql: ReturnType<typeof statementCache>;
-  private readonly sealed = new Map<string, { fingerprint: string; bytes: Uint8Array }>();
+  private readonly sealed = new BoundedCache<{ fingerprint: string; bytes: Uint8Array }>(SEALED_KEPT);
   constructor(readonly db: Db) {
     this.sql = statementCache(db);
   }
@@ -63,15 +64,12 @@ export class EngineStore {
     const fp = fingerprint({ status: r.status, phase: r.phase, updatedMs: r.updated_ms, length: r.sealed_length });
     const kept = this.sealed.get(r.id);
     if (kept?.fingerprint === fp) return kept.bytes;
-    const row = this.sql('SELECT sealed_state FROM engine_ceremonies WHERE id = ?').get(r.id) as { sealed_state: Buffer };
-    this.keep(r.id, fp, new Uint8Array(row.sealed_state.buffer, row.sealed_state.byteOffset, row.sealed_state.byteLength));
-    return this.sealed.get(r.id)!.bytes;
-  }
-
-  private keep(id: string, fp: string, bytes: Uint8Array): void {
-    this.sealed.delete(id);
-    if (this.sealed.size >= SEALED_KEPT) this.sealed.delete(this.sealed.keys().next().value!);
-    this.sealed.set(id, { fingerprint: fp, bytes });
+    const row = this.sql('SELECT sealed_state, status, phase, updated_ms FROM engine_ceremonies WHERE id = ?').get(r.id) as
+      { sealed_state: Buffer; status: string; phase: string; updated_ms: number };
+    const bytes = new Uint8Array(row.sealed_state.buffer, row.sealed_state.byteOffset, row.sealed_state.byteLength);
+    // Read later than the record's other columns (the field is lazy): kept only under the fingerprint it has.
+    this.sealed.set(r.id, { fingerprint: fingerprint({ status: row.status, phase: row.phase, updatedMs: row.updated_ms, length: bytes.byteLength }), bytes });
+    return bytes;
   }
 
   transaction<T>(fn: () => T): T {

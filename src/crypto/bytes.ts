@@ -55,6 +55,17 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** A copy of bytes given as a buffer or any view of one (WebCrypto-shaped APIs such as @hpke/core's). */
+export function asBytes(x: ArrayBufferLike | ArrayBufferView): Uint8Array {
+  if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength).slice();
+  return new Uint8Array(x).slice();
+}
+
+/** A copy of `x` as a standalone ArrayBuffer (what WebCrypto-shaped APIs return); a Buffer too (its slice would share the pool). */
+export function asArrayBuffer(x: Uint8Array): ArrayBuffer {
+  return Uint8Array.from(x).buffer;
+}
+
 /** A plain Uint8Array copy (some libraries refuse Buffer subclasses). */
 export function plain(x: Uint8Array): Uint8Array {
   return Uint8Array.from(x);

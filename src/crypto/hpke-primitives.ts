@@ -9,6 +9,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { AeadId, HkdfSha256, type AeadEncryptionContext, type AeadInterface } from '@hpke/core';
+import { asArrayBuffer, asBytes } from './bytes.js';
 
 const HASH_SIZE = 32;
 const KEY_SIZE = 32;
@@ -17,26 +18,18 @@ const TAG_SIZE = 16;
 
 type Bytes = ArrayBufferLike | ArrayBufferView;
 
-function view(x: Bytes): Uint8Array {
-  return ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, x.byteLength) : new Uint8Array(x);
-}
-
-function toArrayBuffer(x: Uint8Array): ArrayBuffer {
-  return x.buffer.byteLength === x.byteLength && x.byteOffset === 0 && x.buffer instanceof ArrayBuffer ? x.buffer : x.slice().buffer as ArrayBuffer;
-}
-
 /** HKDF-SHA256 (RFC 5869) under @hpke/core's labeled functions. */
 export class HkdfSha256Sync extends HkdfSha256 {
   // RFC 5869 §2.2 HKDF-Extract(salt, IKM); RFC 9180 passes either no salt or a PRK-sized one.
   override async extract(salt: ArrayBuffer, ikm: ArrayBuffer): Promise<ArrayBuffer> {
-    const s = view(salt);
+    const s = asBytes(salt);
     if (s.byteLength !== 0 && s.byteLength !== HASH_SIZE) throw new Error('HKDF-Extract: the salt must be empty or 32 bytes');
-    return toArrayBuffer(extract(sha256, view(ikm), s.byteLength ? s : new Uint8Array(HASH_SIZE)));
+    return asArrayBuffer(extract(sha256, asBytes(ikm), s.byteLength ? s : new Uint8Array(HASH_SIZE)));
   }
 
   // RFC 5869 §2.3 HKDF-Expand(PRK, info, L)
   override async expand(prk: ArrayBuffer, info: ArrayBuffer, len: number): Promise<ArrayBuffer> {
-    return toArrayBuffer(expand(sha256, view(prk), view(info), len));
+    return asArrayBuffer(expand(sha256, asBytes(prk), asBytes(info), len));
   }
 
   override async extractAndExpand(salt: ArrayBuffer, ikm: ArrayBuffer, info: ArrayBuffer, len: number): Promise<ArrayBuffer> {
@@ -52,23 +45,23 @@ export class Aes256GcmSync implements AeadInterface {
   readonly tagSize = TAG_SIZE;
 
   createEncryptionContext(key: Bytes): AeadEncryptionContext {
-    const k = Uint8Array.from(view(key));
+    const k = asBytes(key);
     if (k.byteLength !== KEY_SIZE) throw new Error('AES-256-GCM: the key must be 32 bytes');
     return {
       async seal(iv: Bytes, data: Bytes, aad: Bytes): Promise<ArrayBuffer> {
-        const c = createCipheriv('aes-256-gcm', k, view(iv), { authTagLength: TAG_SIZE });
-        c.setAAD(view(aad));
-        const out = Buffer.concat([c.update(view(data)), c.final(), c.getAuthTag()]);
-        return toArrayBuffer(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+        const c = createCipheriv('aes-256-gcm', k, asBytes(iv), { authTagLength: TAG_SIZE });
+        c.setAAD(asBytes(aad));
+        const out = Buffer.concat([c.update(asBytes(data)), c.final(), c.getAuthTag()]);
+        return asArrayBuffer(out);
       },
       async open(iv: Bytes, data: Bytes, aad: Bytes): Promise<ArrayBuffer> {
-        const d = view(data);
+        const d = asBytes(data);
         if (d.byteLength < TAG_SIZE) throw new Error('AES-256-GCM: the ciphertext is shorter than its tag');
-        const c = createDecipheriv('aes-256-gcm', k, view(iv), { authTagLength: TAG_SIZE });
-        c.setAAD(view(aad));
+        const c = createDecipheriv('aes-256-gcm', k, asBytes(iv), { authTagLength: TAG_SIZE });
+        c.setAAD(asBytes(aad));
         c.setAuthTag(d.subarray(d.byteLength - TAG_SIZE));
         const out = Buffer.concat([c.update(d.subarray(0, d.byteLength - TAG_SIZE)), c.final()]);
-        return toArrayBuffer(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+        return asArrayBuffer(out);
       },
     };
   }

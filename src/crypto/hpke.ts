@@ -22,7 +22,7 @@ import {
   type SenderContextParams,
 } from '@hpke/core';
 import type { webcrypto } from 'node:crypto';
-import { concatBytes, utf8 } from './bytes.js';
+import { asArrayBuffer, asBytes, concatBytes, utf8 } from './bytes.js';
 import { Aes256GcmSync, HkdfSha256Sync } from './hpke-primitives.js';
 
 // The lib is ES2022 without DOM, so the WebCrypto key types come from node:crypto.
@@ -80,15 +80,6 @@ class Secp256k1Key implements CryptoKey {
   constructor(readonly type: KeyType, readonly key: Uint8Array) {
     this.usages = type === 'private' ? ['deriveBits'] : [];
   }
-}
-
-function asBytes(x: ArrayBufferLike | ArrayBufferView): Uint8Array {
-  if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength).slice();
-  return new Uint8Array(x).slice();
-}
-
-function asArrayBuffer(x: Uint8Array): ArrayBuffer {
-  return x.slice().buffer as ArrayBuffer;
 }
 
 function keyBytes(key: CryptoKey, type: KeyType): Uint8Array {

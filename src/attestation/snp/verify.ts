@@ -16,7 +16,7 @@ import { pinnedAmdArks, pinnedAmdAsk, SNP_PRODUCTS, type SnpProduct } from './am
 import { decodeTcb, parseSnpReport, POLICY, productOfCpuid, SnpReportParseError, type SnpReport, type SnpSigningKey,
   type SnpTcb } from './report.js';
 import { parseAmdKeyExtensions, productNameOf, type AmdKeyExtensions } from './vcek.js';
-import { BoundedCache } from '../bounded-cache.js';
+import { BoundedCache } from '../../util/bounded-cache.js';
 
 export interface SnpVerifyOptions {
   /** Accept a guest whose policy sets DEBUG (default false: the host could read the guest's memory). */

@@ -8,6 +8,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { equalBytes, utf8 } from '../../crypto/bytes.js';
 import { decodeKeyPackage, decodePublicKeyPackage, encodeKeyPackage, encodePublicKeyPackage, type PublicKeyPackage, type Suite } from '../../crypto/frost.js';
 import { decodeRoster, encodeRoster, type Roster } from '../../committee/roster.js';
+import { BoundedCache } from '../../util/bounded-cache.js';
 import type { Outgoing, PhaseContext, PhaseResult, Protocol } from '../engine.js';
 import { acknowledge, decodeHeldSubShares, encodeHeldSubShares } from './acknowledge.js';
 import { combine, newPublicPackages } from './combine.js';
@@ -53,8 +54,7 @@ const dec = new TextDecoder();
 // its verifying shares (two multi-scalar multiplications): every phase, every tick's `from` and `quorum`
 // and the driver read it, so the last few are kept, keyed by everything they are built from. Frozen, so
 // that no caller can change what another one reads.
-const SETUPS_KEPT = 4;
-const setups = new Map<string, HandoffSetup>();
+const setups = new BoundedCache<HandoffSetup>(4);
 
 function setupOf(s: HandoffState): HandoffSetup {
   const key = JSON.stringify([s.oldRoster, s.epoch, s.session, s.next]);
@@ -65,7 +65,6 @@ function setupOf(s: HandoffState): HandoffSetup {
     members: s.next.members.map((m) => ({ nodeId: hexToBytes(m.nodeId), identityKey: hexToBytes(m.identityKey), transportKey: hexToBytes(m.transportKey) })),
   });
   for (const part of [setup, setup.old, setup.next, setup.old.members, setup.next.members, ...setup.old.members, ...setup.next.members]) Object.freeze(part);
-  if (setups.size >= SETUPS_KEPT) setups.delete(setups.keys().next().value!);
   setups.set(key, setup);
   return setup;
 }
