@@ -29,7 +29,10 @@ describe('batched DKG rounds give exactly noble\'s results', () => {
     ['signing', 7, 5, 'hashed'], ['signing', 16, 11, 'roster'], ['derivation', 5, 2, 'hashed'],
   ];
   it.each(cases)('%s, n = %i, k = %i, %s identifiers', (suite, n, k, style) => {
-    for (let round = 0; round < 2; round++) {
+    // Two seeded committees for the small cases; one for n >= 7, where noble's unbatched reference
+    // (every member checking every proof and share one by one) is most of the suite's crypto time.
+    const committees = n >= 7 ? 1 : 2;
+    for (let round = 0; round < committees; round++) {
       const ids = style === 'roster' ? makeIdentifiers(n) : makeIdentifiers(n, `eq-${suite}-${n}-${round}`);
       const { r1, others } = roundOne(suite, ids, k, `eq-${suite}-${n}-${k}-${style}-${round}`);
       const before = r1.map((r) => clone(r.state));
