@@ -13,7 +13,9 @@ export default {
     }],
   },
   testTimeout: 60000,
-  // Two workers on the 2-core machines: most multi-process tests wait on their nodes rather than
-  // compute, so two files at a time took the suite from ~440 s to ~270 s, all passing.
+  // Two workers on the 2-core machines (three was slower: the cores are ~90% busy with two). The suite
+  // is CPU-bound at ~305 s (2026-12-02): ~550 s of CPU, of which node processes ~200 s (83 starts at
+  // ~1.3 s each to serving: module loading ~0.6 s, the self-test ~0.2 s), CLI processes ~35 s, the two
+  // jest workers ~240 s (in-process tests and the e2e clients).
   maxWorkers: 2,
 };
