@@ -16,7 +16,7 @@ export interface FuzzTarget {
   endpoint: string;
   /** Resident set size in bytes, now (undefined if the node is not running). */
   rss(): number | undefined;
-  /** V8 heap in use in bytes (the node's metrics), to tell a leak from RSS that only steps up. */
+  /** V8 heap in use after the last full collection in bytes (the node's metrics), to tell a leak from RSS that only steps up. */
   heap?(): Promise<number | undefined>;
   /** False once the node process has exited (a crash). */
   alive(): boolean;

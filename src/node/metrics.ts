@@ -1,5 +1,7 @@
 // Prometheus metrics on their own HTTP port, apart from the gRPC listener.
 import http from 'node:http';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import client from 'prom-client';
 import { status as grpcStatus } from '@grpc/grpc-js';
 
@@ -18,6 +20,12 @@ export class Metrics {
   readonly provisioningSeconds = new client.Histogram({ name: 'gatekeeper_provisioning_seconds', help: 'time to answer a provisioning request (quote verification, policy, derivation and fan-out to the other members)', labelNames: ['result'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
   readonly ceremonyPhaseSeconds = new client.Histogram({ name: 'gatekeeper_ceremony_phase_seconds', help: 'how long a ceremony stayed in a phase, by the phase it left', labelNames: ['phase'], buckets: [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800], registers: [this.registry] });
   readonly auditEvents = new client.Counter({ name: 'gatekeeper_audit_events_total', help: 'audit log entries written, by action', labelNames: ['action'], registers: [this.registry] });
+  readonly heapAfterMajorGc = new client.Gauge({ name: 'gatekeeper_heap_used_after_major_gc_bytes', help: 'V8 heap in use just after the last full (mark-compact) collection: the live set, which grows with a leak while the heap in use at any moment also holds garbage not yet collected', registers: [this.registry] });
+  private readonly gcObserver = new PerformanceObserver((list) => {
+    if (list.getEntries().some((e) => (e as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR)) {
+      this.heapAfterMajorGc.set(v8.getHeapStatistics().used_heap_size);
+    }
+  });
   private server: http.Server | undefined;
   private readonly rpcChildren = new Map<string, { total: client.Counter.Internal; seconds: client.Histogram.Internal<string> }>();
 
@@ -42,6 +50,7 @@ export class Metrics {
     // The event-loop lag histogram samples every 10 ms by default, which alone costs an idle node about
     // 8 ms of CPU per second; 100 ms resolution is enough for a service's lag metric and costs ~1 ms/s.
     client.collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
+    this.gcObserver.observe({ entryTypes: ['gc'] });
   }
 
   /** Serves GET /metrics on host:port; resolves to the bound port. */
@@ -65,6 +74,7 @@ export class Metrics {
   }
 
   async close(): Promise<void> {
+    this.gcObserver.disconnect();
     if (!this.server) return;
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
   }
