@@ -8,7 +8,7 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { sleep } from '../../src/devnet/devnet.js';
 import { withRetries } from '../../src/sdk/failover.js';
-import { killRun, settle, type KillRunOptions, type KillRun } from './genesis.js';
+import { killRun, settle, type KillRunOptions, type KillRun } from './kill-run.js';
 import { formCommittee, slowOperatorCall, unsealSlow } from './setup.js';
 
 /** What a member passes in a hand-off: the engine's phases, then the round's certification. */

@@ -31,7 +31,8 @@ import { demoQuote, freshWorker, provisionOnce } from '../provision/provisioning
 import { f0, f1, f2, nowMs } from '../provision/timing.js';
 import { get as metricsText } from '../genesis/metrics.js';
 import { floorGrowth, fuzz, lastQuarterGrowth, type FuzzResult, type FuzzTarget, type Signer } from './fuzz.js';
-import { genesisKillAt, type KillRun } from './genesis.js';
+import { genesisKillAt } from './genesis.js';
+import type { KillRun } from './kill-run.js';
 import { handoffKillAt } from './handoff.js';
 import { contractKeyUnderChaos, type PhaseStats } from './load.js';
 import { provisioningUnderChaos, type ProvisionRow } from './provision.js';

@@ -55,10 +55,14 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** A copy of bytes given as a buffer or any view of one (WebCrypto-shaped APIs such as @hpke/core's). */
+/** The bytes of a buffer or any view of one, not copied: for reading them at once (WebCrypto-shaped APIs such as @hpke/core's). */
+export function viewBytes(x: ArrayBufferLike | ArrayBufferView): Uint8Array {
+  return ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, x.byteLength) : new Uint8Array(x);
+}
+
+/** A copy of bytes given as a buffer or any view of one, for keeping them. */
 export function asBytes(x: ArrayBufferLike | ArrayBufferView): Uint8Array {
-  if (ArrayBuffer.isView(x)) return new Uint8Array(x.buffer, x.byteOffset, x.byteLength).slice();
-  return new Uint8Array(x).slice();
+  return viewBytes(x).slice();
 }
 
 /** A copy of `x` as a standalone ArrayBuffer (what WebCrypto-shaped APIs return); a Buffer too (its slice would share the pool). */

@@ -9,7 +9,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { expand, extract } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { AeadId, HkdfSha256, type AeadEncryptionContext, type AeadInterface } from '@hpke/core';
-import { asArrayBuffer, asBytes } from './bytes.js';
+import { asArrayBuffer, asBytes, viewBytes } from './bytes.js';
 
 const HASH_SIZE = 32;
 const KEY_SIZE = 32;
@@ -22,14 +22,14 @@ type Bytes = ArrayBufferLike | ArrayBufferView;
 export class HkdfSha256Sync extends HkdfSha256 {
   // RFC 5869 §2.2 HKDF-Extract(salt, IKM); RFC 9180 passes either no salt or a PRK-sized one.
   override async extract(salt: ArrayBuffer, ikm: ArrayBuffer): Promise<ArrayBuffer> {
-    const s = asBytes(salt);
+    const s = viewBytes(salt);
     if (s.byteLength !== 0 && s.byteLength !== HASH_SIZE) throw new Error('HKDF-Extract: the salt must be empty or 32 bytes');
-    return asArrayBuffer(extract(sha256, asBytes(ikm), s.byteLength ? s : new Uint8Array(HASH_SIZE)));
+    return asArrayBuffer(extract(sha256, viewBytes(ikm), s.byteLength ? s : new Uint8Array(HASH_SIZE)));
   }
 
   // RFC 5869 §2.3 HKDF-Expand(PRK, info, L)
   override async expand(prk: ArrayBuffer, info: ArrayBuffer, len: number): Promise<ArrayBuffer> {
-    return asArrayBuffer(expand(sha256, asBytes(prk), asBytes(info), len));
+    return asArrayBuffer(expand(sha256, viewBytes(prk), viewBytes(info), len));
   }
 
   override async extractAndExpand(salt: ArrayBuffer, ikm: ArrayBuffer, info: ArrayBuffer, len: number): Promise<ArrayBuffer> {
@@ -49,16 +49,16 @@ export class Aes256GcmSync implements AeadInterface {
     if (k.byteLength !== KEY_SIZE) throw new Error('AES-256-GCM: the key must be 32 bytes');
     return {
       async seal(iv: Bytes, data: Bytes, aad: Bytes): Promise<ArrayBuffer> {
-        const c = createCipheriv('aes-256-gcm', k, asBytes(iv), { authTagLength: TAG_SIZE });
-        c.setAAD(asBytes(aad));
-        const out = Buffer.concat([c.update(asBytes(data)), c.final(), c.getAuthTag()]);
+        const c = createCipheriv('aes-256-gcm', k, viewBytes(iv), { authTagLength: TAG_SIZE });
+        c.setAAD(viewBytes(aad));
+        const out = Buffer.concat([c.update(viewBytes(data)), c.final(), c.getAuthTag()]);
         return asArrayBuffer(out);
       },
       async open(iv: Bytes, data: Bytes, aad: Bytes): Promise<ArrayBuffer> {
-        const d = asBytes(data);
+        const d = viewBytes(data);
         if (d.byteLength < TAG_SIZE) throw new Error('AES-256-GCM: the ciphertext is shorter than its tag');
-        const c = createDecipheriv('aes-256-gcm', k, asBytes(iv), { authTagLength: TAG_SIZE });
-        c.setAAD(asBytes(aad));
+        const c = createDecipheriv('aes-256-gcm', k, viewBytes(iv), { authTagLength: TAG_SIZE });
+        c.setAAD(viewBytes(aad));
         c.setAuthTag(d.subarray(d.byteLength - TAG_SIZE));
         const out = Buffer.concat([c.update(d.subarray(0, d.byteLength - TAG_SIZE)), c.final()]);
         return asArrayBuffer(out);
