@@ -533,6 +533,7 @@ export class CommitteeRounds {
       if (this.g.engine.get(id)) this.g.engine.rewriteState<HandoffState>(id, (s) => ({ ...s, keys: undefined, held: undefined }), 'aborted: new key material erased');
     })();
     this.next.delete(r.epoch);
+    this.askedEveryoneAt.delete(r.epoch);
   }
 
   // ---- serving and reading ----
